@@ -1,0 +1,47 @@
+//! Route groups. Each Lambda function serves one group; `dealpulse serve` mounts them all.
+
+pub mod account;
+pub mod auth;
+pub mod dev;
+pub mod health;
+
+use crate::auth::extract::ClientIp;
+use crate::problem::ApiError;
+use crate::state::Core;
+use axum::http::HeaderMap;
+use dealpulse_domain::account::AuditEvent;
+use dealpulse_domain::ids::{AuditEventId, UserId};
+
+/// The caller's IP as text for rate limits and audit, or `unknown` when the runtime gave none.
+pub(crate) fn ip_text(ip: Option<&ClientIp>) -> String {
+    ip.map(|ip| ip.0.to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+pub(crate) fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.chars().take(200).collect())
+}
+
+/// Appends an audit event about `user`; a failed write fails the request (nothing is dropped).
+pub(crate) async fn audit(
+    core: &Core,
+    user: Option<UserId>,
+    action: &str,
+    ip: &str,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let event = AuditEvent {
+        id: AuditEventId::generate(),
+        at: core.clock.now(),
+        user_id: user,
+        actor: None,
+        action: action.to_string(),
+        ip: Some(ip.to_string()),
+        detail,
+    };
+    core.store.append_audit(&event).await?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Entity identifiers. Each is a UUIDv7 (time-ordered, so keys sort by creation) wrapped in its
+//! own type so a session id can never be passed where a user id is expected.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The text was not an identifier of the expected shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid identifier")]
+pub struct InvalidId;
+
+macro_rules! entity_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(uuid::Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered identifier.
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::now_v7())
+            }
+            pub fn as_uuid(&self) -> uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.as_hyphenated().fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                uuid::Uuid::parse_str(s).map(Self).map_err(|_| InvalidId)
+            }
+        }
+    };
+}
+
+entity_id!(
+    /// Identifies a user account.
+    UserId
+);
+entity_id!(
+    /// Identifies a login session (one refresh-token family).
+    SessionId
+);
+entity_id!(
+    /// Identifies an API key (not its secret).
+    ApiKeyId
+);
+entity_id!(
+    /// Identifies one audit log entry.
+    AuditEventId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_text_and_reject_garbage() {
+        let id = UserId::generate();
+        assert_eq!(id.to_string().parse::<UserId>(), Ok(id));
+        assert_eq!("not-a-uuid".parse::<UserId>(), Err(InvalidId));
+    }
+
+    #[test]
+    fn later_ids_sort_after_earlier_ones() {
+        let first = SessionId::generate();
+        let second = SessionId::generate();
+        assert!(first.to_string() < second.to_string());
+    }
+}

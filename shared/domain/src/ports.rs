@@ -1,0 +1,139 @@
+//! The storage port: one small repository trait per aggregate, gathered into [`Store`].
+//!
+//! Every adapter (DynamoDB, SQLite) must pass the same conformance suite
+//! (`dealpulse-conformance`), which is the executable definition of these contracts.
+
+use crate::account::{ApiKey, AuditEvent, Email, OneTimeToken, Session, TokenPurpose, User};
+use crate::ids::{ApiKeyId, SessionId, UserId};
+use crate::secret::TokenHash;
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+/// Failures a store can report. Expected outcomes (not found, taken, stale) are their own
+/// variants so callers can turn them into 4xx answers; everything else is `Unavailable`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (e-mail taken, id exists).
+    #[error("already exists: {0}")]
+    Conflict(&'static str),
+    /// An optimistic-concurrency check failed: the record changed since it was read.
+    #[error("the record was changed concurrently")]
+    Stale,
+    /// The record to update or delete does not exist.
+    #[error("not found")]
+    NotFound,
+    /// Stored data could not be read back into domain types.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The backing service failed or could not be reached.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Inserts a new user; `Conflict` when the e-mail (case-insensitively) or id is taken.
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+    /// Writes `user` if the stored version equals `user.version`, and returns the record as
+    /// stored (version incremented). `Stale` when it changed meanwhile, `NotFound` when gone.
+    /// The e-mail address cannot be changed through this call.
+    async fn update_user(&self, user: &User) -> Result<User, StoreError>;
+    /// Removes the user, frees the e-mail address, and deletes their sessions, API keys and
+    /// pending link tokens. Audit events are kept. `NotFound` when there is no such user.
+    async fn delete_user(&self, id: UserId) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    async fn session_by_id(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+    /// Finds the session a refresh token was ever issued for, current or already rotated.
+    async fn session_by_refresh_hash(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Replaces the current refresh token, only if it is still `expected_current` and the session
+    /// is not revoked (`Stale` otherwise: someone else rotated first).
+    async fn rotate_refresh(
+        &self,
+        id: SessionId,
+        expected_current: &TokenHash,
+        next: &TokenHash,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Marks one session revoked; revoking twice is not an error.
+    async fn revoke_session(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError>;
+    /// Revokes every live session of a user; returns how many were revoked.
+    async fn revoke_user_sessions(&self, user: UserId, at: Timestamp) -> Result<u32, StoreError>;
+    /// The user's sessions, newest first.
+    async fn sessions_of_user(&self, user: UserId) -> Result<Vec<Session>, StoreError>;
+}
+
+#[async_trait]
+pub trait ApiKeyRepository: Send + Sync {
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>, StoreError>;
+    /// The user's keys (revoked ones included), newest first.
+    async fn api_keys_of_user(&self, user: UserId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Revokes a key if it belongs to `user`; `NotFound` when it does not exist or is someone
+    /// else's (callers cannot tell the two apart, by design).
+    async fn revoke_api_key(
+        &self,
+        user: UserId,
+        id: ApiKeyId,
+        at: Timestamp,
+    ) -> Result<ApiKey, StoreError>;
+    /// Records use, at most about once a minute per key, so reads stay cheap.
+    async fn touch_api_key(&self, hash: &TokenHash, at: Timestamp) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait OneTimeTokenRepository: Send + Sync {
+    async fn insert_token(&self, token: &OneTimeToken) -> Result<(), StoreError>;
+    /// Atomically removes and returns the token if it exists, has this purpose and has not
+    /// expired at `now`. A second call with the same hash returns `None`.
+    async fn consume_token(
+        &self,
+        hash: &TokenHash,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<Option<OneTimeToken>, StoreError>;
+}
+
+#[async_trait]
+pub trait AuditRepository: Send + Sync {
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The user's most recent audit events, newest first.
+    async fn audit_of_user(&self, user: UserId, limit: u32)
+        -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+#[async_trait]
+pub trait RateCounterRepository: Send + Sync {
+    /// Counts one hit against `key` in the fixed window starting at `window_start` and returns
+    /// the count including this hit. Counters are shared by every process using the store, so a
+    /// limit holds across Lambda containers. `expires_at` lets the store forget old windows.
+    async fn count_hit(
+        &self,
+        key: &str,
+        window_start: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<u32, StoreError>;
+}
+
+/// Everything the account features need from storage.
+#[async_trait]
+pub trait Store:
+    UserRepository
+    + SessionRepository
+    + ApiKeyRepository
+    + OneTimeTokenRepository
+    + AuditRepository
+    + RateCounterRepository
+{
+    /// Cheap round trip proving the store answers (readiness checks).
+    async fn ping(&self) -> Result<(), StoreError>;
+}

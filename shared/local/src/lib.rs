@@ -1,0 +1,12 @@
+//! Local-mode adapters for the domain ports: everything in one SQLite file and a mail outbox
+//! directory, so DealPulse runs on one machine with no cloud account.
+
+pub mod db;
+pub mod mail;
+pub mod queue;
+pub mod store;
+
+pub use db::Database;
+pub use mail::{OutboxMailer, SmtpMailer};
+pub use queue::SqliteQueue;
+pub use store::SqliteStore;

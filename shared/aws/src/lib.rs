@@ -1,0 +1,32 @@
+//! AWS adapters for the domain ports. Each client sits behind a cargo feature (`dynamodb`,
+//! `sqs`, `ses`) so every Lambda function links only the SDK clients it uses.
+
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+#[cfg(feature = "ses")]
+pub mod ses;
+#[cfg(feature = "sqs")]
+pub mod sqs;
+
+/// Loads the shared SDK configuration once at start-up: region, credentials and, when
+/// `AWS_ENDPOINT_URL` is set (tests against a local emulator), the endpoint.
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// A short, log-safe description of an SDK failure: the service's error code and message.
+pub(crate) fn describe<E>(error: &E) -> String
+where
+    E: std::error::Error + 'static,
+{
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}

@@ -1,0 +1,95 @@
+//! The Mailer port over Amazon SES v2.
+
+use crate::describe;
+use async_trait::async_trait;
+use aws_sdk_sesv2::error::ProvideErrorMetadata;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::Client;
+use dealpulse_domain::mail::{EmailMessage, MailError, Mailer, SentMail};
+
+#[derive(Clone)]
+pub struct SesMailer {
+    client: Client,
+    sender: String,
+    configuration_set: Option<String>,
+}
+
+impl SesMailer {
+    pub fn new(client: Client, sender: impl Into<String>, configuration_set: Option<String>) -> Self {
+        Self {
+            client,
+            sender: sender.into(),
+            configuration_set: configuration_set.filter(|name| !name.is_empty()),
+        }
+    }
+}
+
+fn content(data: &str) -> Result<Content, MailError> {
+    Content::builder()
+        .data(data)
+        .charset("UTF-8")
+        .build()
+        .map_err(|e| MailError::Rejected(describe(&e)))
+}
+
+/// SES error codes that mean this message will never be accepted as it is.
+const PERMANENT: &[&str] = &[
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "BadRequestException",
+    "AccountSuspendedException",
+    "SendingPausedException",
+    "NotFoundException",
+];
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, message: &EmailMessage) -> Result<SentMail, MailError> {
+        let mut body = Body::builder().text(content(&message.text)?);
+        if let Some(html) = &message.html {
+            body = body.html(content(html)?);
+        }
+        let simple = Message::builder()
+            .subject(content(&message.subject)?)
+            .body(body.build())
+            .build();
+        let output = self
+            .client
+            .send_email()
+            .from_email_address(&self.sender)
+            .destination(
+                Destination::builder()
+                    .to_addresses(message.to.as_str())
+                    .build(),
+            )
+            .content(EmailContent::builder().simple(simple).build())
+            .set_configuration_set_name(self.configuration_set.clone())
+            .send()
+            .await
+            .map_err(|error| {
+                let permanent = error.code().is_some_and(|code| PERMANENT.contains(&code));
+                if permanent {
+                    MailError::Rejected(describe(&error))
+                } else {
+                    MailError::Unavailable(describe(&error))
+                }
+            })?;
+        Ok(SentMail {
+            message_id: output.message_id.unwrap_or_default(),
+        })
+    }
+
+    async fn ping(&self) -> Result<(), MailError> {
+        let account = self
+            .client
+            .get_account()
+            .send()
+            .await
+            .map_err(|e| MailError::Unavailable(describe(&e)))?;
+        if account.sending_enabled {
+            Ok(())
+        } else {
+            Err(MailError::Unavailable("SES sending is disabled for this account".into()))
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! `api-auth`: the /api/v1/auth routes on DynamoDB and SES.
+
+use dealpulse_api::state::AuthState;
+use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_aws::ses::SesMailer;
+use dealpulse_lambda::{lambda_app, run, FunctionEnv};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let env = FunctionEnv::from_process();
+    let sdk = dealpulse_aws::load_sdk_config().await;
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        env.required("DEALPULSE_TABLE")?,
+    ));
+    let mailer = Arc::new(SesMailer::new(
+        aws_sdk_sesv2::Client::new(&sdk),
+        env.required("DEALPULSE_SENDER")?,
+        env.optional("DEALPULSE_SES_CONFIGURATION_SET"),
+    ));
+    let state = AuthState {
+        core: env.core(store)?,
+        mailer,
+    };
+    let routes = dealpulse_api::routes::auth::router(state);
+    run(lambda_app(routes, &env, "api-auth")).await
+}

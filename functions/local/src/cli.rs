@@ -1,0 +1,192 @@
+//! Command-line interface of the local runtime.
+
+use crate::accounts::{ensure_account, set_status, Ensured};
+use crate::runtime::{LocalConfig, LocalRuntime};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dealpulse_domain::account::{Role, UserStatus};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "dealpulse", version, about = "DealPulse deal and price alerts, in one process")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, pages and background jobs.
+    Serve(ServeArgs),
+    /// Manage accounts directly in the local database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// Directory holding the SQLite file, the mail outbox and the signing secret.
+    #[arg(long, env = "DEALPULSE_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Address to listen on.
+    #[arg(long, env = "DEALPULSE_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Create the demo admin and user (printed on start).
+    #[arg(long)]
+    demo: bool,
+    /// Base URL used in e-mailed links (default: http://<addr>).
+    #[arg(long, env = "DEALPULSE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// From address of outgoing mail.
+    #[arg(long, env = "DEALPULSE_SENDER", default_value = "DealPulse <alerts@dealpulse.local>")]
+    sender: String,
+    /// Relay mail through this SMTP server (smtp://user:pass@host:587?tls=required) instead of
+    /// keeping it in the outbox.
+    #[arg(long, env = "DEALPULSE_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Signing secret (at least 32 bytes); default: generated once into the data directory.
+    #[arg(long, env = "DEALPULSE_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Browser origins allowed to call the API (comma separated).
+    #[arg(long, env = "DEALPULSE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+    #[arg(long, env = "DEALPULSE_LOG_FORMAT", value_enum, default_value = "json")]
+    log_format: LogFormat,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin (verified), or make an existing account an admin.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+        /// Password for a new account; generated and printed when omitted.
+        #[arg(long, env = "DEALPULSE_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Suspend an account: it can no longer log in or use API keys; its sessions end.
+    Suspend {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+    },
+    /// Lift a suspension.
+    Activate {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn config_for_admin(data: &DataArgs) -> LocalConfig {
+    LocalConfig {
+        data_dir: data.data_dir.clone(),
+        public_url: "http://127.0.0.1:8080".into(),
+        sender: "DealPulse <alerts@dealpulse.local>".into(),
+        smtp_url: None,
+        jwt_secret: None,
+        allowed_origins: Vec::new(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.log_format);
+            let config = LocalConfig {
+                data_dir: args.data.data_dir,
+                public_url: args
+                    .public_url
+                    .unwrap_or_else(|| format!("http://{}", args.addr)),
+                sender: args.sender,
+                smtp_url: args.smtp_url,
+                jwt_secret: args.jwt_secret,
+                allowed_origins: args.allowed_origins,
+            };
+            crate::serve::serve(LocalRuntime::start(config)?, args.addr, args.demo).await
+        }
+        Command::Admin { command } => {
+            init_logging(LogFormat::Pretty);
+            match command {
+                AdminCommand::Create { data, email, password } => {
+                    let runtime = LocalRuntime::start(config_for_admin(&data))?;
+                    let (user, outcome) = ensure_account(
+                        runtime.store.as_ref(),
+                        runtime.core.clock.as_ref(),
+                        &email,
+                        password.as_deref(),
+                        Role::Admin,
+                        "cli",
+                    )
+                    .await?;
+                    match outcome {
+                        Ensured::Created { password } => {
+                            println!("created admin {} ({})\npassword: {password}", user.email, user.id)
+                        }
+                        Ensured::Existing => {
+                            println!("{} ({}) is now an admin", user.email, user.id)
+                        }
+                    }
+                }
+                AdminCommand::Suspend { data, email } => {
+                    let runtime = LocalRuntime::start(config_for_admin(&data))?;
+                    let user = set_status(runtime.store.as_ref(), runtime.core.clock.as_ref(), &email, UserStatus::Suspended, "cli").await?;
+                    println!("suspended {} ({})", user.email, user.id);
+                }
+                AdminCommand::Activate { data, email } => {
+                    let runtime = LocalRuntime::start(config_for_admin(&data))?;
+                    let user = set_status(runtime.store.as_ref(), runtime.core.clock.as_ref(), &email, UserStatus::Active, "cli").await?;
+                    println!("activated {} ({})", user.email, user.id);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! DealPulse's local runtime: the same routers as the Lambda functions, mounted on one listener,
+//! over SQLite and a mail outbox, with background jobs in-process.
+
+pub mod accounts;
+pub mod cli;
+pub mod runtime;
+pub mod serve;

@@ -1,0 +1,228 @@
+//! Everything `dealpulse serve` runs, assembled from configuration: SQLite store and queues,
+//! mailer, token keys, and the router with every route group mounted.
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use dealpulse_api::auth::extract::ClientIp;
+use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
+use dealpulse_api::observability::{Metrics, MetricsSink};
+use dealpulse_api::state::{AccountState, AuthState, Core, DevState, HealthState, Settings};
+use dealpulse_domain::clock::{Clock, SystemClock};
+use dealpulse_domain::mail::{Mailer, OutboxReader};
+use dealpulse_domain::ports::Store;
+use dealpulse_domain::queue::Queue;
+use dealpulse_local::{Database, OutboxMailer, SmtpMailer, SqliteQueue, SqliteStore};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Issuer and audience shared with the Lambda functions, so tokens mean the same everywhere.
+pub const TOKEN_ISSUER: &str = "dealpulse";
+pub const TOKEN_AUDIENCE: &str = "dealpulse-api";
+
+/// SQS-equivalent settings of the local delivery queue (template.yaml: maxReceiveCount 5).
+pub const DELIVERY_QUEUE: &str = "deliveries";
+pub const DELIVERY_DEAD_LETTERS: &str = "deliveries-dlq";
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    pub data_dir: PathBuf,
+    pub public_url: String,
+    pub sender: String,
+    /// Relay mail through SMTP instead of keeping it in the outbox.
+    pub smtp_url: Option<String>,
+    /// Overrides the secret kept in the data directory.
+    pub jwt_secret: Option<String>,
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] dealpulse_local::db::DbError),
+    #[error("mailer: {0}")]
+    Mail(#[from] dealpulse_domain::mail::MailError),
+    #[error("signing secret: {0}")]
+    Secret(String),
+}
+
+pub struct LocalRuntime {
+    pub store: Arc<SqliteStore>,
+    pub queue: Arc<SqliteQueue>,
+    pub dead_letters: Arc<SqliteQueue>,
+    pub mailer: Arc<dyn Mailer>,
+    pub outbox: Option<Arc<OutboxMailer>>,
+    pub core: Core,
+    pub metrics: Arc<Metrics>,
+    pub config: LocalConfig,
+}
+
+/// Reads the signing secret from the data directory, creating it (mode 0600) on first start.
+fn load_or_create_secret(data_dir: &Path) -> Result<SigningSecret, StartError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join("jwt-secret");
+    match std::fs::read(&path) {
+        Ok(bytes) => SigningSecret::new(bytes).map_err(|e| StartError::Secret(e.to_string())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let secret = SigningSecret::generate().map_err(|e| StartError::Secret(e.to_string()))?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| StartError::Secret(format!("{}: {e}", path.display())))?;
+            file.write_all(secret.as_bytes())
+                .map_err(|e| StartError::Secret(format!("{}: {e}", path.display())))?;
+            Ok(secret)
+        }
+        Err(error) => Err(StartError::Secret(format!("{}: {error}", path.display()))),
+    }
+}
+
+impl LocalRuntime {
+    pub fn start(config: LocalConfig) -> Result<Self, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StartError::Secret(format!("{}: {e}", config.data_dir.display())))?;
+        let db = Database::open(&config.data_dir.join("dealpulse.db"))?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = Arc::new(SqliteStore::new(db.clone()));
+        let queue = Arc::new(SqliteQueue::with_dead_letters(
+            db.clone(),
+            Arc::clone(&clock),
+            DELIVERY_QUEUE,
+            DELIVERY_DEAD_LETTERS,
+            MAX_RECEIVE_COUNT,
+        ));
+        let dead_letters = Arc::new(SqliteQueue::plain(db, Arc::clone(&clock), DELIVERY_DEAD_LETTERS));
+        let (mailer, outbox): (Arc<dyn Mailer>, Option<Arc<OutboxMailer>>) = match &config.smtp_url {
+            Some(url) => (Arc::new(SmtpMailer::new(url, &config.sender)?), None),
+            None => {
+                let outbox = Arc::new(OutboxMailer::new(&config.data_dir.join("outbox"), &config.sender)?);
+                (outbox.clone(), Some(outbox))
+            }
+        };
+        let secret = match &config.jwt_secret {
+            Some(value) => SigningSecret::new(value.as_bytes().to_vec())
+                .map_err(|e| StartError::Secret(e.to_string()))?,
+            None => load_or_create_secret(&config.data_dir)?,
+        };
+        let core = Core {
+            store: store.clone() as Arc<dyn Store>,
+            clock,
+            keys: Arc::new(TokenKeys::new(&secret, TOKEN_ISSUER, TOKEN_AUDIENCE)),
+            settings: Arc::new(Settings::new(&config.public_url, "local")),
+        };
+        Ok(Self {
+            store,
+            queue,
+            dead_letters,
+            mailer,
+            outbox,
+            core,
+            metrics: Arc::new(Metrics::default()),
+            config,
+        })
+    }
+
+    /// Every route group on one router, with the common layers and the caller's socket address.
+    pub fn router(&self) -> Router {
+        let mut routes = Router::new()
+            .merge(dealpulse_api::routes::auth::router(AuthState {
+                core: self.core.clone(),
+                mailer: Arc::clone(&self.mailer),
+            }))
+            .merge(dealpulse_api::routes::account::router(AccountState {
+                core: self.core.clone(),
+            }))
+            .merge(dealpulse_api::routes::health::router(HealthState {
+                store: self.store.clone() as Arc<dyn Store>,
+                queue: self.queue.clone() as Arc<dyn Queue>,
+                mailer: Arc::clone(&self.mailer),
+                runtime: "local",
+            }))
+            .merge(pages())
+            .route(
+                "/metrics",
+                get(render_metrics).with_state(Arc::clone(&self.metrics)),
+            );
+        if let Some(outbox) = &self.outbox {
+            routes = routes.merge(dealpulse_api::routes::dev::router(DevState {
+                outbox: outbox.clone() as Arc<dyn OutboxReader>,
+            }));
+        }
+        dealpulse_api::with_common_layers(
+            routes,
+            MetricsSink::Registry(Arc::clone(&self.metrics)),
+            dealpulse_api::cors_layer(&self.config.allowed_origins),
+        )
+        .layer(axum::middleware::from_fn(client_ip_from_socket))
+    }
+}
+
+async fn client_ip_from_socket(mut request: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let ip = ClientIp(peer.ip());
+        request.extensions_mut().insert(ip);
+    }
+    next.run(request).await
+}
+
+async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        metrics.render_prometheus(),
+    )
+        .into_response()
+}
+
+/// The small pages e-mail links land on until the dashboard exists.
+const PAGE_CSP: &str = "default-src 'self'; frame-ancestors 'none'";
+
+fn page(html: &'static str) -> Response {
+    ([(header::CONTENT_SECURITY_POLICY, PAGE_CSP)], Html(html)).into_response()
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn pages() -> Router {
+    Router::new()
+        .route("/", get(|| async { page(include_str!("../../../web/public/index.html")) }))
+        .route(
+            "/verify-email",
+            get(|| async { page(include_str!("../../../web/public/verify-email.html")) }),
+        )
+        .route(
+            "/reset-password",
+            get(|| async { page(include_str!("../../../web/public/reset-password.html")) }),
+        )
+        .route(
+            "/assets/account.js",
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../../../web/public/account.js"),
+                )
+            }),
+        )
+        .route(
+            "/assets/style.css",
+            get(|| async {
+                asset("text/css; charset=utf-8", include_str!("../../../web/public/style.css"))
+            }),
+        )
+}

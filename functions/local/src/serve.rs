@@ -1,0 +1,109 @@
+//! `dealpulse serve`: one listener for every route, background jobs, graceful shutdown.
+
+use crate::accounts::{ensure_account, Ensured};
+use crate::runtime::LocalRuntime;
+use dealpulse_domain::account::Role;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The demo accounts `serve --demo` makes sure exist.
+pub const DEMO_ADMIN: (&str, &str) = ("admin@dealpulse.test", "demo-admin-password");
+pub const DEMO_USER: (&str, &str) = ("demo@dealpulse.test", "demo-user-password");
+
+/// How often expired tokens, sessions and rate counters are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+pub async fn seed_demo(runtime: &LocalRuntime) -> anyhow::Result<()> {
+    for ((email, password), role) in [(DEMO_ADMIN, Role::Admin), (DEMO_USER, Role::User)] {
+        let (_, outcome) = ensure_account(
+            runtime.store.as_ref(),
+            runtime.core.clock.as_ref(),
+            email,
+            Some(password),
+            role,
+            "serve --demo",
+        )
+        .await?;
+        match outcome {
+            Ensured::Created { password } => {
+                println!("demo {:<5}  {email}  password: {password}", role.as_str())
+            }
+            Ensured::Existing => println!(
+                "demo {:<5}  {email}  (already existed; password unchanged, initially {password})",
+                role.as_str()
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Periodic housekeeping; runs until `shutdown` flips. Failures are logged and retried next
+/// round, never ignored silently.
+async fn run_jobs(runtime: std::sync::Arc<LocalRuntime>, mut shutdown: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                match runtime.store.purge_expired(runtime.core.clock.now()).await {
+                    Ok(removed) => tracing::info!(job = "purge-expired", removed, "job finished"),
+                    Err(error) => tracing::error!(job = "purge-expired", %error, "job failed"),
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+pub async fn serve(runtime: LocalRuntime, addr: SocketAddr, demo: bool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    if demo {
+        seed_demo(&runtime).await?;
+    }
+    let runtime = std::sync::Arc::new(runtime);
+    let app = runtime.router();
+    let (stop_jobs, jobs_shutdown) = watch::channel(false);
+    let jobs = tokio::spawn(run_jobs(std::sync::Arc::clone(&runtime), jobs_shutdown));
+
+    println!("DealPulse is serving on http://{bound}");
+    println!("  API docs     http://{bound}/docs");
+    if let Some(outbox) = &runtime.outbox {
+        println!("  mail outbox  http://{bound}/api/v1/dev/outbox  (files in {})", outbox.dir().display());
+    }
+    println!("  data         {}", runtime.config.data_dir.display());
+    tracing::info!(%bound, "listening");
+
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    let _ = stop_jobs.send(true);
+    jobs.await?;
+    Ok(())
+}

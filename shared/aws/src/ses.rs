@@ -79,17 +79,51 @@ impl Mailer for SesMailer {
         })
     }
 
+    /// Checks that SES answers and knows the sender as a verified identity (the address itself,
+    /// or its domain): the two things every send needs.
     async fn ping(&self) -> Result<(), MailError> {
-        let account = self
-            .client
-            .get_account()
-            .send()
-            .await
-            .map_err(|e| MailError::Unavailable(describe(&e)))?;
-        if account.sending_enabled {
-            Ok(())
-        } else {
-            Err(MailError::Unavailable("SES sending is disabled for this account".into()))
+        let address = sender_address(&self.sender);
+        let domain = address.rsplit_once('@').map(|(_, domain)| domain.to_string());
+        for identity in std::iter::once(address.clone()).chain(domain) {
+            match self.client.get_email_identity().email_identity(&identity).send().await {
+                Ok(found) => {
+                    let verified = found.verified_for_sending_status
+                        || found.verification_status().is_some_and(|status| {
+                            status == &aws_sdk_sesv2::types::VerificationStatus::Success
+                        });
+                    return if verified {
+                        Ok(())
+                    } else {
+                        Err(MailError::Unavailable(format!(
+                            "SES identity {identity} is not verified for sending"
+                        )))
+                    };
+                }
+                Err(error) if error.code() == Some("NotFoundException") => continue,
+                Err(error) => return Err(MailError::Unavailable(describe(&error))),
+            }
         }
+        Err(MailError::Unavailable(format!(
+            "SES has no identity for the sender {address}"
+        )))
+    }
+}
+
+/// The bare address of a sender given as `Name <address>` or `address`.
+fn sender_address(sender: &str) -> String {
+    match (sender.rfind('<'), sender.rfind('>')) {
+        (Some(open), Some(close)) if open < close => sender[open + 1..close].trim().to_string(),
+        _ => sender.trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sender_address;
+
+    #[test]
+    fn sender_addresses_are_unwrapped_from_display_names() {
+        assert_eq!(sender_address("DealPulse <alerts@x.io>"), "alerts@x.io");
+        assert_eq!(sender_address(" alerts@x.io "), "alerts@x.io");
     }
 }

@@ -1,0 +1,76 @@
+//! A moto server on a free loopback port, shared by the tests of one test binary.
+
+use crate::{free_port, tool};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    pub endpoint: String,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// Starts moto once per test binary. A watchdog shell kills it when this process exits, so no
+/// emulator outlives the tests.
+pub fn shared() -> &'static Moto {
+    MOTO.get_or_init(|| {
+        let port = free_port();
+        let moto = tool("moto_server");
+        let script = format!(
+            "\"{}\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & child=$!; \
+             while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $child",
+            moto.display(),
+            parent = std::process::id()
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("cannot start moto_server (run the README's test command, which installs it)");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && reqwest_blocking_ok(&format!("{endpoint}/moto-api/"));
+            if up {
+                break;
+            }
+            assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Moto { endpoint }
+    })
+}
+
+fn reqwest_blocking_ok(url: &str) -> bool {
+    // A raw HTTP/1.0 GET keeps the harness free of a blocking HTTP client.
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(stream, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
+}
+
+impl Moto {
+    /// Moto's view of its state (sent SES mail, queues, …).
+    pub async fn data(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/moto-api/data.json", self.endpoint))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,249 @@
+//! The `dealpulse` binary as a person runs it: `serve --demo`, then the account sequence over
+//! real HTTP — register, read the verification mail from the outbox, verify, log in, refresh,
+//! `/me`, create and use an API key — and a clean shutdown on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data_dir: &std::path::Path, args: &[&str]) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "dealpulse serve did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn post(client: &reqwest::Client, url: String, body: Value) -> (StatusCode, Value) {
+    let response = client.post(url).json(&body).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_person_can_register_verify_log_in_and_use_an_api_key() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = start(data.path(), &["--demo", "--log-format", "json"]);
+    let base = server.base.clone();
+    let http = reqwest::Client::new();
+
+    let (status, body) = post(
+        &http,
+        format!("{base}/api/v1/auth/register"),
+        json!({"email": "Person@Example.com", "password": "a long enough password"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["user"]["email"], "person@example.com");
+
+    let outbox: Value = http
+        .get(format!("{base}/api/v1/dev/outbox?to=person@example.com"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mail = &outbox["items"][0];
+    assert_eq!(mail["subject"], "Confirm your DealPulse e-mail address");
+    let link = mail["text"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .find(|line| line.starts_with("http"))
+        .unwrap()
+        .to_string();
+    assert!(link.starts_with(&format!("{base}/verify-email?token=")), "{link}");
+    // The link lands on a page of the running product.
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Confirm e-mail address"));
+    let eml_files = std::fs::read_dir(data.path().join("outbox"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|e| e == "eml"))
+        .count();
+    assert_eq!(eml_files, 1);
+
+    let token = mail["token"].as_str().unwrap();
+    let (status, verified) = post(&http, format!("{base}/api/v1/auth/verify-email"), json!({"token": token})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(verified["email_verified"], true);
+
+    let (status, login) = post(
+        &http,
+        format!("{base}/api/v1/auth/login"),
+        json!({"email": "person@example.com", "password": "a long enough password"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let (status, refreshed) = post(
+        &http,
+        format!("{base}/api/v1/auth/refresh"),
+        json!({"refresh_token": login["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let access = refreshed["access_token"].as_str().unwrap();
+
+    let me: Value = http
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "person@example.com");
+
+    let created: Value = http
+        .post(format!("{base}/api/v1/me/api-keys"))
+        .bearer_auth(access)
+        .json(&json!({"name": "script"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap();
+    assert!(key.starts_with("dp_"));
+    let with_key = http
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_key.status(), StatusCode::OK);
+
+    // The demo accounts printed on start can log in.
+    let (status, _) = post(
+        &http,
+        format!("{base}/api/v1/auth/login"),
+        json!({"email": "admin@dealpulse.test", "password": "demo-admin-password"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("route=\"/api/v1/auth/login\",status=\"200\""), "{metrics}");
+
+    // SIGTERM shuts down cleanly.
+    let stopped = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(exit.success(), "{exit:?}");
+    let mut stdout = String::new();
+    use std::io::Read;
+    server.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    assert!(stdout.contains("admin@dealpulse.test"), "{stdout}");
+}
+
+#[tokio::test]
+async fn data_survives_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    {
+        let server = start(data.path(), &[]);
+        let (status, _) = post(
+            &http,
+            format!("{}/api/v1/auth/register", server.base),
+            json!({"email": "keep@example.com", "password": "a long enough password"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let server = start(data.path(), &[]);
+    let (status, body) = post(
+        &http,
+        format!("{}/api/v1/auth/register", server.base),
+        json!({"email": "keep@example.com", "password": "a long enough password"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}
+
+#[test]
+fn admin_create_makes_a_verified_admin_that_can_log_in() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["admin", "create", "--email", "Boss@Example.com", "--password", "boss password 123"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("created admin boss@example.com"));
+    let again = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["admin", "create", "--email", "boss@example.com"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("is now an admin"));
+    let bad = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["admin", "create", "--email", "not an email"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let server = start(data.path(), &[]);
+        let http = reqwest::Client::new();
+        let (status, login) = post(
+            &http,
+            format!("{}/api/v1/auth/login", server.base),
+            json!({"email": "boss@example.com", "password": "boss password 123"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{login}");
+        assert_eq!(login["user"]["role"], "admin");
+    });
+}

@@ -1,0 +1,254 @@
+//! The Lambda functions as compiled binaries: `cargo lambda watch` runs the Lambda runtime
+//! emulator, `cargo lambda invoke --data-file events/...` sends each API Gateway event, and the
+//! functions talk to moto. Covers the account sequence end to end and every events/ file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use dealpulse_tests::aws::{create_queue_pair, create_table, sdk_config, ses_sent, verify_sender, SENDER};
+use dealpulse_tests::{free_port, moto, tool, unique, workspace_root};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `cargo lambda watch`, killed with its whole process group when dropped.
+struct Watch {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(format!("-{}", self.child.id()))
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn cargo_lambda() -> Command {
+    let mut command = Command::new("cargo");
+    command.arg("lambda").current_dir(workspace_root());
+    // cargo-lambda lives in the project's virtualenv; put it first on PATH.
+    let venv_bin = tool("cargo-lambda");
+    if let Some(dir) = venv_bin.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        let path = std::env::var("PATH").unwrap_or_default();
+        command.env("PATH", format!("{}:{path}", dir.display()));
+    }
+    command
+}
+
+fn start_watch(env_file: &Path) -> Watch {
+    use std::os::unix::process::CommandExt;
+    let port = free_port();
+    let log = std::fs::File::create(env_file.with_extension("log")).unwrap();
+    let child = cargo_lambda()
+        .args(["watch", "--ignore-changes", "--only-lambda-apis", "--invoke-address", "127.0.0.1"])
+        .args(["--invoke-port", &port.to_string()])
+        .arg("--env-file")
+        .arg(env_file)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .expect("cargo lambda is missing: run the README's test command, which installs it");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "cargo lambda watch did not start; see {}", env_file.with_extension("log").display());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Watch { child, port }
+}
+
+/// An API Gateway HTTP API response as the function returned it.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: Value,
+}
+
+fn events_dir() -> PathBuf {
+    workspace_root().join("events")
+}
+
+/// Invokes `function` with an events/ file, after replacing `{{NAME}}` placeholders.
+fn invoke(watch: &Watch, function: &str, event: &str, values: &BTreeMap<&str, String>) -> Answer {
+    let path = events_dir().join(function).join(format!("{event}.json"));
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (name, value) in values {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    let data_file = std::env::temp_dir().join(format!("{}.json", unique(event)));
+    std::fs::write(&data_file, text).unwrap();
+    let output = cargo_lambda()
+        .args(["invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", &watch.port.to_string()])
+        .arg("--data-file")
+        .arg(&data_file)
+        .args(["--output-format", "json"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&data_file);
+    assert!(
+        output.status.success(),
+        "invoking {function} with {event} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let response: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{event}: not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)));
+    let body_text = response["body"].as_str().unwrap_or_default();
+    let headers = response["headers"]
+        .as_object()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Answer {
+        status: response["statusCode"].as_u64().unwrap_or_default() as u16,
+        headers,
+        body: serde_json::from_str(body_text).unwrap_or(Value::String(body_text.to_string())),
+    }
+}
+
+fn expect(answer: &Answer, status: u16, event: &str) {
+    assert_eq!(answer.status, status, "{event}: {answer:#?}");
+    if status >= 400 {
+        assert_eq!(
+            answer.headers.get("content-type").map(String::as_str),
+            Some("application/problem+json"),
+            "{event}: {answer:#?}"
+        );
+        assert_eq!(answer.body["status"], status, "{event}");
+        assert!(answer.body["type"].as_str().unwrap_or_default().starts_with("https://"), "{event}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
+    let moto = moto::shared();
+    let config = sdk_config(moto).await;
+    let table = unique("dealpulse-lambda");
+    create_table(&aws_sdk_dynamodb::Client::new(&config), &table).await;
+    let (queue_url, dlq_url) = create_queue_pair(&aws_sdk_sqs::Client::new(&config), 5).await;
+    verify_sender(&config).await;
+
+    let work = tempfile::tempdir().unwrap();
+    let env_file = work.path().join("functions.env");
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("DEALPULSE_TABLE", table),
+        ("DEALPULSE_QUEUE_URL", queue_url),
+        ("DEALPULSE_DLQ_URL", dlq_url),
+        ("DEALPULSE_SENDER", SENDER.into()),
+        ("DEALPULSE_PUBLIC_URL", "https://app.dealpulse.test".into()),
+        ("DEALPULSE_JWT_SECRET", "lambda-test-secret-of-at-least-32-bytes!".into()),
+        ("DEALPULSE_STAGE", "test".into()),
+    ];
+    std::fs::write(
+        &env_file,
+        env.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let watch = start_watch(&env_file);
+    let mut values: BTreeMap<&str, String> = BTreeMap::new();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut call = |function: &str, event: &str, status: u16, values: &BTreeMap<&str, String>| {
+        let answer = invoke(&watch, function, event, values);
+        expect(&answer, status, event);
+        used.insert(format!("{function}/{event}.json"));
+        answer
+    };
+
+    // Health, readiness against moto, the API description.
+    let health = call("health", "health", 200, &values);
+    assert_eq!(health.body["runtime"], "lambda");
+    let ready = call("health", "ready", 200, &values);
+    assert_eq!(ready.body["status"], "ready", "{ready:#?}");
+    let openapi = call("health", "openapi", 200, &values);
+    assert!(openapi.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    let docs = call("health", "docs", 200, &values);
+    assert!(docs.body.as_str().unwrap_or_default().contains("DealPulse API"));
+    call("health", "unknown-path", 404, &values);
+    call("health", "wrong-method", 405, &values);
+
+    // Bad input changes nothing.
+    call("api-auth", "register-invalid-fields", 422, &values);
+    call("api-auth", "register-unknown-field", 422, &values);
+    call("api-auth", "register-malformed-json", 400, &values);
+    call("api-auth", "register-missing-content-type", 400, &values);
+    call("api-auth", "login", 401, &values);
+
+    // Register, read the verification mail that SES accepted, verify.
+    let registered = call("api-auth", "register", 201, &values);
+    assert_eq!(registered.body["user"]["email"], "lambda-user@example.com");
+    assert_eq!(registered.body["verification_email_sent"], true);
+    call("api-auth", "register", 409, &values);
+    let mail = ses_sent(moto)
+        .await
+        .into_iter()
+        .rfind(|mail| mail.to == "lambda-user@example.com")
+        .expect("verification mail sent through SES");
+    assert!(mail.body.contains("https://app.dealpulse.test/verify-email?token="));
+    let token = dealpulse_api::emails::link_token(&mail.body).unwrap();
+    let forbidden = call("api-auth", "login", 403, &values);
+    assert!(forbidden.body["type"].as_str().unwrap().ends_with("email-not-verified"));
+    call("api-auth", "verify-email-bad-token", 400, &values);
+    values.insert("VERIFY_TOKEN", token);
+    let verified = call("api-auth", "verify-email", 200, &values);
+    assert_eq!(verified.body["email_verified"], true);
+    call("api-auth", "verify-email", 400, &values); // single use
+    call("api-auth", "resend-verification", 202, &values);
+
+    // Log in, refresh, call /me, create and use an API key.
+    call("api-auth", "login-wrong-password", 401, &values);
+    let login = call("api-auth", "login", 200, &values);
+    values.insert("REFRESH_TOKEN", login.body["refresh_token"].as_str().unwrap().to_string());
+    let refreshed = call("api-auth", "refresh", 200, &values);
+    assert_ne!(refreshed.body["refresh_token"], login.body["refresh_token"]);
+    call("api-auth", "refresh", 401, &values); // the rotated token was replayed: session revoked
+    let login = call("api-auth", "login", 200, &values);
+    values.insert("ACCESS_TOKEN", login.body["access_token"].as_str().unwrap().to_string());
+
+    call("api-account", "me-unauthenticated", 401, &values);
+    let me = call("api-account", "me", 200, &values);
+    assert_eq!(me.body["email"], "lambda-user@example.com");
+    assert_eq!(me.body["timezone"], "America/New_York");
+    assert!(me.headers.contains_key("etag"));
+    call("api-account", "me-update-invalid", 422, &values);
+    let updated = call("api-account", "me-update", 200, &values);
+    assert_eq!(updated.body["display_name"], "Renamed");
+    assert_eq!(updated.body["locale"], "en-US");
+    let sessions = call("api-account", "sessions-list", 200, &values);
+    assert_eq!(sessions.body["items"].as_array().unwrap().len(), 1);
+    let key = call("api-account", "api-key-create", 201, &values);
+    values.insert("API_KEY", key.body["key"].as_str().unwrap().to_string());
+    let listed = call("api-account", "api-keys-list-with-key", 200, &values);
+    assert_eq!(listed.body["items"][0]["prefix"], key.body["prefix"]);
+    assert!(listed.body["items"][0].get("key").is_none(), "secrets are shown once only");
+    call("api-account", "api-key-revoke-unknown", 404, &values);
+
+    call("api-auth", "password-forgot", 202, &values);
+    call("api-auth", "password-reset-bad-token", 400, &values);
+    call("api-auth", "logout", 204, &values);
+    call("api-account", "me", 401, &values); // logged out
+
+    // Every event file is exercised by this test.
+    let mut all = BTreeSet::new();
+    for function in ["health", "api-auth", "api-account"] {
+        for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
+            all.insert(format!("{function}/{}", entry.unwrap().file_name().to_string_lossy()));
+        }
+    }
+    let unused: Vec<_> = all.difference(&used).collect();
+    assert!(unused.is_empty(), "events without a test: {unused:?}");
+    drop(watch);
+}

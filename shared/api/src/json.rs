@@ -56,12 +56,13 @@ where
     }
 }
 
-/// Parses a JSON document, turning serde's error into a problem that names the field.
+/// Parses a JSON document in two steps, so that any syntax error anywhere in the body is a
+/// malformed request (400) and only a well-formed document of the wrong shape is a validation
+/// problem (422) naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = T::deserialize(&mut deserializer).map_err(json_error)?;
-    deserializer.end().map_err(json_error)?;
-    Ok(value)
+    let document: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    T::deserialize(document).map_err(json_error)
 }
 
 fn json_error(error: serde_json::Error) -> ApiError {

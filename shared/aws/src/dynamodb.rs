@@ -190,14 +190,21 @@ impl DynamoStore {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let output = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name("GSI1")
-                .key_condition_expression("GSI1PK = :owner AND begins_with(GSI1SK, :prefix)")
-                .expression_attribute_values(":owner", s(key::owner(owner)))
-                .expression_attribute_values(":prefix", s(prefix))
+                .expression_attribute_values(":owner", s(key::owner(owner)));
+            // DynamoDB refuses an empty begins_with operand: no prefix means the whole partition.
+            query = if prefix.is_empty() {
+                query.key_condition_expression("GSI1PK = :owner")
+            } else {
+                query
+                    .key_condition_expression("GSI1PK = :owner AND begins_with(GSI1SK, :prefix)")
+                    .expression_attribute_values(":prefix", s(prefix))
+            };
+            let output = query
                 .scan_index_forward(!newest_first)
                 .set_limit(limit.map(|l| l.min(1000) as i32))
                 .set_exclusive_start_key(start.take())

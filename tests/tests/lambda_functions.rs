@@ -42,9 +42,10 @@ fn cargo_lambda() -> Command {
 fn start_watch(env_file: &Path) -> Watch {
     use std::os::unix::process::CommandExt;
     let port = free_port();
-    let log = std::fs::File::create(env_file.with_extension("log")).unwrap();
-    let child = cargo_lambda()
-        .args(["watch", "--ignore-changes", "--only-lambda-apis", "--invoke-address", "127.0.0.1"])
+    let log_path = workspace_root().join("target/cargo-lambda-watch.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = cargo_lambda()
+        .args(["watch", "--ignore-changes", "--invoke-address", "127.0.0.1", "--timeout", "600"])
         .args(["--invoke-port", &port.to_string()])
         .arg("--env-file")
         .arg(env_file)
@@ -56,7 +57,10 @@ fn start_watch(env_file: &Path) -> Watch {
         .expect("cargo lambda is missing: run the README's test command, which installs it");
     let deadline = Instant::now() + Duration::from_secs(120);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "cargo lambda watch did not start; see {}", env_file.with_extension("log").display());
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("cargo lambda watch exited ({status}); see {}", log_path.display());
+        }
+        assert!(Instant::now() < deadline, "cargo lambda watch did not start; see {}", log_path.display());
         std::thread::sleep(Duration::from_millis(250));
     }
     Watch { child, port }
@@ -155,7 +159,7 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     ];
     std::fs::write(
         &env_file,
-        env.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>(),
+        env.iter().map(|(k, v)| format!("{k}={v:?}\n")).collect::<String>(),
     )
     .unwrap();
     let watch = start_watch(&env_file);

@@ -4,8 +4,8 @@ use crate::moto::{self, Moto};
 use crate::{unique, workspace_root};
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use dealpulse_aws::dynamodb::DynamoStore;
 use dealpulse_aws::ses::SesMailer;
@@ -59,7 +59,9 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::from(
-            definition["BillingMode"].as_str().unwrap_or("PAY_PER_REQUEST"),
+            definition["BillingMode"]
+                .as_str()
+                .unwrap_or("PAY_PER_REQUEST"),
         ))
         .set_key_schema(Some(key_schema(&definition["KeySchema"])));
     for attribute in definition["AttributeDefinitions"].as_sequence().unwrap() {
@@ -102,7 +104,10 @@ pub async fn dynamo_store() -> Fixture<dyn Store> {
     let client = aws_sdk_dynamodb::Client::new(&sdk_config(moto).await);
     let table = unique("dealpulse-test");
     create_table(&client, &table).await;
-    Fixture::new(Arc::new(DynamoStore::new(client, table)) as Arc<dyn Store>, ())
+    Fixture::new(
+        Arc::new(DynamoStore::new(client, table)) as Arc<dyn Store>,
+        (),
+    )
 }
 
 /// Creates a queue with a dead-letter queue and redrive policy; returns (queue url, dlq url).

@@ -44,5 +44,8 @@ pub fn unique(prefix: &str) -> String {
 }
 
 fn uuid_like() -> String {
-    format!("{:x}", jiff::Timestamp::now().as_nanosecond() ^ (std::process::id() as i128) << 64)
+    format!(
+        "{:x}",
+        jiff::Timestamp::now().as_nanosecond() ^ (std::process::id() as i128) << 64
+    )
 }

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 pub struct Moto {
     pub endpoint: String,
+    /// The watchdog shell; it reaps itself when the test process exits.
+    _watchdog: std::process::Child,
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
@@ -23,7 +25,7 @@ pub fn shared() -> &'static Moto {
             moto.display(),
             parent = std::process::id()
         );
-        Command::new("sh")
+        let watchdog = Command::new("sh")
             .arg("-c")
             .arg(script)
             .stdin(Stdio::null())
@@ -37,10 +39,16 @@ pub fn shared() -> &'static Moto {
             if up {
                 break;
             }
-            assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
-        Moto { endpoint }
+        Moto {
+            endpoint,
+            _watchdog: watchdog,
+        }
     })
 }
 

@@ -61,7 +61,13 @@ impl App {
         }
     }
 
-    async fn call(&self, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> Answer {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(auth) = auth {
             request = request.header(header::AUTHORIZATION, format!("Bearer {auth}"));
@@ -90,12 +96,22 @@ impl App {
     /// Registers and verifies an account; returns (access token, refresh token).
     async fn verified_user(&self, email: &str, password: &str) -> (String, String) {
         let created = self
-            .call(Method::POST, "/api/v1/auth/register", None, Some(json!({"email": email, "password": password})))
+            .call(
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
         let token = self.outbox_token(email).await;
         let verified = self
-            .call(Method::POST, "/api/v1/auth/verify-email", None, Some(json!({"token": token})))
+            .call(
+                Method::POST,
+                "/api/v1/auth/verify-email",
+                None,
+                Some(json!({"token": token})),
+            )
             .await;
         assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
         self.login(email, password).await
@@ -103,7 +119,12 @@ impl App {
 
     async fn login(&self, email: &str, password: &str) -> (String, String) {
         let login = self
-            .call(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": email, "password": password})))
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
             .await;
         assert_eq!(login.status, StatusCode::OK, "{}", login.body);
         (
@@ -115,7 +136,11 @@ impl App {
     /// Counts of everything a request could change, to prove bad input changed nothing.
     async fn snapshot(&self, email: &str) -> Value {
         let store: &dyn Store = self.runtime.store.as_ref();
-        let user = store.user_by_email(&Email::parse(email).unwrap()).await.unwrap().unwrap();
+        let user = store
+            .user_by_email(&Email::parse(email).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         json!({
             "user": serde_json::to_value(&user).unwrap(),
             "sessions": store.sessions_of_user(user.id).await.unwrap().iter().map(|s| (s.id.to_string(), s.revoked_at.map(|t| t.to_string()))).collect::<Vec<_>>(),
@@ -133,10 +158,16 @@ fn assert_problem(answer: &Answer, status: StatusCode, context: &str) {
         "{context}"
     );
     assert_eq!(answer.body["status"], status.as_u16(), "{context}");
-    assert!(answer.body["title"].is_string() && answer.body["detail"].is_string(), "{context}");
+    assert!(
+        answer.body["title"].is_string() && answer.body["detail"].is_string(),
+        "{context}"
+    );
     let text = answer.body.to_string();
     for leak in ["sqlite", "rusqlite", "panicked", "src/"] {
-        assert!(!text.to_lowercase().contains(leak), "{context} leaks internals: {text}");
+        assert!(
+            !text.to_lowercase().contains(leak),
+            "{context} leaks internals: {text}"
+        );
     }
 }
 
@@ -148,7 +179,9 @@ fn concrete(path: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
     let app = app();
-    let (access, _) = app.verified_user("victim@example.com", "a long enough password").await;
+    let (access, _) = app
+        .verified_user("victim@example.com", "a long enough password")
+        .await;
     let before = app.snapshot("victim@example.com").await;
     let doc = dealpulse_api::openapi::document();
     let doc = serde_json::to_value(&doc).unwrap();
@@ -162,20 +195,52 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
             let context = format!("{method} {path}");
 
             if secured {
-                let answer = app.call(method.clone(), &uri, None, has_body.then(|| json!({}))).await;
-                assert_problem(&answer, StatusCode::UNAUTHORIZED, &format!("{context} without credentials"));
+                let answer = app
+                    .call(method.clone(), &uri, None, has_body.then(|| json!({})))
+                    .await;
+                assert_problem(
+                    &answer,
+                    StatusCode::UNAUTHORIZED,
+                    &format!("{context} without credentials"),
+                );
                 assert!(answer.headers.contains_key(header::WWW_AUTHENTICATE));
-                let answer = app.call(method.clone(), &uri, Some("not.a.jwt"), has_body.then(|| json!({}))).await;
-                assert_problem(&answer, StatusCode::UNAUTHORIZED, &format!("{context} with a forged token"));
+                let answer = app
+                    .call(
+                        method.clone(),
+                        &uri,
+                        Some("not.a.jwt"),
+                        has_body.then(|| json!({})),
+                    )
+                    .await;
+                assert_problem(
+                    &answer,
+                    StatusCode::UNAUTHORIZED,
+                    &format!("{context} with a forged token"),
+                );
                 checked += 2;
             }
             let auth = secured.then_some(access.as_str());
             if has_body {
                 let bad_bodies: [(&str, Option<&str>, &str, StatusCode); 4] = [
-                    ("malformed JSON", Some("application/json"), "{\"email\": ", StatusCode::BAD_REQUEST),
+                    (
+                        "malformed JSON",
+                        Some("application/json"),
+                        "{\"email\": ",
+                        StatusCode::BAD_REQUEST,
+                    ),
                     ("no content type", None, "{}", StatusCode::BAD_REQUEST),
-                    ("unknown field", Some("application/json"), "{\"surprise\": true}", StatusCode::UNPROCESSABLE_ENTITY),
-                    ("wrong type", Some("application/json"), "[1, 2, 3]", StatusCode::UNPROCESSABLE_ENTITY),
+                    (
+                        "unknown field",
+                        Some("application/json"),
+                        "{\"surprise\": true}",
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    ),
+                    (
+                        "wrong type",
+                        Some("application/json"),
+                        "[1, 2, 3]",
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    ),
                 ];
                 for (label, content_type, body, expected) in bad_bodies {
                     let mut request = Request::builder().method(method.clone()).uri(&uri);
@@ -198,20 +263,34 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
                     request = request.header(header::AUTHORIZATION, format!("Bearer {auth}"));
                 }
                 let answer = app.send(request.body(Body::from(huge)).unwrap()).await;
-                assert_problem(&answer, StatusCode::PAYLOAD_TOO_LARGE, &format!("{context} with 1 MiB body"));
+                assert_problem(
+                    &answer,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("{context} with 1 MiB body"),
+                );
                 checked += 1;
             }
             if path.contains("{id}") {
                 for id in ["not-an-id", "01a211c9-0000-7000-8000-000000000000"] {
-                    let answer = app.call(method.clone(), &path.replace("{id}", id), auth, None).await;
-                    assert_problem(&answer, StatusCode::NOT_FOUND, &format!("{context} with id {id}"));
+                    let answer = app
+                        .call(method.clone(), &path.replace("{id}", id), auth, None)
+                        .await;
+                    assert_problem(
+                        &answer,
+                        StatusCode::NOT_FOUND,
+                        &format!("{context} with id {id}"),
+                    );
                     checked += 1;
                 }
             }
             if path == "/api/v1/dev/outbox" {
-                let answer = app.call(method.clone(), "/api/v1/dev/outbox?limit=0", None, None).await;
+                let answer = app
+                    .call(method.clone(), "/api/v1/dev/outbox?limit=0", None, None)
+                    .await;
                 assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, "outbox limit 0");
-                let answer = app.call(method.clone(), "/api/v1/dev/outbox?limit=abc", None, None).await;
+                let answer = app
+                    .call(method.clone(), "/api/v1/dev/outbox?limit=abc", None, None)
+                    .await;
                 assert_problem(&answer, StatusCode::BAD_REQUEST, "outbox limit abc");
                 checked += 2;
             }
@@ -219,42 +298,122 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
     }
     // Invalid values on the routes that parse them.
     for (path, body) in [
-        ("/api/v1/auth/register", json!({"email": "nope", "password": "short", "timezone": "Mars/Base", "locale": "xx-yy-zz"})),
-        ("/api/v1/auth/login", json!({"email": "nope", "password": "x"})),
+        (
+            "/api/v1/auth/register",
+            json!({"email": "nope", "password": "short", "timezone": "Mars/Base", "locale": "xx-yy-zz"}),
+        ),
+        (
+            "/api/v1/auth/login",
+            json!({"email": "nope", "password": "x"}),
+        ),
         ("/api/v1/auth/resend-verification", json!({"email": "nope"})),
         ("/api/v1/auth/password/forgot", json!({"email": "nope"})),
-        ("/api/v1/auth/password/reset", json!({"token": "v1.x.y", "new_password": "short"})),
+        (
+            "/api/v1/auth/password/reset",
+            json!({"token": "v1.x.y", "new_password": "short"}),
+        ),
     ] {
         let answer = app.call(Method::POST, path, None, Some(body)).await;
         assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, path);
-        assert!(answer.body["errors"].as_array().is_some_and(|e| !e.is_empty()), "{path}: field errors");
+        assert!(
+            answer.body["errors"]
+                .as_array()
+                .is_some_and(|e| !e.is_empty()),
+            "{path}: field errors"
+        );
         checked += 1;
     }
-    let answer = app.call(Method::PATCH, "/api/v1/me", Some(&access), Some(json!({"timezone": "Mars/Base", "display_name": ""}))).await;
-    assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, "PATCH /me invalid");
-    assert_eq!(answer.body["errors"].as_array().unwrap().len(), 2, "every bad field is named");
-    let answer = app.call(Method::POST, "/api/v1/me/api-keys", Some(&access), Some(json!({"name": " "}))).await;
-    assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, "api key without name");
-    let answer = app.call(Method::POST, "/api/v1/me/password", Some(&access), Some(json!({"current_password": "wrong password", "new_password": "another long one"}))).await;
-    assert_problem(&answer, StatusCode::FORBIDDEN, "password change with the wrong current password");
-    let answer = app.call(Method::DELETE, "/api/v1/me", Some(&access), Some(json!({"password": "wrong password"}))).await;
-    assert_problem(&answer, StatusCode::FORBIDDEN, "deletion with the wrong password");
+    let answer = app
+        .call(
+            Method::PATCH,
+            "/api/v1/me",
+            Some(&access),
+            Some(json!({"timezone": "Mars/Base", "display_name": ""})),
+        )
+        .await;
+    assert_problem(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "PATCH /me invalid",
+    );
+    assert_eq!(
+        answer.body["errors"].as_array().unwrap().len(),
+        2,
+        "every bad field is named"
+    );
+    let answer = app
+        .call(
+            Method::POST,
+            "/api/v1/me/api-keys",
+            Some(&access),
+            Some(json!({"name": " "})),
+        )
+        .await;
+    assert_problem(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "api key without name",
+    );
+    let answer = app
+        .call(
+            Method::POST,
+            "/api/v1/me/password",
+            Some(&access),
+            Some(json!({"current_password": "wrong password", "new_password": "another long one"})),
+        )
+        .await;
+    assert_problem(
+        &answer,
+        StatusCode::FORBIDDEN,
+        "password change with the wrong current password",
+    );
+    let answer = app
+        .call(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&access),
+            Some(json!({"password": "wrong password"})),
+        )
+        .await;
+    assert_problem(
+        &answer,
+        StatusCode::FORBIDDEN,
+        "deletion with the wrong password",
+    );
 
     assert!(checked > 60, "only {checked} checks ran");
-    assert_eq!(app.snapshot("victim@example.com").await, before, "bad input changed state");
+    assert_eq!(
+        app.snapshot("victim@example.com").await,
+        before,
+        "bad input changed state"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_id_addressed_route_answers_404_for_another_users_ids() {
     let app = app();
-    let (alice, _) = app.verified_user("alice@example.com", "alice's long password").await;
-    let (bob, _) = app.verified_user("bob@example.com", "bob's long password!").await;
+    let (alice, _) = app
+        .verified_user("alice@example.com", "alice's long password")
+        .await;
+    let (bob, _) = app
+        .verified_user("bob@example.com", "bob's long password!")
+        .await;
     let bob_key = app
-        .call(Method::POST, "/api/v1/me/api-keys", Some(&bob), Some(json!({"name": "bob's"})))
+        .call(
+            Method::POST,
+            "/api/v1/me/api-keys",
+            Some(&bob),
+            Some(json!({"name": "bob's"})),
+        )
         .await;
     let bob_key_id = bob_key.body["id"].as_str().unwrap().to_string();
-    let bob_sessions = app.call(Method::GET, "/api/v1/me/sessions", Some(&bob), None).await;
-    let bob_session_id = bob_sessions.body["items"][0]["id"].as_str().unwrap().to_string();
+    let bob_sessions = app
+        .call(Method::GET, "/api/v1/me/sessions", Some(&bob), None)
+        .await;
+    let bob_session_id = bob_sessions.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let before = app.snapshot("bob@example.com").await;
 
     let doc = serde_json::to_value(dealpulse_api::openapi::document()).unwrap();
@@ -264,28 +423,54 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
             continue;
         }
         for method in item.as_object().unwrap().keys() {
-            let bobs_id = if path.contains("api-keys") { &bob_key_id } else { &bob_session_id };
+            let bobs_id = if path.contains("api-keys") {
+                &bob_key_id
+            } else {
+                &bob_session_id
+            };
             let answer = app
-                .call(method.to_uppercase().parse().unwrap(), &path.replace("{id}", bobs_id), Some(&alice), None)
+                .call(
+                    method.to_uppercase().parse().unwrap(),
+                    &path.replace("{id}", bobs_id),
+                    Some(&alice),
+                    None,
+                )
                 .await;
-            assert_problem(&answer, StatusCode::NOT_FOUND, &format!("{method} {path} as another user"));
+            assert_problem(
+                &answer,
+                StatusCode::NOT_FOUND,
+                &format!("{method} {path} as another user"),
+            );
             id_routes += 1;
         }
     }
     assert_eq!(id_routes, 2);
     assert_eq!(app.snapshot("bob@example.com").await, before);
-    let still = app.call(Method::GET, "/api/v1/me", Some(bob_key.body["key"].as_str().unwrap()), None).await;
+    let still = app
+        .call(
+            Method::GET,
+            "/api/v1/me",
+            Some(bob_key.body["key"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(still.status, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_is_rate_limited_per_account_with_retry_after() {
     let app = app();
-    app.verified_user("target@example.com", "the right password").await;
+    app.verified_user("target@example.com", "the right password")
+        .await;
     let mut last = None;
     for attempt in 1..=11 {
         let answer = app
-            .call(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": "target@example.com", "password": "a wrong guess"})))
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": "target@example.com", "password": "a wrong guess"})),
+            )
             .await;
         if attempt <= 9 {
             assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
@@ -294,13 +479,22 @@ async fn login_is_rate_limited_per_account_with_retry_after() {
     }
     let limited = last.unwrap();
     assert_problem(&limited, StatusCode::TOO_MANY_REQUESTS, "11th login");
-    let retry_after: u64 = limited.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = limited.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=900).contains(&retry_after));
     assert_eq!(limited.headers["ratelimit-limit"], "10");
     assert_eq!(limited.headers["ratelimit-remaining"], "0");
     // Even the right password waits: the limit protects the account, not the guess.
     let right = app
-        .call(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": "target@example.com", "password": "the right password"})))
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "target@example.com", "password": "the right password"})),
+        )
         .await;
     assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
 }
@@ -308,108 +502,322 @@ async fn login_is_rate_limited_per_account_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resending_verification_has_a_cooldown() {
     let app = app();
-    app.call(Method::POST, "/api/v1/auth/register", None, Some(json!({"email": "slow@example.com", "password": "a long enough password"})))
+    app.call(
+        Method::POST,
+        "/api/v1/auth/register",
+        None,
+        Some(json!({"email": "slow@example.com", "password": "a long enough password"})),
+    )
+    .await;
+    let first = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/resend-verification",
+            None,
+            Some(json!({"email": "slow@example.com"})),
+        )
         .await;
-    let first = app.call(Method::POST, "/api/v1/auth/resend-verification", None, Some(json!({"email": "slow@example.com"}))).await;
     assert_eq!(first.status, StatusCode::ACCEPTED);
-    let second = app.call(Method::POST, "/api/v1/auth/resend-verification", None, Some(json!({"email": "slow@example.com"}))).await;
+    let second = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/resend-verification",
+            None,
+            Some(json!({"email": "slow@example.com"})),
+        )
+        .await;
     assert_problem(&second, StatusCode::TOO_MANY_REQUESTS, "second resend");
     assert!(second.headers.contains_key(header::RETRY_AFTER));
-    let unknown = app.call(Method::POST, "/api/v1/auth/resend-verification", None, Some(json!({"email": "nobody@example.com"}))).await;
-    assert_eq!(unknown.status, StatusCode::ACCEPTED, "no account enumeration");
-    let sent = app.runtime.outbox.as_ref().unwrap().recent(100).await.unwrap();
-    assert_eq!(sent.iter().filter(|mail| mail.to == "slow@example.com").count(), 2);
+    let unknown = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/resend-verification",
+            None,
+            Some(json!({"email": "nobody@example.com"})),
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::ACCEPTED,
+        "no account enumeration"
+    );
+    let sent = app
+        .runtime
+        .outbox
+        .as_ref()
+        .unwrap()
+        .recent(100)
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.iter()
+            .filter(|mail| mail.to == "slow@example.com")
+            .count(),
+        2
+    );
     assert!(sent.iter().all(|mail| mail.to != "nobody@example.com"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspended_users_cannot_log_in_refresh_or_use_keys() {
     let app = app();
-    let (access, refresh) = app.verified_user("suspect@example.com", "a long enough password").await;
-    let key = app.call(Method::POST, "/api/v1/me/api-keys", Some(&access), Some(json!({"name": "k"}))).await;
+    let (access, refresh) = app
+        .verified_user("suspect@example.com", "a long enough password")
+        .await;
+    let key = app
+        .call(
+            Method::POST,
+            "/api/v1/me/api-keys",
+            Some(&access),
+            Some(json!({"name": "k"})),
+        )
+        .await;
     let key = key.body["key"].as_str().unwrap().to_string();
-    set_status(app.runtime.store.as_ref(), app.runtime.core.clock.as_ref(), "suspect@example.com", UserStatus::Suspended, "test")
-        .await
-        .unwrap();
+    set_status(
+        app.runtime.store.as_ref(),
+        app.runtime.core.clock.as_ref(),
+        "suspect@example.com",
+        UserStatus::Suspended,
+        "test",
+    )
+    .await
+    .unwrap();
     let login = app
-        .call(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": "suspect@example.com", "password": "a long enough password"})))
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "suspect@example.com", "password": "a long enough password"})),
+        )
         .await;
     assert_problem(&login, StatusCode::FORBIDDEN, "suspended login");
-    assert!(login.body["type"].as_str().unwrap().ends_with("account-suspended"));
+    assert!(login.body["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("account-suspended"));
     let with_key = app.call(Method::GET, "/api/v1/me", Some(&key), None).await;
     assert_problem(&with_key, StatusCode::FORBIDDEN, "suspended key");
-    let with_access = app.call(Method::GET, "/api/v1/me", Some(&access), None).await;
+    let with_access = app
+        .call(Method::GET, "/api/v1/me", Some(&access), None)
+        .await;
     assert_eq!(with_access.status.as_u16() / 100, 4);
-    let refreshed = app.call(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": refresh}))).await;
+    let refreshed = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
     assert_problem(&refreshed, StatusCode::UNAUTHORIZED, "suspended refresh");
 
-    set_status(app.runtime.store.as_ref(), app.runtime.core.clock.as_ref(), "suspect@example.com", UserStatus::Active, "test")
-        .await
-        .unwrap();
-    assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&key), None).await.status, StatusCode::OK);
+    set_status(
+        app.runtime.store.as_ref(),
+        app.runtime.core.clock.as_ref(),
+        "suspect@example.com",
+        UserStatus::Active,
+        "test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/me", Some(&key), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_the_password_ends_every_session() {
     let app = app();
-    let (first, first_refresh) = app.verified_user("mover@example.com", "old password 123").await;
+    let (first, first_refresh) = app
+        .verified_user("mover@example.com", "old password 123")
+        .await;
     let (second, _) = app.login("mover@example.com", "old password 123").await;
     let changed = app
-        .call(Method::POST, "/api/v1/me/password", Some(&second), Some(json!({"current_password": "old password 123", "new_password": "new password 456"})))
+        .call(
+            Method::POST,
+            "/api/v1/me/password",
+            Some(&second),
+            Some(
+                json!({"current_password": "old password 123", "new_password": "new password 456"}),
+            ),
+        )
         .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
     for token in [&first, &second] {
-        assert_problem(&app.call(Method::GET, "/api/v1/me", Some(token), None).await, StatusCode::UNAUTHORIZED, "old access token");
+        assert_problem(
+            &app.call(Method::GET, "/api/v1/me", Some(token), None).await,
+            StatusCode::UNAUTHORIZED,
+            "old access token",
+        );
     }
-    let refreshed = app.call(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": first_refresh}))).await;
+    let refreshed = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": first_refresh})),
+        )
+        .await;
     assert_problem(&refreshed, StatusCode::UNAUTHORIZED, "old refresh token");
     let old = app
-        .call(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": "mover@example.com", "password": "old password 123"})))
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "mover@example.com", "password": "old password 123"})),
+        )
         .await;
     assert_problem(&old, StatusCode::UNAUTHORIZED, "old password");
     app.login("mover@example.com", "new password 456").await;
-    let audit = app.call(Method::GET, "/api/v1/me/audit", Some(&app.login("mover@example.com", "new password 456").await.0), None).await;
-    let actions: Vec<&str> = audit.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let audit = app
+        .call(
+            Method::GET,
+            "/api/v1/me/audit",
+            Some(&app.login("mover@example.com", "new password 456").await.0),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert!(actions.contains(&"password.changed"), "{actions:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_reset_link_works_once_and_ends_sessions() {
     let app = app();
-    let (access, _) = app.verified_user("forgetful@example.com", "forgotten password").await;
-    let forgot = app.call(Method::POST, "/api/v1/auth/password/forgot", None, Some(json!({"email": "forgetful@example.com"}))).await;
+    let (access, _) = app
+        .verified_user("forgetful@example.com", "forgotten password")
+        .await;
+    let forgot = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/password/forgot",
+            None,
+            Some(json!({"email": "forgetful@example.com"})),
+        )
+        .await;
     assert_eq!(forgot.status, StatusCode::ACCEPTED);
-    let mails = app.runtime.outbox.as_ref().unwrap().recent(10).await.unwrap();
+    let mails = app
+        .runtime
+        .outbox
+        .as_ref()
+        .unwrap()
+        .recent(10)
+        .await
+        .unwrap();
     let reset_mail = mails.iter().find(|m| m.subject.contains("Reset")).unwrap();
-    assert!(reset_mail.text.contains("http://dealpulse.test/reset-password?token="));
+    assert!(reset_mail
+        .text
+        .contains("http://dealpulse.test/reset-password?token="));
     let token = dealpulse_api::emails::link_token(&reset_mail.text).unwrap();
 
-    let weak = app.call(Method::POST, "/api/v1/auth/password/reset", None, Some(json!({"token": token, "new_password": "short"}))).await;
-    assert_problem(&weak, StatusCode::UNPROCESSABLE_ENTITY, "weak password keeps the link usable");
-    let reset = app.call(Method::POST, "/api/v1/auth/password/reset", None, Some(json!({"token": token, "new_password": "remembered password"}))).await;
+    let weak = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/password/reset",
+            None,
+            Some(json!({"token": token, "new_password": "short"})),
+        )
+        .await;
+    assert_problem(
+        &weak,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "weak password keeps the link usable",
+    );
+    let reset = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/password/reset",
+            None,
+            Some(json!({"token": token, "new_password": "remembered password"})),
+        )
+        .await;
     assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.body);
-    let again = app.call(Method::POST, "/api/v1/auth/password/reset", None, Some(json!({"token": token, "new_password": "another password!"}))).await;
+    let again = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/password/reset",
+            None,
+            Some(json!({"token": token, "new_password": "another password!"})),
+        )
+        .await;
     assert_problem(&again, StatusCode::BAD_REQUEST, "second use of the link");
-    assert_problem(&app.call(Method::GET, "/api/v1/me", Some(&access), None).await, StatusCode::UNAUTHORIZED, "session after reset");
-    app.login("forgetful@example.com", "remembered password").await;
+    assert_problem(
+        &app.call(Method::GET, "/api/v1/me", Some(&access), None)
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "session after reset",
+    );
+    app.login("forgetful@example.com", "remembered password")
+        .await;
     // A verification token is not a reset token.
-    let (_, _) = app.verified_user("other@example.com", "other long password").await;
+    let (_, _) = app
+        .verified_user("other@example.com", "other long password")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_account_removes_access_and_frees_the_address() {
     let app = app();
-    let (access, refresh) = app.verified_user("leaver@example.com", "leaving password").await;
-    let key = app.call(Method::POST, "/api/v1/me/api-keys", Some(&access), Some(json!({"name": "k"}))).await;
+    let (access, refresh) = app
+        .verified_user("leaver@example.com", "leaving password")
+        .await;
+    let key = app
+        .call(
+            Method::POST,
+            "/api/v1/me/api-keys",
+            Some(&access),
+            Some(json!({"name": "k"})),
+        )
+        .await;
     let key = key.body["key"].as_str().unwrap().to_string();
-    let deleted = app.call(Method::DELETE, "/api/v1/me", Some(&access), Some(json!({"password": "leaving password"}))).await;
+    let deleted = app
+        .call(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&access),
+            Some(json!({"password": "leaving password"})),
+        )
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
-    assert_problem(&app.call(Method::GET, "/api/v1/me", Some(&access), None).await, StatusCode::UNAUTHORIZED, "access after deletion");
-    assert_problem(&app.call(Method::GET, "/api/v1/me", Some(&key), None).await, StatusCode::UNAUTHORIZED, "key after deletion");
-    let refreshed = app.call(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": refresh}))).await;
-    assert_problem(&refreshed, StatusCode::UNAUTHORIZED, "refresh after deletion");
+    assert_problem(
+        &app.call(Method::GET, "/api/v1/me", Some(&access), None)
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "access after deletion",
+    );
+    assert_problem(
+        &app.call(Method::GET, "/api/v1/me", Some(&key), None).await,
+        StatusCode::UNAUTHORIZED,
+        "key after deletion",
+    );
+    let refreshed = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_problem(
+        &refreshed,
+        StatusCode::UNAUTHORIZED,
+        "refresh after deletion",
+    );
     let again = app
-        .call(Method::POST, "/api/v1/auth/register", None, Some(json!({"email": "leaver@example.com", "password": "a new beginning"})))
+        .call(
+            Method::POST,
+            "/api/v1/auth/register",
+            None,
+            Some(json!({"email": "leaver@example.com", "password": "a new beginning"})),
+        )
         .await;
     assert_eq!(again.status, StatusCode::CREATED);
 }
@@ -417,8 +825,12 @@ async fn deleting_the_account_removes_access_and_frees_the_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profile_reads_and_writes_are_conditional() {
     let app = app();
-    let (access, _) = app.verified_user("careful@example.com", "careful password").await;
-    let me = app.call(Method::GET, "/api/v1/me", Some(&access), None).await;
+    let (access, _) = app
+        .verified_user("careful@example.com", "careful password")
+        .await;
+    let me = app
+        .call(Method::GET, "/api/v1/me", Some(&access), None)
+        .await;
     let etag = me.headers[header::ETAG].to_str().unwrap().to_string();
     let cached = app
         .send(
@@ -443,49 +855,110 @@ async fn profile_reads_and_writes_are_conditional() {
     assert_ne!(first.headers[header::ETAG].to_str().unwrap(), etag);
     let stale = app.send(patch(etag, "Second")).await;
     assert_problem(&stale, StatusCode::PRECONDITION_FAILED, "stale If-Match");
-    let me = app.call(Method::GET, "/api/v1/me", Some(&access), None).await;
+    let me = app
+        .call(Method::GET, "/api/v1/me", Some(&access), None)
+        .await;
     assert_eq!(me.body["display_name"], "First");
-    let cleared = app.call(Method::PATCH, "/api/v1/me", Some(&access), Some(json!({"display_name": null}))).await;
+    let cleared = app
+        .call(
+            Method::PATCH,
+            "/api/v1/me",
+            Some(&access),
+            Some(json!({"display_name": null})),
+        )
+        .await;
     assert_eq!(cleared.body["display_name"], Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_api_keys_stop_working_and_logout_ends_the_session() {
     let app = app();
-    let (access, _) = app.verified_user("keys@example.com", "keys password 1").await;
-    let created = app.call(Method::POST, "/api/v1/me/api-keys", Some(&access), Some(json!({"name": "ci"}))).await;
+    let (access, _) = app
+        .verified_user("keys@example.com", "keys password 1")
+        .await;
+    let created = app
+        .call(
+            Method::POST,
+            "/api/v1/me/api-keys",
+            Some(&access),
+            Some(json!({"name": "ci"})),
+        )
+        .await;
     assert_eq!(created.status, StatusCode::CREATED);
     let key = created.body["key"].as_str().unwrap();
     assert!(key.starts_with(created.body["prefix"].as_str().unwrap()));
-    let logout_with_key = app.call(Method::POST, "/api/v1/auth/logout", Some(key), None).await;
-    assert_problem(&logout_with_key, StatusCode::BAD_REQUEST, "logout with an API key");
+    let logout_with_key = app
+        .call(Method::POST, "/api/v1/auth/logout", Some(key), None)
+        .await;
+    assert_problem(
+        &logout_with_key,
+        StatusCode::BAD_REQUEST,
+        "logout with an API key",
+    );
     let id = created.body["id"].as_str().unwrap();
-    let revoked = app.call(Method::DELETE, &format!("/api/v1/me/api-keys/{id}"), Some(&access), None).await;
+    let revoked = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/me/api-keys/{id}"),
+            Some(&access),
+            None,
+        )
+        .await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT);
-    assert_problem(&app.call(Method::GET, "/api/v1/me", Some(key), None).await, StatusCode::UNAUTHORIZED, "revoked key");
-    let listed = app.call(Method::GET, "/api/v1/me/api-keys", Some(&access), None).await;
+    assert_problem(
+        &app.call(Method::GET, "/api/v1/me", Some(key), None).await,
+        StatusCode::UNAUTHORIZED,
+        "revoked key",
+    );
+    let listed = app
+        .call(Method::GET, "/api/v1/me/api-keys", Some(&access), None)
+        .await;
     assert!(listed.body["items"][0]["revoked_at"].is_string());
 
-    let logout = app.call(Method::POST, "/api/v1/auth/logout", Some(&access), None).await;
+    let logout = app
+        .call(Method::POST, "/api/v1/auth/logout", Some(&access), None)
+        .await;
     assert_eq!(logout.status, StatusCode::NO_CONTENT);
-    assert_problem(&app.call(Method::GET, "/api/v1/me", Some(&access), None).await, StatusCode::UNAUTHORIZED, "after logout");
+    assert_problem(
+        &app.call(Method::GET, "/api/v1/me", Some(&access), None)
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "after logout",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_carries_request_id_security_headers_and_problems_for_unknown_routes() {
     let app = app();
     let answer = app
-        .send(Request::get("/nowhere").header("x-request-id", "trace-me-42").body(Body::empty()).unwrap())
+        .send(
+            Request::get("/nowhere")
+                .header("x-request-id", "trace-me-42")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_problem(&answer, StatusCode::NOT_FOUND, "unknown path");
     assert_eq!(answer.headers["x-request-id"], "trace-me-42");
-    for name in ["x-content-type-options", "x-frame-options", "referrer-policy", "content-security-policy"] {
+    for name in [
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+        "content-security-policy",
+    ] {
         assert!(answer.headers.contains_key(name), "{name}");
     }
     let wrong_method = app.call(Method::DELETE, "/health", None, None).await;
-    assert_problem(&wrong_method, StatusCode::METHOD_NOT_ALLOWED, "DELETE /health");
+    assert_problem(
+        &wrong_method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "DELETE /health",
+    );
     let generated = app.call(Method::GET, "/health", None, None).await;
-    assert_eq!(generated.headers["x-request-id"].to_str().unwrap().len(), 36);
+    assert_eq!(
+        generated.headers["x-request-id"].to_str().unwrap().len(),
+        36
+    );
 
     let preflight = app
         .send(
@@ -498,11 +971,21 @@ async fn every_response_carries_request_id_security_headers_and_problems_for_unk
                 .unwrap(),
         )
         .await;
-    assert_eq!(preflight.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://localhost:5173");
+    assert_eq!(
+        preflight.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://localhost:5173"
+    );
     let foreign = app
-        .send(Request::get("/health").header(header::ORIGIN, "http://evil.test").body(Body::empty()).unwrap())
+        .send(
+            Request::get("/health")
+                .header(header::ORIGIN, "http://evil.test")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
-    assert!(!foreign.headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    assert!(!foreign
+        .headers
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -513,27 +996,60 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
     assert!(answer.body["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = answer.body["paths"].as_object().unwrap();
     let expected = [
-        ("/health", "get"), ("/health/ready", "get"),
-        ("/api/v1/auth/register", "post"), ("/api/v1/auth/verify-email", "post"),
-        ("/api/v1/auth/resend-verification", "post"), ("/api/v1/auth/login", "post"),
-        ("/api/v1/auth/refresh", "post"), ("/api/v1/auth/logout", "post"),
-        ("/api/v1/auth/password/forgot", "post"), ("/api/v1/auth/password/reset", "post"),
-        ("/api/v1/me", "get"), ("/api/v1/me", "patch"), ("/api/v1/me", "delete"),
-        ("/api/v1/me/password", "post"), ("/api/v1/me/sessions", "get"),
-        ("/api/v1/me/sessions/{id}", "delete"), ("/api/v1/me/api-keys", "get"),
-        ("/api/v1/me/api-keys", "post"), ("/api/v1/me/api-keys/{id}", "delete"),
-        ("/api/v1/me/audit", "get"), ("/api/v1/dev/outbox", "get"),
+        ("/health", "get"),
+        ("/health/ready", "get"),
+        ("/api/v1/auth/register", "post"),
+        ("/api/v1/auth/verify-email", "post"),
+        ("/api/v1/auth/resend-verification", "post"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/password/forgot", "post"),
+        ("/api/v1/auth/password/reset", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/me", "patch"),
+        ("/api/v1/me", "delete"),
+        ("/api/v1/me/password", "post"),
+        ("/api/v1/me/sessions", "get"),
+        ("/api/v1/me/sessions/{id}", "delete"),
+        ("/api/v1/me/api-keys", "get"),
+        ("/api/v1/me/api-keys", "post"),
+        ("/api/v1/me/api-keys/{id}", "delete"),
+        ("/api/v1/me/audit", "get"),
+        ("/api/v1/dev/outbox", "get"),
     ];
     for (path, method) in expected {
-        assert!(paths.get(path).and_then(|item| item.get(method)).is_some(), "{method} {path} undocumented");
+        assert!(
+            paths.get(path).and_then(|item| item.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
         // And the router really serves it (anything but 404/405 from the fallback).
-        let served = app.call(method.to_uppercase().parse().unwrap(), &concrete(path), None, None).await;
+        let served = app
+            .call(
+                method.to_uppercase().parse().unwrap(),
+                &concrete(path),
+                None,
+                None,
+            )
+            .await;
         let fallback = served.status == StatusCode::METHOD_NOT_ALLOWED
-            || (served.status == StatusCode::NOT_FOUND && served.body["type"].as_str().unwrap_or_default().ends_with("not-found") && !path.contains("{id}"));
+            || (served.status == StatusCode::NOT_FOUND
+                && served.body["type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with("not-found")
+                && !path.contains("{id}"));
         assert!(!fallback, "{method} {path} documented but not routed");
     }
-    let documented: usize = paths.values().map(|item| item.as_object().unwrap().len()).sum();
-    assert_eq!(documented, expected.len(), "routes documented but not listed here");
+    let documented: usize = paths
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        documented,
+        expected.len(),
+        "routes documented but not listed here"
+    );
     let docs = app.call(Method::GET, "/docs", None, None).await;
     assert_eq!(docs.status, StatusCode::OK);
 }

@@ -23,7 +23,13 @@ async fn sqlite_queues() -> QueueFixture {
     let db = Database::open(&dir.path().join("queue.db")).unwrap();
     let clock = Arc::new(SystemClock);
     QueueFixture {
-        queue: Arc::new(SqliteQueue::with_dead_letters(db.clone(), clock.clone(), "q", "q-dlq", 3)),
+        queue: Arc::new(SqliteQueue::with_dead_letters(
+            db.clone(),
+            clock.clone(),
+            "q",
+            "q-dlq",
+            3,
+        )),
         dead_letters: Arc::new(SqliteQueue::plain(db, clock, "q-dlq")),
         max_receive_count: 3,
         guard: Box::new(dir),
@@ -32,7 +38,13 @@ async fn sqlite_queues() -> QueueFixture {
 
 async fn outbox_mailer() -> MailFixture {
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Arc::new(OutboxMailer::new(&dir.path().join("outbox"), "DealPulse <alerts@dealpulse.test>").unwrap());
+    let outbox = Arc::new(
+        OutboxMailer::new(
+            &dir.path().join("outbox"),
+            "DealPulse <alerts@dealpulse.test>",
+        )
+        .unwrap(),
+    );
     let reader = Arc::clone(&outbox);
     MailFixture {
         mailer: outbox,

@@ -3,7 +3,9 @@
 //! functions talk to moto. Covers the account sequence end to end and every events/ file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use dealpulse_tests::aws::{create_queue_pair, create_table, sdk_config, ses_sent, verify_sender, SENDER};
+use dealpulse_tests::aws::{
+    create_queue_pair, create_table, sdk_config, ses_sent, verify_sender, SENDER,
+};
 use dealpulse_tests::{free_port, moto, tool, unique, workspace_root};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,11 +20,25 @@ struct Watch {
 }
 
 impl Drop for Watch {
+    /// SIGTERM first; cargo-lambda 1.9 sometimes keeps running after it, so SIGKILL the group
+    /// if it has not exited within five seconds. The signal goes as `-s NAME -- -PGID`: procps-ng
+    /// 4.0.2 reads `kill -TERM -PGID` as `kill(-1, SIGTERM)`, which signals every process.
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(format!("-{}", self.child.id()))
-            .status();
+        let group = format!("-{}", self.child.id());
+        let signal_group = |signal: &str| {
+            let _ = Command::new("kill")
+                .args(["-s", signal, "--", &group])
+                .status();
+        };
+        signal_group("TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        signal_group("KILL");
         let _ = self.child.wait();
     }
 }
@@ -45,7 +61,14 @@ fn start_watch(env_file: &Path) -> Watch {
     let log_path = workspace_root().join("target/cargo-lambda-watch.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = cargo_lambda()
-        .args(["watch", "--ignore-changes", "--invoke-address", "127.0.0.1", "--timeout", "600"])
+        .args([
+            "watch",
+            "--ignore-changes",
+            "--invoke-address",
+            "127.0.0.1",
+            "--timeout",
+            "600",
+        ])
         .args(["--invoke-port", &port.to_string()])
         .arg("--env-file")
         .arg(env_file)
@@ -58,9 +81,16 @@ fn start_watch(env_file: &Path) -> Watch {
     let deadline = Instant::now() + Duration::from_secs(120);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("cargo lambda watch exited ({status}); see {}", log_path.display());
+            panic!(
+                "cargo lambda watch exited ({status}); see {}",
+                log_path.display()
+            );
         }
-        assert!(Instant::now() < deadline, "cargo lambda watch did not start; see {}", log_path.display());
+        assert!(
+            Instant::now() < deadline,
+            "cargo lambda watch did not start; see {}",
+            log_path.display()
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     Watch { child, port }
@@ -81,14 +111,22 @@ fn events_dir() -> PathBuf {
 /// Invokes `function` with an events/ file, after replacing `{{NAME}}` placeholders.
 fn invoke(watch: &Watch, function: &str, event: &str, values: &BTreeMap<&str, String>) -> Answer {
     let path = events_dir().join(function).join(format!("{event}.json"));
-    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     for (name, value) in values {
         text = text.replace(&format!("{{{{{name}}}}}"), value);
     }
     let data_file = std::env::temp_dir().join(format!("{}.json", unique(event)));
     std::fs::write(&data_file, text).unwrap();
     let output = cargo_lambda()
-        .args(["invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", &watch.port.to_string()])
+        .args([
+            "invoke",
+            function,
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &watch.port.to_string(),
+        ])
         .arg("--data-file")
         .arg(&data_file)
         .args(["--output-format", "json"])
@@ -101,15 +139,24 @@ fn invoke(watch: &Watch, function: &str, event: &str, values: &BTreeMap<&str, St
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let response: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{event}: not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)));
+    let response: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{event}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
     let body_text = response["body"].as_str().unwrap_or_default();
     let headers = response["headers"]
         .as_object()
         .map(|headers| {
             headers
                 .iter()
-                .map(|(name, value)| (name.to_ascii_lowercase(), value.as_str().unwrap_or_default().to_string()))
+                .map(|(name, value)| {
+                    (
+                        name.to_ascii_lowercase(),
+                        value.as_str().unwrap_or_default().to_string(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -129,7 +176,13 @@ fn expect(answer: &Answer, status: u16, event: &str) {
             "{event}: {answer:#?}"
         );
         assert_eq!(answer.body["status"], status, "{event}");
-        assert!(answer.body["type"].as_str().unwrap_or_default().starts_with("https://"), "{event}");
+        assert!(
+            answer.body["type"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("https://"),
+            "{event}"
+        );
     }
 }
 
@@ -154,12 +207,17 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         ("DEALPULSE_DLQ_URL", dlq_url),
         ("DEALPULSE_SENDER", SENDER.into()),
         ("DEALPULSE_PUBLIC_URL", "https://app.dealpulse.test".into()),
-        ("DEALPULSE_JWT_SECRET", "lambda-test-secret-of-at-least-32-bytes!".into()),
+        (
+            "DEALPULSE_JWT_SECRET",
+            "lambda-test-secret-of-at-least-32-bytes!".into(),
+        ),
         ("DEALPULSE_STAGE", "test".into()),
     ];
     std::fs::write(
         &env_file,
-        env.iter().map(|(k, v)| format!("{k}={v:?}\n")).collect::<String>(),
+        env.iter()
+            .map(|(k, v)| format!("{k}={v:?}\n"))
+            .collect::<String>(),
     )
     .unwrap();
     let watch = start_watch(&env_file);
@@ -180,7 +238,11 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     let openapi = call("health", "openapi", 200, &values);
     assert!(openapi.body["openapi"].as_str().unwrap().starts_with("3.1"));
     let docs = call("health", "docs", 200, &values);
-    assert!(docs.body.as_str().unwrap_or_default().contains("DealPulse API"));
+    assert!(docs
+        .body
+        .as_str()
+        .unwrap_or_default()
+        .contains("DealPulse API"));
     call("health", "unknown-path", 404, &values);
     call("health", "wrong-method", 405, &values);
 
@@ -201,10 +263,15 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         .into_iter()
         .rfind(|mail| mail.to == "lambda-user@example.com")
         .expect("verification mail sent through SES");
-    assert!(mail.body.contains("https://app.dealpulse.test/verify-email?token="));
+    assert!(mail
+        .body
+        .contains("https://app.dealpulse.test/verify-email?token="));
     let token = dealpulse_api::emails::link_token(&mail.body).unwrap();
     let forbidden = call("api-auth", "login", 403, &values);
-    assert!(forbidden.body["type"].as_str().unwrap().ends_with("email-not-verified"));
+    assert!(forbidden.body["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("email-not-verified"));
     call("api-auth", "verify-email-bad-token", 400, &values);
     values.insert("VERIFY_TOKEN", token);
     let verified = call("api-auth", "verify-email", 200, &values);
@@ -215,12 +282,18 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     // Log in, refresh, call /me, create and use an API key.
     call("api-auth", "login-wrong-password", 401, &values);
     let login = call("api-auth", "login", 200, &values);
-    values.insert("REFRESH_TOKEN", login.body["refresh_token"].as_str().unwrap().to_string());
+    values.insert(
+        "REFRESH_TOKEN",
+        login.body["refresh_token"].as_str().unwrap().to_string(),
+    );
     let refreshed = call("api-auth", "refresh", 200, &values);
     assert_ne!(refreshed.body["refresh_token"], login.body["refresh_token"]);
     call("api-auth", "refresh", 401, &values); // the rotated token was replayed: session revoked
     let login = call("api-auth", "login", 200, &values);
-    values.insert("ACCESS_TOKEN", login.body["access_token"].as_str().unwrap().to_string());
+    values.insert(
+        "ACCESS_TOKEN",
+        login.body["access_token"].as_str().unwrap().to_string(),
+    );
 
     call("api-account", "me-unauthenticated", 401, &values);
     let me = call("api-account", "me", 200, &values);
@@ -237,7 +310,10 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     values.insert("API_KEY", key.body["key"].as_str().unwrap().to_string());
     let listed = call("api-account", "api-keys-list-with-key", 200, &values);
     assert_eq!(listed.body["items"][0]["prefix"], key.body["prefix"]);
-    assert!(listed.body["items"][0].get("key").is_none(), "secrets are shown once only");
+    assert!(
+        listed.body["items"][0].get("key").is_none(),
+        "secrets are shown once only"
+    );
     call("api-account", "api-key-revoke-unknown", 404, &values);
 
     call("api-auth", "password-forgot", 202, &values);
@@ -249,7 +325,10 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     let mut all = BTreeSet::new();
     for function in ["health", "api-auth", "api-account"] {
         for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
-            all.insert(format!("{function}/{}", entry.unwrap().file_name().to_string_lossy()));
+            all.insert(format!(
+                "{function}/{}",
+                entry.unwrap().file_name().to_string_lossy()
+            ));
         }
     }
     let unused: Vec<_> = all.difference(&used).collect();

@@ -78,7 +78,15 @@ pub async fn ensure_account(
         version: 1,
     };
     store.insert_user(&user).await?;
-    record(store, clock, user.id, actor, "account.created_by_admin", role).await?;
+    record(
+        store,
+        clock,
+        user.id,
+        actor,
+        "account.created_by_admin",
+        role,
+    )
+    .await?;
     Ok((user, Ensured::Created { password }))
 }
 

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "dealpulse", version, about = "DealPulse deal and price alerts, in one process")]
+#[command(
+    name = "dealpulse",
+    version,
+    about = "DealPulse deal and price alerts, in one process"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,7 +57,11 @@ struct ServeArgs {
     #[arg(long, env = "DEALPULSE_PUBLIC_URL")]
     public_url: Option<String>,
     /// From address of outgoing mail.
-    #[arg(long, env = "DEALPULSE_SENDER", default_value = "DealPulse <alerts@dealpulse.local>")]
+    #[arg(
+        long,
+        env = "DEALPULSE_SENDER",
+        default_value = "DealPulse <alerts@dealpulse.local>"
+    )]
     sender: String,
     /// Relay mail through this SMTP server (smtp://user:pass@host:587?tls=required) instead of
     /// keeping it in the outbox.
@@ -100,7 +108,9 @@ enum AdminCommand {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Pretty => builder.init(),
@@ -137,7 +147,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { command } => {
             init_logging(LogFormat::Pretty);
             match command {
-                AdminCommand::Create { data, email, password } => {
+                AdminCommand::Create {
+                    data,
+                    email,
+                    password,
+                } => {
                     let runtime = LocalRuntime::start(config_for_admin(&data))?;
                     let (user, outcome) = ensure_account(
                         runtime.store.as_ref(),
@@ -150,7 +164,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await?;
                     match outcome {
                         Ensured::Created { password } => {
-                            println!("created admin {} ({})\npassword: {password}", user.email, user.id)
+                            println!(
+                                "created admin {} ({})\npassword: {password}",
+                                user.email, user.id
+                            )
                         }
                         Ensured::Existing => {
                             println!("{} ({}) is now an admin", user.email, user.id)
@@ -159,12 +176,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 AdminCommand::Suspend { data, email } => {
                     let runtime = LocalRuntime::start(config_for_admin(&data))?;
-                    let user = set_status(runtime.store.as_ref(), runtime.core.clock.as_ref(), &email, UserStatus::Suspended, "cli").await?;
+                    let user = set_status(
+                        runtime.store.as_ref(),
+                        runtime.core.clock.as_ref(),
+                        &email,
+                        UserStatus::Suspended,
+                        "cli",
+                    )
+                    .await?;
                     println!("suspended {} ({})", user.email, user.id);
                 }
                 AdminCommand::Activate { data, email } => {
                     let runtime = LocalRuntime::start(config_for_admin(&data))?;
-                    let user = set_status(runtime.store.as_ref(), runtime.core.clock.as_ref(), &email, UserStatus::Active, "cli").await?;
+                    let user = set_status(
+                        runtime.store.as_ref(),
+                        runtime.core.clock.as_ref(),
+                        &email,
+                        UserStatus::Active,
+                        "cli",
+                    )
+                    .await?;
                     println!("activated {} ({})", user.email, user.id);
                 }
             }
@@ -175,7 +206,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -70,7 +70,8 @@ fn load_or_create_secret(data_dir: &Path) -> Result<SigningSecret, StartError> {
     match std::fs::read(&path) {
         Ok(bytes) => SigningSecret::new(bytes).map_err(|e| StartError::Secret(e.to_string())),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let secret = SigningSecret::generate().map_err(|e| StartError::Secret(e.to_string()))?;
+            let secret =
+                SigningSecret::generate().map_err(|e| StartError::Secret(e.to_string()))?;
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -99,11 +100,19 @@ impl LocalRuntime {
             DELIVERY_DEAD_LETTERS,
             MAX_RECEIVE_COUNT,
         ));
-        let dead_letters = Arc::new(SqliteQueue::plain(db, Arc::clone(&clock), DELIVERY_DEAD_LETTERS));
-        let (mailer, outbox): (Arc<dyn Mailer>, Option<Arc<OutboxMailer>>) = match &config.smtp_url {
+        let dead_letters = Arc::new(SqliteQueue::plain(
+            db,
+            Arc::clone(&clock),
+            DELIVERY_DEAD_LETTERS,
+        ));
+        let (mailer, outbox): (Arc<dyn Mailer>, Option<Arc<OutboxMailer>>) = match &config.smtp_url
+        {
             Some(url) => (Arc::new(SmtpMailer::new(url, &config.sender)?), None),
             None => {
-                let outbox = Arc::new(OutboxMailer::new(&config.data_dir.join("outbox"), &config.sender)?);
+                let outbox = Arc::new(OutboxMailer::new(
+                    &config.data_dir.join("outbox"),
+                    &config.sender,
+                )?);
                 (outbox.clone(), Some(outbox))
             }
         };
@@ -175,7 +184,10 @@ async fn client_ip_from_socket(mut request: Request, next: Next) -> Response {
 
 async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         metrics.render_prometheus(),
     )
         .into_response()
@@ -201,7 +213,10 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 fn pages() -> Router {
     Router::new()
-        .route("/", get(|| async { page(include_str!("../../../web/public/index.html")) }))
+        .route(
+            "/",
+            get(|| async { page(include_str!("../../../web/public/index.html")) }),
+        )
         .route(
             "/verify-email",
             get(|| async { page(include_str!("../../../web/public/verify-email.html")) }),
@@ -222,7 +237,10 @@ fn pages() -> Router {
         .route(
             "/assets/style.css",
             get(|| async {
-                asset("text/css; charset=utf-8", include_str!("../../../web/public/style.css"))
+                asset(
+                    "text/css; charset=utf-8",
+                    include_str!("../../../web/public/style.css"),
+                )
             }),
         )
 }

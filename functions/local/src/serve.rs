@@ -92,7 +92,10 @@ pub async fn serve(runtime: LocalRuntime, addr: SocketAddr, demo: bool) -> anyho
     println!("DealPulse is serving on http://{bound}");
     println!("  API docs     http://{bound}/docs");
     if let Some(outbox) = &runtime.outbox {
-        println!("  mail outbox  http://{bound}/api/v1/dev/outbox  (files in {})", outbox.dir().display());
+        println!(
+            "  mail outbox  http://{bound}/api/v1/dev/outbox  (files in {})",
+            outbox.dir().display()
+        );
     }
     println!("  data         {}", runtime.config.data_dir.display());
     tracing::info!(%bound, "listening");

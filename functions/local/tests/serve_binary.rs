@@ -86,19 +86,38 @@ async fn a_person_can_register_verify_log_in_and_use_an_api_key() {
         .find(|line| line.starts_with("http"))
         .unwrap()
         .to_string();
-    assert!(link.starts_with(&format!("{base}/verify-email?token=")), "{link}");
+    assert!(
+        link.starts_with(&format!("{base}/verify-email?token=")),
+        "{link}"
+    );
     // The link lands on a page of the running product.
     let page = http.get(&link).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("Confirm e-mail address"));
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Confirm e-mail address"));
     let eml_files = std::fs::read_dir(data.path().join("outbox"))
         .unwrap()
-        .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|e| e == "eml"))
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|e| e == "eml")
+        })
         .count();
     assert_eq!(eml_files, 1);
 
     let token = mail["token"].as_str().unwrap();
-    let (status, verified) = post(&http, format!("{base}/api/v1/auth/verify-email"), json!({"token": token})).await;
+    let (status, verified) = post(
+        &http,
+        format!("{base}/api/v1/auth/verify-email"),
+        json!({"token": token}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(verified["email_verified"], true);
 
@@ -158,12 +177,22 @@ async fn a_person_can_register_verify_log_in_and_use_an_api_key() {
     .await;
     assert_eq!(status, StatusCode::OK);
 
-    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("route=\"/api/v1/auth/login\",status=\"200\""), "{metrics}");
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("route=\"/api/v1/auth/login\",status=\"200\""),
+        "{metrics}"
+    );
 
     // SIGTERM shuts down cleanly.
     let stopped = Command::new("kill")
-        .arg("-TERM")
+        .args(["-s", "TERM", "--"])
         .arg(server.child.id().to_string())
         .status()
         .unwrap();
@@ -179,7 +208,13 @@ async fn a_person_can_register_verify_log_in_and_use_an_api_key() {
     assert!(exit.success(), "{exit:?}");
     let mut stdout = String::new();
     use std::io::Read;
-    server.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    server
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     assert!(stdout.contains("admin@dealpulse.test"), "{stdout}");
 }
 
@@ -211,12 +246,23 @@ async fn data_survives_a_restart() {
 fn admin_create_makes_a_verified_admin_that_can_log_in() {
     let data = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
-        .args(["admin", "create", "--email", "Boss@Example.com", "--password", "boss password 123"])
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "Boss@Example.com",
+            "--password",
+            "boss password 123",
+        ])
         .arg("--data-dir")
         .arg(data.path())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("created admin boss@example.com"));
     let again = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
         .args(["admin", "create", "--email", "boss@example.com"])

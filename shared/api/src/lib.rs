@@ -62,7 +62,10 @@ pub fn with_common_layers(routes: Router, sink: MetricsSink, cors: Option<CorsLa
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
-        ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+        (
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        ),
         ("cross-origin-opener-policy", "same-origin"),
         (
             "content-security-policy",

@@ -233,7 +233,10 @@ mod tests {
     fn emf_lines_declare_their_metrics() {
         let line: serde_json::Value =
             serde_json::from_str(&emf_line("api-auth", "POST", "/x", 503, 0.01)).unwrap();
-        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "DealPulse");
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "DealPulse"
+        );
         assert_eq!(line["Faults"], 1);
         assert_eq!(line["Errors"], 0);
         assert_eq!(line["Function"], "api-auth");

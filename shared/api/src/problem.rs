@@ -140,9 +140,12 @@ impl ApiError {
                 "Authentication required",
                 (*detail).to_string(),
             ),
-            ApiError::Forbidden { kind, detail } => {
-                (StatusCode::FORBIDDEN, kind, "Forbidden", (*detail).to_string())
-            }
+            ApiError::Forbidden { kind, detail } => (
+                StatusCode::FORBIDDEN,
+                kind,
+                "Forbidden",
+                (*detail).to_string(),
+            ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not-found",

@@ -22,7 +22,11 @@ pub async fn enforce(
     let to_timestamp = |second: i64| Timestamp::from_second(second).map_err(ApiError::internal);
     let count = core
         .store
-        .count_hit(&key, to_timestamp(window_start)?, to_timestamp(window_end + 3600)?)
+        .count_hit(
+            &key,
+            to_timestamp(window_start)?,
+            to_timestamp(window_end + 3600)?,
+        )
         .await?;
     let info = RateLimitInfo {
         limit: limit.max,

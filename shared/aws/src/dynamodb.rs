@@ -94,17 +94,18 @@ where
 }
 
 /// Why a transaction was cancelled: a condition failed or another transaction interfered.
-fn transaction_lost(error: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
+fn transaction_lost(
+    error: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
     match error.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-            .cancellation_reasons()
-            .iter()
-            .any(|reason| {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            cancelled.cancellation_reasons().iter().any(|reason| {
                 matches!(
                     reason.code(),
                     Some("ConditionalCheckFailed") | Some("TransactionConflict")
                 )
-            }),
+            })
+        }
         _ => false,
     }
 }
@@ -287,15 +288,27 @@ impl DynamoStore {
         Ok(item)
     }
 
-    fn refresh_item(&self, hash: &TokenHash, session: SessionId, owner: UserId, expires_at: Timestamp) -> Item {
+    fn refresh_item(
+        &self,
+        hash: &TokenHash,
+        session: SessionId,
+        owner: UserId,
+        expires_at: Timestamp,
+    ) -> Item {
         HashMap::from([
             ("PK".to_string(), s(key::refresh(hash).0)),
             ("SK".to_string(), s(key::refresh(hash).1)),
             ("entity_type".to_string(), s("refresh")),
             ("session_id".to_string(), s(session.to_string())),
             ("GSI1PK".to_string(), s(key::owner(owner))),
-            ("GSI1SK".to_string(), s(format!("REFRESH#{}", hash.as_str()))),
-            ("ttl".to_string(), n(expires_at.as_second() + SESSION_RETENTION_SECS)),
+            (
+                "GSI1SK".to_string(),
+                s(format!("REFRESH#{}", hash.as_str())),
+            ),
+            (
+                "ttl".to_string(),
+                n(expires_at.as_second() + SESSION_RETENTION_SECS),
+            ),
         ])
     }
 
@@ -343,7 +356,11 @@ impl UserRepository for DynamoStore {
             Some(AttributeValue::S(id)) => id
                 .parse::<UserId>()
                 .map_err(|_| StoreError::Corrupt(format!("e-mail sentinel user id {id:?}")))?,
-            _ => return Err(StoreError::Corrupt("e-mail sentinel without user id".into())),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "e-mail sentinel without user id".into(),
+                ))
+            }
         };
         self.user_by_id(id).await
     }
@@ -426,7 +443,10 @@ impl SessionRepository for DynamoStore {
         );
         self.client
             .transact_write_items()
-            .transact_items(self.put(self.session_item(session)?, Some("attribute_not_exists(PK)"))?)
+            .transact_items(self.put(
+                self.session_item(session)?,
+                Some("attribute_not_exists(PK)"),
+            )?)
             .transact_items(self.put(refresh, Some("attribute_not_exists(PK)"))?)
             .send()
             .await
@@ -455,7 +475,11 @@ impl SessionRepository for DynamoStore {
             Some(AttributeValue::S(id)) => id
                 .parse::<SessionId>()
                 .map_err(|_| StoreError::Corrupt(format!("refresh lookup session id {id:?}")))?,
-            _ => return Err(StoreError::Corrupt("refresh lookup without session id".into())),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "refresh lookup without session id".into(),
+                ))
+            }
         };
         self.session_by_id(id).await
     }
@@ -562,7 +586,10 @@ impl ApiKeyRepository for DynamoStore {
     }
 
     async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>, StoreError> {
-        self.get(key::api_key(hash)).await?.map(from_item).transpose()
+        self.get(key::api_key(hash))
+            .await?
+            .map(from_item)
+            .transpose()
     }
 
     async fn api_keys_of_user(&self, user: UserId) -> Result<Vec<ApiKey>, StoreError> {
@@ -579,7 +606,9 @@ impl ApiKeyRepository for DynamoStore {
         id: ApiKeyId,
         at: Timestamp,
     ) -> Result<ApiKey, StoreError> {
-        let found = self.owned(user, &format!("APIKEY#{id}"), false, Some(1)).await?;
+        let found = self
+            .owned(user, &format!("APIKEY#{id}"), false, Some(1))
+            .await?;
         let Some(stored) = found.into_iter().next() else {
             return Err(StoreError::NotFound);
         };
@@ -714,11 +743,7 @@ impl AuditRepository for DynamoStore {
         Ok(())
     }
 
-    async fn audit_of_user(
-        &self,
-        user: UserId,
-        limit: u32,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
+    async fn audit_of_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
         self.owned(user, "AUDIT#", true, Some(limit as usize))
             .await?
             .into_iter()
@@ -752,7 +777,9 @@ impl RateCounterRepository for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_map(key::rate(name, window_start))))
-            .update_expression("ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl), entity_type = :type")
+            .update_expression(
+                "ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl), entity_type = :type",
+            )
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":ttl", n(expires_at.as_second()))
@@ -765,7 +792,9 @@ impl RateCounterRepository for DynamoStore {
             Some(AttributeValue::N(hits)) => hits
                 .parse()
                 .map_err(|_| StoreError::Corrupt(format!("rate counter {hits:?}"))),
-            _ => Err(StoreError::Corrupt("rate counter update returned no count".into())),
+            _ => Err(StoreError::Corrupt(
+                "rate counter update returned no count".into(),
+            )),
         }
     }
 }

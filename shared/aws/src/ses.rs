@@ -15,7 +15,11 @@ pub struct SesMailer {
 }
 
 impl SesMailer {
-    pub fn new(client: Client, sender: impl Into<String>, configuration_set: Option<String>) -> Self {
+    pub fn new(
+        client: Client,
+        sender: impl Into<String>,
+        configuration_set: Option<String>,
+    ) -> Self {
         Self {
             client,
             sender: sender.into(),
@@ -83,9 +87,17 @@ impl Mailer for SesMailer {
     /// or its domain): the two things every send needs.
     async fn ping(&self) -> Result<(), MailError> {
         let address = sender_address(&self.sender);
-        let domain = address.rsplit_once('@').map(|(_, domain)| domain.to_string());
+        let domain = address
+            .rsplit_once('@')
+            .map(|(_, domain)| domain.to_string());
         for identity in std::iter::once(address.clone()).chain(domain) {
-            match self.client.get_email_identity().email_identity(&identity).send().await {
+            match self
+                .client
+                .get_email_identity()
+                .email_identity(&identity)
+                .send()
+                .await
+            {
                 Ok(found) => {
                     let verified = found.verified_for_sending_status
                         || found.verification_status().is_some_and(|status| {

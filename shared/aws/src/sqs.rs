@@ -34,7 +34,9 @@ fn unavailable<E: std::error::Error + 'static>(error: E) -> QueueError {
     QueueError::Unavailable(describe(&error))
 }
 
-fn receipt_error<E>(error: aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>) -> QueueError
+fn receipt_error<E>(
+    error: aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>,
+) -> QueueError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -95,7 +97,11 @@ impl Queue for SqsQueue {
                 if let Ok(index) = failed.id().parse::<usize>() {
                     report.failed.push((
                         index,
-                        format!("{}: {}", failed.code(), failed.message().unwrap_or_default()),
+                        format!(
+                            "{}: {}",
+                            failed.code(),
+                            failed.message().unwrap_or_default()
+                        ),
                     ));
                 }
             }

@@ -44,7 +44,10 @@ pub async fn sent_mail_arrives_addressed_and_worded_as_sent(fixture: &MailFixtur
         .find(|mail| mail.subject == format!("Price drop {marker}"))
         .unwrap_or_else(|| panic!("not delivered: {delivered:?}"));
     assert_eq!(found.to, format!("{marker}@example.com"));
-    assert!(found.body.contains(&format!("Marker {marker}")), "{found:?}");
+    assert!(
+        found.body.contains(&format!("Marker {marker}")),
+        "{found:?}"
+    );
 }
 
 pub async fn every_message_is_delivered_separately(fixture: &MailFixture) {

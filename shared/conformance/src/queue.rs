@@ -17,12 +17,19 @@ pub struct QueueFixture {
 const HIDE: Duration = Duration::from_secs(30);
 
 fn body(label: &str) -> String {
-    format!("{{\"label\":\"{label}\",\"n\":{}}}", jiff::Timestamp::now().as_nanosecond())
+    format!(
+        "{{\"label\":\"{label}\",\"n\":{}}}",
+        jiff::Timestamp::now().as_nanosecond()
+    )
 }
 
 pub async fn sent_messages_are_received_once_with_their_body(fixture: &QueueFixture) {
     let sent = body("one");
-    let report = fixture.queue.send_batch(std::slice::from_ref(&sent)).await.unwrap();
+    let report = fixture
+        .queue
+        .send_batch(std::slice::from_ref(&sent))
+        .await
+        .unwrap();
     assert_eq!(report.sent.len(), 1);
     assert!(report.failed.is_empty());
     let received = fixture.queue.receive(10, HIDE).await.unwrap();
@@ -30,12 +37,19 @@ pub async fn sent_messages_are_received_once_with_their_body(fixture: &QueueFixt
     assert_eq!(received[0].body, sent);
     assert_eq!(received[0].receive_count, 1);
     assert_eq!(received[0].message_id, report.sent[0].1);
-    assert!(fixture.queue.receive(10, HIDE).await.unwrap().is_empty(), "in flight");
+    assert!(
+        fixture.queue.receive(10, HIDE).await.unwrap().is_empty(),
+        "in flight"
+    );
 }
 
 pub async fn messages_reappear_after_their_visibility_timeout(fixture: &QueueFixture) {
     fixture.queue.send_batch(&[body("timeout")]).await.unwrap();
-    let first = fixture.queue.receive(1, Duration::from_secs(1)).await.unwrap();
+    let first = fixture
+        .queue
+        .receive(1, Duration::from_secs(1))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     assert!(fixture.queue.receive(1, HIDE).await.unwrap().is_empty());
     tokio::time::sleep(Duration::from_millis(1600)).await;
@@ -43,12 +57,19 @@ pub async fn messages_reappear_after_their_visibility_timeout(fixture: &QueueFix
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].message_id, first[0].message_id);
     assert_eq!(second[0].receive_count, 2);
-    assert_ne!(second[0].receipt, first[0].receipt, "each receive has its own receipt");
+    assert_ne!(
+        second[0].receipt, first[0].receipt,
+        "each receive has its own receipt"
+    );
 }
 
 pub async fn deleted_messages_never_come_back(fixture: &QueueFixture) {
     fixture.queue.send_batch(&[body("delete")]).await.unwrap();
-    let received = fixture.queue.receive(1, Duration::from_secs(1)).await.unwrap();
+    let received = fixture
+        .queue
+        .receive(1, Duration::from_secs(1))
+        .await
+        .unwrap();
     fixture.queue.delete(&received[0].receipt).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1600)).await;
     assert!(fixture.queue.receive(10, HIDE).await.unwrap().is_empty());
@@ -70,7 +91,11 @@ pub async fn a_zero_visibility_change_releases_the_message_at_once(fixture: &Que
 
 pub async fn too_many_receives_move_a_message_to_the_dead_letter_queue(fixture: &QueueFixture) {
     let poison = body("poison");
-    fixture.queue.send_batch(std::slice::from_ref(&poison)).await.unwrap();
+    fixture
+        .queue
+        .send_batch(std::slice::from_ref(&poison))
+        .await
+        .unwrap();
     for attempt in 1..=fixture.max_receive_count {
         let received = fixture.queue.receive(1, HIDE).await.unwrap();
         assert_eq!(received.len(), 1, "receive {attempt}");
@@ -125,7 +150,10 @@ pub async fn empty_bodies_fail_alone_within_a_batch(fixture: &QueueFixture) {
 pub async fn unknown_receipts_are_refused(fixture: &QueueFixture) {
     let bogus = ReceiptHandle("not-a-receipt".into());
     assert!(matches!(
-        fixture.queue.change_visibility(&bogus, Duration::ZERO).await,
+        fixture
+            .queue
+            .change_visibility(&bogus, Duration::ZERO)
+            .await,
         Err(QueueError::InvalidReceipt)
     ));
 }

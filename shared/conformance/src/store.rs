@@ -19,7 +19,9 @@ pub fn sample_user() -> User {
     User {
         id: UserId::generate(),
         email: unique_email(),
-        password_hash: PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        password_hash: PasswordHash::from_phc(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        ),
         display_name: Some(DisplayName::parse("Ada").unwrap()),
         timezone: TimeZoneName::parse("Europe/Berlin").unwrap(),
         locale: Locale::parse("de-DE").unwrap(),
@@ -67,7 +69,10 @@ pub async fn users_round_trip_by_id_and_case_insensitive_email(store: &dyn Store
     store.insert_user(&user).await.unwrap();
     assert_eq!(store.user_by_id(user.id).await.unwrap(), Some(user.clone()));
     let shouted = Email::parse(&user.email.as_str().to_uppercase()).unwrap();
-    assert_eq!(store.user_by_email(&shouted).await.unwrap(), Some(user.clone()));
+    assert_eq!(
+        store.user_by_email(&shouted).await.unwrap(),
+        Some(user.clone())
+    );
     assert_eq!(store.user_by_id(UserId::generate()).await.unwrap(), None);
     assert_eq!(store.user_by_email(&unique_email()).await.unwrap(), None);
 }
@@ -81,7 +86,11 @@ pub async fn email_addresses_are_unique(store: &dyn Store) {
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
     assert_eq!(store.user_by_id(second.id).await.unwrap(), None);
     assert_eq!(
-        store.user_by_email(&first.email).await.unwrap().map(|u| u.id),
+        store
+            .user_by_email(&first.email)
+            .await
+            .unwrap()
+            .map(|u| u.id),
         Some(first.id)
     );
 }
@@ -99,7 +108,10 @@ pub async fn user_updates_are_optimistic(store: &dyn Store) {
     assert_eq!(stored.display_name, None);
     assert_eq!(stored.status, UserStatus::Suspended);
     assert_eq!(stored.role, Role::Admin);
-    assert_eq!(store.user_by_id(user.id).await.unwrap(), Some(stored.clone()));
+    assert_eq!(
+        store.user_by_id(user.id).await.unwrap(),
+        Some(stored.clone())
+    );
 
     // A writer still holding version 1 must not overwrite version 2.
     let mut stale = user.clone();
@@ -154,7 +166,13 @@ pub async fn deleting_a_user_frees_the_email_and_removes_credentials(store: &dyn
             .unwrap(),
         None
     );
-    assert_eq!(store.api_key_by_hash(&TokenHash::of(&secret)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .api_key_by_hash(&TokenHash::of(&secret))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         store
             .consume_token(&token.hash, TokenPurpose::VerifyEmail, Timestamp::now())
@@ -178,7 +196,10 @@ pub async fn refresh_tokens_rotate_once_and_replays_are_recognised(store: &dyn S
     store.insert_user(&user).await.unwrap();
     let session = sample_session(user.id, "refresh-1");
     store.insert_session(&session).await.unwrap();
-    assert_eq!(store.session_by_id(session.id).await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        store.session_by_id(session.id).await.unwrap(),
+        Some(session.clone())
+    );
     assert_eq!(
         store
             .session_by_refresh_hash(&TokenHash::of("refresh-1"))
@@ -190,7 +211,13 @@ pub async fn refresh_tokens_rotate_once_and_replays_are_recognised(store: &dyn S
     let now = Timestamp::now();
     let expires = later(now, 7200);
     store
-        .rotate_refresh(session.id, &TokenHash::of("refresh-1"), &TokenHash::of("refresh-2"), now, expires)
+        .rotate_refresh(
+            session.id,
+            &TokenHash::of("refresh-1"),
+            &TokenHash::of("refresh-2"),
+            now,
+            expires,
+        )
         .await
         .unwrap();
     let rotated = store.session_by_id(session.id).await.unwrap().unwrap();
@@ -209,7 +236,13 @@ pub async fn refresh_tokens_rotate_once_and_replays_are_recognised(store: &dyn S
 
     assert!(matches!(
         store
-            .rotate_refresh(session.id, &TokenHash::of("refresh-1"), &TokenHash::of("refresh-x"), now, expires)
+            .rotate_refresh(
+                session.id,
+                &TokenHash::of("refresh-1"),
+                &TokenHash::of("refresh-x"),
+                now,
+                expires
+            )
             .await,
         Err(StoreError::Stale)
     ));
@@ -221,7 +254,13 @@ pub async fn refresh_tokens_rotate_once_and_replays_are_recognised(store: &dyn S
     assert!(!revoked.is_live(now));
     assert!(matches!(
         store
-            .rotate_refresh(session.id, &TokenHash::of("refresh-2"), &TokenHash::of("refresh-3"), now, expires)
+            .rotate_refresh(
+                session.id,
+                &TokenHash::of("refresh-2"),
+                &TokenHash::of("refresh-3"),
+                now,
+                expires
+            )
             .await,
         Err(StoreError::Stale)
     ));
@@ -237,7 +276,13 @@ pub async fn concurrent_rotations_of_one_token_let_exactly_one_win(store: &dyn S
         let next = TokenHash::of(&format!("race-{}", i + 1));
         async move {
             store
-                .rotate_refresh(session.id, &TokenHash::of("race-0"), &next, now, later(now, 60))
+                .rotate_refresh(
+                    session.id,
+                    &TokenHash::of("race-0"),
+                    &next,
+                    now,
+                    later(now, 60),
+                )
                 .await
         }
     });
@@ -279,7 +324,12 @@ pub async fn revoking_all_sessions_of_a_user_leaves_others_alone(store: &dyn Sto
         .iter()
         .all(|s| s.revoked_at.is_some()));
     assert_eq!(
-        store.session_by_id(theirs.id).await.unwrap().unwrap().revoked_at,
+        store
+            .session_by_id(theirs.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
         None
     );
 }
@@ -295,10 +345,19 @@ pub async fn api_keys_are_found_by_hash_and_revoked_only_by_their_owner(store: &
     store.insert_api_key(&second).await.unwrap();
 
     assert_eq!(
-        store.api_key_by_hash(&TokenHash::of(&first_secret)).await.unwrap(),
+        store
+            .api_key_by_hash(&TokenHash::of(&first_secret))
+            .await
+            .unwrap(),
         Some(first.clone())
     );
-    assert_eq!(store.api_key_by_hash(&TokenHash::of("dp_nope")).await.unwrap(), None);
+    assert_eq!(
+        store
+            .api_key_by_hash(&TokenHash::of("dp_nope"))
+            .await
+            .unwrap(),
+        None
+    );
     let ids: Vec<ApiKeyId> = store
         .api_keys_of_user(owner.id)
         .await
@@ -307,7 +366,11 @@ pub async fn api_keys_are_found_by_hash_and_revoked_only_by_their_owner(store: &
         .map(|k| k.id)
         .collect();
     assert_eq!(ids, vec![second.id, first.id], "newest first");
-    assert!(store.api_keys_of_user(stranger.id).await.unwrap().is_empty());
+    assert!(store
+        .api_keys_of_user(stranger.id)
+        .await
+        .unwrap()
+        .is_empty());
 
     let now = Timestamp::now();
     assert!(matches!(
@@ -315,7 +378,9 @@ pub async fn api_keys_are_found_by_hash_and_revoked_only_by_their_owner(store: &
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.revoke_api_key(owner.id, ApiKeyId::generate(), now).await,
+        store
+            .revoke_api_key(owner.id, ApiKeyId::generate(), now)
+            .await,
         Err(StoreError::NotFound)
     ));
     let revoked = store.revoke_api_key(owner.id, first.id, now).await.unwrap();
@@ -331,7 +396,10 @@ pub async fn api_keys_are_found_by_hash_and_revoked_only_by_their_owner(store: &
     );
 
     let used = later(now, 5);
-    store.touch_api_key(&TokenHash::of(&first_secret), used).await.unwrap();
+    store
+        .touch_api_key(&TokenHash::of(&first_secret), used)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .api_key_by_hash(&TokenHash::of(&first_secret))
@@ -356,7 +424,10 @@ pub async fn one_time_tokens_are_single_use_purpose_bound_and_expire(store: &dyn
     store.insert_token(&token).await.unwrap();
 
     assert_eq!(
-        store.consume_token(&token.hash, TokenPurpose::VerifyEmail, now).await.unwrap(),
+        store
+            .consume_token(&token.hash, TokenPurpose::VerifyEmail, now)
+            .await
+            .unwrap(),
         None,
         "wrong purpose neither matches nor burns the token"
     );
@@ -369,11 +440,17 @@ pub async fn one_time_tokens_are_single_use_purpose_bound_and_expire(store: &dyn
         "expired at its expiry instant"
     );
     assert_eq!(
-        store.consume_token(&token.hash, TokenPurpose::ResetPassword, now).await.unwrap(),
+        store
+            .consume_token(&token.hash, TokenPurpose::ResetPassword, now)
+            .await
+            .unwrap(),
         Some(token.clone())
     );
     assert_eq!(
-        store.consume_token(&token.hash, TokenPurpose::ResetPassword, now).await.unwrap(),
+        store
+            .consume_token(&token.hash, TokenPurpose::ResetPassword, now)
+            .await
+            .unwrap(),
         None,
         "second use"
     );
@@ -442,21 +519,32 @@ pub async fn audit_events_list_newest_first_per_user(store: &dyn Store) {
 pub async fn rate_counters_count_per_key_and_window_atomically(store: &dyn Store) {
     let key = format!("test:{}", UserId::generate());
     let window = Timestamp::from_second(1_700_000_000).unwrap();
-    let expires = Timestamp::now().checked_add(SignedDuration::from_hours(1)).unwrap();
+    let expires = Timestamp::now()
+        .checked_add(SignedDuration::from_hours(1))
+        .unwrap();
     assert_eq!(store.count_hit(&key, window, expires).await.unwrap(), 1);
     assert_eq!(store.count_hit(&key, window, expires).await.unwrap(), 2);
     let next_window = later(window, 60);
-    assert_eq!(store.count_hit(&key, next_window, expires).await.unwrap(), 1);
+    assert_eq!(
+        store.count_hit(&key, next_window, expires).await.unwrap(),
+        1
+    );
     let other_key = format!("{key}:other");
-    assert_eq!(store.count_hit(&other_key, window, expires).await.unwrap(), 1);
+    assert_eq!(
+        store.count_hit(&other_key, window, expires).await.unwrap(),
+        1
+    );
 
-    let concurrent = futures::future::join_all(
-        (0..20).map(|_| store.count_hit(&key, next_window, expires)),
-    )
-    .await;
+    let concurrent =
+        futures::future::join_all((0..20).map(|_| store.count_hit(&key, next_window, expires)))
+            .await;
     let mut counts: Vec<u32> = concurrent.into_iter().map(|c| c.unwrap()).collect();
     counts.sort_unstable();
-    assert_eq!(counts, (2..=21).collect::<Vec<u32>>(), "every hit counted once");
+    assert_eq!(
+        counts,
+        (2..=21).collect::<Vec<u32>>(),
+        "every hit counted once"
+    );
 }
 
 pub async fn ping_answers(store: &dyn Store) {

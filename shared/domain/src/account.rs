@@ -38,7 +38,9 @@ impl Email {
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control() || "\"(),:;<>[\\]".contains(c))
         {
-            return Err(InvalidValue("e-mail local part has characters that are not allowed"));
+            return Err(InvalidValue(
+                "e-mail local part has characters that are not allowed",
+            ));
         }
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
@@ -152,7 +154,9 @@ impl DisplayName {
             return Err(InvalidValue("display name must be 1 to 80 characters"));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(InvalidValue("display name must not contain control characters"));
+            return Err(InvalidValue(
+                "display name must not contain control characters",
+            ));
         }
         Ok(Self(trimmed))
     }
@@ -183,11 +187,15 @@ impl TimeZoneName {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let name = raw.trim();
         if name.is_empty() || name.len() > 64 {
-            return Err(InvalidValue("time zone must be an IANA name such as Europe/Berlin"));
+            return Err(InvalidValue(
+                "time zone must be an IANA name such as Europe/Berlin",
+            ));
         }
         match jiff::tz::db().get(name) {
             Ok(zone) => Ok(Self(zone.iana_name().unwrap_or(name).to_string())),
-            Err(_) => Err(InvalidValue("time zone must be an IANA name such as Europe/Berlin")),
+            Err(_) => Err(InvalidValue(
+                "time zone must be an IANA name such as Europe/Berlin",
+            )),
         }
     }
     pub fn utc() -> Self {
@@ -391,7 +399,9 @@ impl ApiKeyName {
         let trimmed = raw.trim();
         let chars = trimmed.chars().count();
         if chars == 0 || chars > 60 || trimmed.chars().any(char::is_control) {
-            return Err(InvalidValue("API key name must be 1 to 60 printable characters"));
+            return Err(InvalidValue(
+                "API key name must be 1 to 60 printable characters",
+            ));
         }
         Ok(Self(trimmed.to_string()))
     }

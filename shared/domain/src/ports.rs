@@ -107,8 +107,7 @@ pub trait OneTimeTokenRepository: Send + Sync {
 pub trait AuditRepository: Send + Sync {
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The user's most recent audit events, newest first.
-    async fn audit_of_user(&self, user: UserId, limit: u32)
-        -> Result<Vec<AuditEvent>, StoreError>;
+    async fn audit_of_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
 }
 
 #[async_trait]

@@ -108,8 +108,12 @@ pub fn lambda_app(routes: Router, env: &FunctionEnv, function: &str) -> Router {
     let sink = MetricsSink::Emf {
         function: env.function_name(function),
     };
-    dealpulse_api::with_common_layers(routes, sink, dealpulse_api::cors_layer(&env.allowed_origins()))
-        .layer(axum::middleware::from_fn(client_ip_from_context))
+    dealpulse_api::with_common_layers(
+        routes,
+        sink,
+        dealpulse_api::cors_layer(&env.allowed_origins()),
+    )
+    .layer(axum::middleware::from_fn(client_ip_from_context))
 }
 
 /// Hands the app to the Lambda runtime; returns only when the runtime stops.

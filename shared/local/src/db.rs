@@ -42,7 +42,9 @@ pub struct Database {
 fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock cannot leave SQLite itself inconsistent (transactions roll
     // back on drop), so the connection stays usable.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn configure(connection: &Connection) -> Result<(), rusqlite::Error> {
@@ -129,7 +131,9 @@ impl Database {
         tokio::task::spawn_blocking(move || {
             let start = pool.next_reader.fetch_add(1, Ordering::Relaxed);
             for offset in 0..pool.readers.len() {
-                if let Ok(connection) = pool.readers[(start + offset) % pool.readers.len()].try_lock() {
+                if let Ok(connection) =
+                    pool.readers[(start + offset) % pool.readers.len()].try_lock()
+                {
                     return work(&connection);
                 }
             }
@@ -164,9 +168,6 @@ pub fn ts_in_opt(text: Option<String>) -> Result<Option<Timestamp>, StoreError> 
 }
 
 /// Parses a stored value with its domain parser, reporting corruption if it no longer parses.
-pub fn parsed<T, E: std::fmt::Display>(
-    what: &str,
-    result: Result<T, E>,
-) -> Result<T, StoreError> {
+pub fn parsed<T, E: std::fmt::Display>(what: &str, result: Result<T, E>) -> Result<T, StoreError> {
     result.map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }

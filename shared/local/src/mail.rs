@@ -71,8 +71,8 @@ impl Mailer for OutboxMailer {
             html: message.html.clone(),
             created_at: jiff::Timestamp::now().to_string(),
         };
-        let index = serde_json::to_vec_pretty(&entry)
-            .map_err(|e| MailError::Unavailable(e.to_string()))?;
+        let index =
+            serde_json::to_vec_pretty(&entry).map_err(|e| MailError::Unavailable(e.to_string()))?;
         let write = |name: String, bytes: Vec<u8>| {
             let path = self.dir.join(name);
             async move {
@@ -95,7 +95,9 @@ impl Mailer for OutboxMailer {
         if metadata.is_dir() && !metadata.permissions().readonly() {
             Ok(())
         } else {
-            Err(MailError::Unavailable("outbox is not a writable directory".into()))
+            Err(MailError::Unavailable(
+                "outbox is not a writable directory".into(),
+            ))
         }
     }
 }
@@ -196,7 +198,9 @@ impl Mailer for SmtpMailer {
     async fn ping(&self) -> Result<(), MailError> {
         match self.transport.test_connection().await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(MailError::Unavailable("SMTP relay did not answer NOOP".into())),
+            Ok(false) => Err(MailError::Unavailable(
+                "SMTP relay did not answer NOOP".into(),
+            )),
             Err(e) => Err(MailError::Unavailable(e.to_string())),
         }
     }

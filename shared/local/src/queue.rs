@@ -190,9 +190,7 @@ impl Queue for SqliteQueue {
     ) -> Result<(), QueueError> {
         let receipt = receipt.0.clone();
         let name = self.name.clone();
-        let visible_at = self
-            .now_ms()
-            .saturating_add(visibility.as_millis() as i64);
+        let visible_at = self.now_ms().saturating_add(visibility.as_millis() as i64);
         let changed = self
             .db
             .write(move |connection| {

@@ -434,7 +434,10 @@ impl SessionRepository for SqliteStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        let (expected, next) = (expected_current.as_str().to_string(), next.as_str().to_string());
+        let (expected, next) = (
+            expected_current.as_str().to_string(),
+            next.as_str().to_string(),
+        );
         self.db
             .write(move |connection| {
                 let transaction = connection.transaction().map_err(store_error)?;
@@ -713,11 +716,7 @@ impl AuditRepository for SqliteStore {
             .await
     }
 
-    async fn audit_of_user(
-        &self,
-        user: UserId,
-        limit: u32,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
+    async fn audit_of_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
         self.db
             .read(move |connection| {
                 let mut statement = connection

@@ -4,8 +4,8 @@ use crate::auth::tokens::API_KEY_PREFIX;
 use crate::problem::ApiError;
 use crate::state::Core;
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use dealpulse_domain::account::User;
 use dealpulse_domain::ids::{ApiKeyId, SessionId};
 use dealpulse_domain::secret::TokenHash;
@@ -77,11 +77,15 @@ async fn authenticate_access_token(core: &Core, token: &str) -> Result<Authentic
         .session_by_id(claims.sid)
         .await?
         .filter(|session| session.user_id == claims.sub && session.is_live(now))
-        .ok_or(ApiError::Unauthenticated("The session has ended; log in again."))?;
+        .ok_or(ApiError::Unauthenticated(
+            "The session has ended; log in again.",
+        ))?;
     let user = active_user(core, claims.sub).await?;
     // A password change ends every session, including access tokens already handed out.
     if claims.iat < user.password_changed_at.as_second() {
-        return Err(ApiError::Unauthenticated("The session has ended; log in again."));
+        return Err(ApiError::Unauthenticated(
+            "The session has ended; log in again.",
+        ));
     }
     Ok(Authenticated {
         user,
@@ -96,7 +100,9 @@ async fn authenticate_api_key(core: &Core, key: &str) -> Result<Authenticated, A
         .api_key_by_hash(&hash)
         .await?
         .filter(|api_key| api_key.revoked_at.is_none())
-        .ok_or(ApiError::Unauthenticated("The API key is invalid or revoked."))?;
+        .ok_or(ApiError::Unauthenticated(
+            "The API key is invalid or revoked.",
+        ))?;
     let user = active_user(core, api_key.user_id).await?;
     let now = core.clock.now();
     let stale = api_key
@@ -111,10 +117,7 @@ async fn authenticate_api_key(core: &Core, key: &str) -> Result<Authenticated, A
     })
 }
 
-async fn active_user(
-    core: &Core,
-    id: dealpulse_domain::ids::UserId,
-) -> Result<User, ApiError> {
+async fn active_user(core: &Core, id: dealpulse_domain::ids::UserId) -> Result<User, ApiError> {
     let user = core
         .store
         .user_by_id(id)

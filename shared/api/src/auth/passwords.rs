@@ -67,8 +67,7 @@ pub async fn verify_against_nothing(password: &str) {
     static DUMMY: OnceLock<Option<PasswordHash>> = OnceLock::new();
     let password = password.to_string();
     let _ = tokio::task::spawn_blocking(move || {
-        if let Some(hash) = DUMMY.get_or_init(|| hash_blocking("dealpulse-timing-equaliser").ok())
-        {
+        if let Some(hash) = DUMMY.get_or_init(|| hash_blocking("dealpulse-timing-equaliser").ok()) {
             verify_blocking(&password, hash);
         }
     })

@@ -278,7 +278,9 @@ pub const API_KEY_PREFIX: &str = "dp_";
 
 /// A new API key: `dp_<8-char prefix>_<secret>`. The prefix is shown in listings.
 pub fn generate_api_key() -> Result<(String, String), RandomUnavailable> {
-    let public = URL_SAFE_NO_PAD.encode(random_bytes::<6>()?).replace(['-', '_'], "x");
+    let public = URL_SAFE_NO_PAD
+        .encode(random_bytes::<6>()?)
+        .replace(['-', '_'], "x");
     let secret = random_token()?;
     let prefix = format!("{API_KEY_PREFIX}{public}");
     Ok((format!("{prefix}_{secret}"), prefix))
@@ -317,7 +319,10 @@ mod tests {
         let session = SessionId::generate();
         let token = keys.issue_access(user, session, Role::User, at(1_000_000), 900);
         let claims = keys.verify_access(&token, at(1_000_100)).unwrap();
-        assert_eq!((claims.sub, claims.sid, claims.role), (user, session, Role::User));
+        assert_eq!(
+            (claims.sub, claims.sid, claims.role),
+            (user, session, Role::User)
+        );
         assert_eq!(
             keys.verify_access(&token, at(1_000_000 + 900 + LEEWAY_SECS)),
             Err(TokenError::Expired)

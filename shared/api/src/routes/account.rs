@@ -31,7 +31,10 @@ pub fn router(state: AccountState) -> Router {
         .route("/api/v1/me/password", post(change_password))
         .route("/api/v1/me/sessions", get(list_sessions))
         .route("/api/v1/me/sessions/{id}", delete(revoke_session))
-        .route("/api/v1/me/api-keys", get(list_api_keys).post(create_api_key))
+        .route(
+            "/api/v1/me/api-keys",
+            get(list_api_keys).post(create_api_key),
+        )
         .route("/api/v1/me/api-keys/{id}", delete(revoke_api_key))
         .route("/api/v1/me/audit", get(list_audit))
         .with_state(state)
@@ -62,7 +65,10 @@ impl From<&User> for UserProfile {
         Self {
             id: user.id,
             email: user.email.to_string(),
-            display_name: user.display_name.as_ref().map(|name| name.as_str().to_string()),
+            display_name: user
+                .display_name
+                .as_ref()
+                .map(|name| name.as_str().to_string()),
             timezone: user.timezone.as_str().to_string(),
             locale: user.locale.as_str().to_string(),
             role: user.role,
@@ -369,7 +375,9 @@ pub async fn revoke_session(
         .await?
         .filter(|session| session.user_id == caller.user.id)
         .ok_or(ApiError::NotFound)?;
-    core.store.revoke_session(session.id, core.clock.now()).await?;
+    core.store
+        .revoke_session(session.id, core.clock.now())
+        .await?;
     audit(
         core,
         Some(caller.user.id),
@@ -593,11 +601,9 @@ mod tests {
     fn patch_fields_tell_absent_from_null() {
         let absent: UpdateProfileRequest = serde_json::from_str("{}").unwrap();
         assert!(matches!(absent.display_name, Patch::Keep));
-        let null: UpdateProfileRequest =
-            serde_json::from_str(r#"{"display_name":null}"#).unwrap();
+        let null: UpdateProfileRequest = serde_json::from_str(r#"{"display_name":null}"#).unwrap();
         assert!(matches!(null.display_name, Patch::Clear));
-        let set: UpdateProfileRequest =
-            serde_json::from_str(r#"{"display_name":"Ada"}"#).unwrap();
+        let set: UpdateProfileRequest = serde_json::from_str(r#"{"display_name":"Ada"}"#).unwrap();
         assert!(matches!(set.display_name, Patch::Set(ref name) if name == "Ada"));
     }
 }

@@ -32,7 +32,10 @@ pub fn router(state: AuthState) -> Router {
     Router::new()
         .route("/api/v1/auth/register", post(register))
         .route("/api/v1/auth/verify-email", post(verify_email))
-        .route("/api/v1/auth/resend-verification", post(resend_verification))
+        .route(
+            "/api/v1/auth/resend-verification",
+            post(resend_verification),
+        )
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
@@ -194,7 +197,14 @@ pub async fn register(
         }
         Err(other) => return Err(other.into()),
     }
-    audit(core, Some(user.id), "account.registered", &ip, serde_json::json!({})).await?;
+    audit(
+        core,
+        Some(user.id),
+        "account.registered",
+        &ip,
+        serde_json::json!({}),
+    )
+    .await?;
     let verification_email_sent = send_verification(&state, &user).await?;
     let mut response = (
         StatusCode::CREATED,
@@ -260,8 +270,7 @@ async fn issue_link(
 
 /// Checks a link token and consumes it; any failure is the same 400 so tokens cannot be probed.
 async fn consume_link(core: &Core, token: &str, purpose: TokenPurpose) -> Result<User, ApiError> {
-    const INVALID: &str =
-        "The link is invalid, expired or already used; ask for a new one.";
+    const INVALID: &str = "The link is invalid, expired or already used; ask for a new one.";
     let now = core.clock.now();
     let (user_id, nonce) = core
         .keys
@@ -309,8 +318,14 @@ pub async fn verify_email(
         verified.updated_at = now;
         core.store.update_user(&verified).await?
     };
-    audit(core, Some(user.id), "email.verified", &ip_text(ip.as_deref()), serde_json::json!({}))
-        .await?;
+    audit(
+        core,
+        Some(user.id),
+        "email.verified",
+        &ip_text(ip.as_deref()),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(Json(UserProfile::from(&user)))
 }
 
@@ -346,7 +361,13 @@ pub async fn resend_verification(
 ) -> Result<Response, ApiError> {
     let core = &state.core;
     let limits = core.settings.limits;
-    enforce(core, "email-ip", &ip_text(ip.as_deref()), limits.email_per_ip).await?;
+    enforce(
+        core,
+        "email-ip",
+        &ip_text(ip.as_deref()),
+        limits.email_per_ip,
+    )
+    .await?;
     let email = Email::parse(&request.email).map_err(|e| ApiError::invalid("email", e.0))?;
     let cooldown = enforce(core, "resend", email.as_str(), limits.resend_per_account).await?;
     if let Some(user) = core.store.user_by_email(&email).await? {
@@ -415,9 +436,13 @@ fn token_pair(
 ) -> TokenPair {
     let settings = &core.settings;
     TokenPair {
-        access_token: core
-            .keys
-            .issue_access(user.id, session, user.role, now, settings.access_ttl_secs),
+        access_token: core.keys.issue_access(
+            user.id,
+            session,
+            user.role,
+            now,
+            settings.access_ttl_secs,
+        ),
         token_type: "Bearer",
         expires_in: settings.access_ttl_secs,
         refresh_token,
@@ -448,14 +473,27 @@ pub async fn login(
     let limits = core.settings.limits;
     enforce(core, "login-ip", &ip, limits.login_per_ip).await?;
     let email = Email::parse(&request.email).map_err(|e| ApiError::invalid("email", e.0))?;
-    let account_limit = enforce(core, "login-account", email.as_str(), limits.login_per_account).await?;
+    let account_limit = enforce(
+        core,
+        "login-account",
+        email.as_str(),
+        limits.login_per_account,
+    )
+    .await?;
 
     let Some(user) = core.store.user_by_email(&email).await? else {
         verify_against_nothing(&request.password).await;
         return Err(ApiError::Unauthenticated(WRONG));
     };
     if !verify_password(&request.password, &user.password_hash).await {
-        audit(core, Some(user.id), "login.failed", &ip, serde_json::json!({})).await?;
+        audit(
+            core,
+            Some(user.id),
+            "login.failed",
+            &ip,
+            serde_json::json!({}),
+        )
+        .await?;
         return Err(ApiError::Unauthenticated(WRONG));
     }
     if user.is_suspended() {
@@ -530,12 +568,20 @@ pub async fn refresh(
         .map_err(ApiError::internal)?;
     match core
         .store
-        .rotate_refresh(session.id, &presented, &TokenHash::of(&next), now, expires_at)
+        .rotate_refresh(
+            session.id,
+            &presented,
+            &TokenHash::of(&next),
+            now,
+            expires_at,
+        )
         .await
     {
         Ok(()) => Ok(Json(token_pair(core, &user, session.id, next, now))),
         // Someone rotated this token between our read and write: the same token was used twice.
-        Err(StoreError::Stale) => Err(reuse_detected(core, &session, &ip_text(ip.as_deref())).await),
+        Err(StoreError::Stale) => {
+            Err(reuse_detected(core, &session, &ip_text(ip.as_deref())).await)
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -606,7 +652,13 @@ pub async fn forgot_password(
 ) -> Result<Response, ApiError> {
     let core = &state.core;
     let limits = core.settings.limits;
-    enforce(core, "email-ip", &ip_text(ip.as_deref()), limits.email_per_ip).await?;
+    enforce(
+        core,
+        "email-ip",
+        &ip_text(ip.as_deref()),
+        limits.email_per_ip,
+    )
+    .await?;
     let email = Email::parse(&request.email).map_err(|e| ApiError::invalid("email", e.0))?;
     let limit = enforce(core, "reset", email.as_str(), limits.reset_per_account).await?;
     if let Some(user) = core.store.user_by_email(&email).await? {

@@ -56,7 +56,10 @@ pub async fn outbox(
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit must be between 1 and 200"));
+        return Err(ApiError::invalid(
+            "limit",
+            "limit must be between 1 and 200",
+        ));
     }
     let wanted = query.to.map(|to| to.trim().to_lowercase());
     let entries = state

@@ -117,6 +117,20 @@ impl App {
         self.login(email, password).await
     }
 
+    /// Creates an API key for the holder of `access`; returns the creation answer.
+    async fn create_api_key(&self, access: &str, name: &str) -> Answer {
+        let created = self
+            .call(
+                Method::POST,
+                "/api/v1/me/api-keys",
+                Some(access),
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created
+    }
+
     async fn login(&self, email: &str, password: &str) -> (String, String) {
         let login = self
             .call(
@@ -398,14 +412,7 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
     let (bob, _) = app
         .verified_user("bob@example.com", "bob's long password!")
         .await;
-    let bob_key = app
-        .call(
-            Method::POST,
-            "/api/v1/me/api-keys",
-            Some(&bob),
-            Some(json!({"name": "bob's"})),
-        )
-        .await;
+    let bob_key = app.create_api_key(&bob, "bob's").await;
     let bob_key_id = bob_key.body["id"].as_str().unwrap().to_string();
     let bob_sessions = app
         .call(Method::GET, "/api/v1/me/sessions", Some(&bob), None)
@@ -564,14 +571,7 @@ async fn suspended_users_cannot_log_in_refresh_or_use_keys() {
     let (access, refresh) = app
         .verified_user("suspect@example.com", "a long enough password")
         .await;
-    let key = app
-        .call(
-            Method::POST,
-            "/api/v1/me/api-keys",
-            Some(&access),
-            Some(json!({"name": "k"})),
-        )
-        .await;
+    let key = app.create_api_key(&access, "k").await;
     let key = key.body["key"].as_str().unwrap().to_string();
     set_status(
         app.runtime.store.as_ref(),
@@ -769,14 +769,7 @@ async fn deleting_the_account_removes_access_and_frees_the_address() {
     let (access, refresh) = app
         .verified_user("leaver@example.com", "leaving password")
         .await;
-    let key = app
-        .call(
-            Method::POST,
-            "/api/v1/me/api-keys",
-            Some(&access),
-            Some(json!({"name": "k"})),
-        )
-        .await;
+    let key = app.create_api_key(&access, "k").await;
     let key = key.body["key"].as_str().unwrap().to_string();
     let deleted = app
         .call(
@@ -876,15 +869,7 @@ async fn revoked_api_keys_stop_working_and_logout_ends_the_session() {
     let (access, _) = app
         .verified_user("keys@example.com", "keys password 1")
         .await;
-    let created = app
-        .call(
-            Method::POST,
-            "/api/v1/me/api-keys",
-            Some(&access),
-            Some(json!({"name": "ci"})),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED);
+    let created = app.create_api_key(&access, "ci").await;
     let key = created.body["key"].as_str().unwrap();
     assert!(key.starts_with(created.body["prefix"].as_str().unwrap()));
     let logout_with_key = app

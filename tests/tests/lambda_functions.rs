@@ -192,7 +192,7 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     let config = sdk_config(moto).await;
     let table = unique("dealpulse-lambda");
     create_table(&aws_sdk_dynamodb::Client::new(&config), &table).await;
-    let (queue_url, dlq_url) = create_queue_pair(&aws_sdk_sqs::Client::new(&config), 5).await;
+    let (queue_url, _dead_letters) = create_queue_pair(&aws_sdk_sqs::Client::new(&config), 5).await;
     verify_sender(&config).await;
 
     let work = tempfile::tempdir().unwrap();
@@ -204,7 +204,6 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("DEALPULSE_TABLE", table),
         ("DEALPULSE_QUEUE_URL", queue_url),
-        ("DEALPULSE_DLQ_URL", dlq_url),
         ("DEALPULSE_SENDER", SENDER.into()),
         ("DEALPULSE_PUBLIC_URL", "https://app.dealpulse.test".into()),
         (

@@ -133,13 +133,6 @@ fn key_map((pk, sk): (String, String)) -> Item {
     HashMap::from([("PK".to_string(), s(pk)), ("SK".to_string(), s(sk))])
 }
 
-/// A link token as stored: the domain token plus its expiry in nanoseconds for the condition.
-#[derive(Serialize, Deserialize)]
-struct TokenRecord {
-    #[serde(flatten)]
-    token: OneTimeToken,
-}
-
 /// An audit event as stored: `detail` is kept as JSON text so any JSON value round-trips.
 #[derive(Serialize, Deserialize)]
 struct AuditRecord {
@@ -654,13 +647,7 @@ impl ApiKeyRepository for DynamoStore {
 #[async_trait]
 impl OneTimeTokenRepository for DynamoStore {
     async fn insert_token(&self, token: &OneTimeToken) -> Result<(), StoreError> {
-        let mut item = with_keys(
-            attributes(&TokenRecord {
-                token: token.clone(),
-            })?,
-            key::token(&token.hash),
-            "token",
-        );
+        let mut item = with_keys(attributes(token)?, key::token(&token.hash), "token");
         item.insert("expires_ns".into(), n(token.expires_at.as_nanosecond()));
         item.insert("ttl".into(), n(token.expires_at.as_second() + 60));
         item.insert("GSI1PK".into(), s(key::owner(token.user_id)));
@@ -702,7 +689,7 @@ impl OneTimeTokenRepository for DynamoStore {
         match result {
             Ok(output) => match output.attributes {
                 Some(attributes) if !attributes.is_empty() => {
-                    Ok(Some(from_item::<TokenRecord>(attributes)?.token))
+                    Ok(Some(from_item::<OneTimeToken>(attributes)?))
                 }
                 _ => Ok(None),
             },

@@ -30,6 +30,7 @@ fn app() -> App {
         smtp_url: None,
         jwt_secret: None,
         allowed_origins: vec!["http://localhost:5173".into()],
+        plans_file: None,
     })
     .unwrap();
     let router = runtime.router();

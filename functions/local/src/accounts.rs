@@ -70,6 +70,7 @@ pub async fn ensure_account(
         timezone: TimeZoneName::utc(),
         locale: Locale::english(),
         role,
+        plan: dealpulse_domain::plans::Plan::Free,
         status: UserStatus::Active,
         email_verified_at: Some(now),
         password_changed_at: now,

@@ -73,6 +73,9 @@ struct ServeArgs {
     /// Browser origins allowed to call the API (comma separated).
     #[arg(long, env = "DEALPULSE_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// Plan limits file (JSON, same shape as shared/domain/data/plans.json).
+    #[arg(long, env = "DEALPULSE_PLANS_FILE")]
+    plans_file: Option<PathBuf>,
     #[arg(long, env = "DEALPULSE_LOG_FORMAT", value_enum, default_value = "json")]
     log_format: LogFormat,
 }
@@ -125,6 +128,7 @@ fn config_for_admin(data: &DataArgs) -> LocalConfig {
         smtp_url: None,
         jwt_secret: None,
         allowed_origins: Vec::new(),
+        plans_file: None,
     }
 }
 
@@ -141,6 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 smtp_url: args.smtp_url,
                 jwt_secret: args.jwt_secret,
                 allowed_origins: args.allowed_origins,
+                plans_file: args.plans_file,
             };
             crate::serve::serve(LocalRuntime::start(config)?, args.addr, args.demo).await
         }

@@ -13,6 +13,7 @@ use dealpulse_api::observability::{Metrics, MetricsSink};
 use dealpulse_api::state::{AccountState, AuthState, Core, DevState, HealthState, Settings};
 use dealpulse_domain::clock::{Clock, SystemClock};
 use dealpulse_domain::mail::{Mailer, OutboxReader};
+use dealpulse_domain::plans::PlanCatalog;
 use dealpulse_domain::ports::Store;
 use dealpulse_domain::queue::Queue;
 use dealpulse_local::{Database, OutboxMailer, SmtpMailer, SqliteQueue, SqliteStore};
@@ -39,6 +40,8 @@ pub struct LocalConfig {
     /// Overrides the secret kept in the data directory.
     pub jwt_secret: Option<String>,
     pub allowed_origins: Vec<String>,
+    /// Plan limits (JSON, see `shared/domain/data/plans.json`) instead of the shipped ones.
+    pub plans_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,8 @@ pub enum StartError {
     Mail(#[from] dealpulse_domain::mail::MailError),
     #[error("signing secret: {0}")]
     Secret(String),
+    #[error("plan limits: {0}")]
+    Plans(String),
 }
 
 pub struct LocalRuntime {
@@ -126,6 +131,17 @@ impl LocalRuntime {
             clock,
             keys: Arc::new(TokenKeys::new(&secret, TOKEN_ISSUER, TOKEN_AUDIENCE)),
             settings: Arc::new(Settings::new(&config.public_url, "local")),
+            plans: Arc::new(
+                match &config.plans_file {
+                    Some(path) => {
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| StartError::Plans(format!("{}: {e}", path.display())))?;
+                        PlanCatalog::from_json(&text)
+                    }
+                    None => PlanCatalog::builtin(),
+                }
+                .map_err(|e| StartError::Plans(e.to_string()))?,
+            ),
         };
         Ok(Self {
             store,

@@ -8,6 +8,7 @@ pub mod observability;
 pub mod openapi;
 pub mod problem;
 pub mod ratelimit;
+pub mod resource;
 pub mod routes;
 pub mod state;
 

@@ -30,6 +30,19 @@ pub struct Problem {
     /// Field-level validation errors, when the problem is invalid input.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The plan limit a request would exceed (403 `plan-limit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<PlanLimitInfo>,
+}
+
+/// Names the plan limit in a 403 answer, so clients can point at the upgrade.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct PlanLimitInfo {
+    /// `max_rules`, `max_watches`, `min_check_interval_minutes`, `channels:sms`, …
+    pub name: String,
+    pub plan: String,
+    /// What the plan allows, e.g. `10` or `360`.
+    pub allowed: String,
 }
 
 /// Rate-limit state sent with a 429 (and with successful limited responses).
@@ -82,6 +95,10 @@ pub enum ApiError {
     Conflict(&'static str),
     #[error("precondition failed")]
     PreconditionFailed,
+    #[error("plan limit {0:?}")]
+    PlanLimit(PlanLimitInfo),
+    #[error("not implemented: {0}")]
+    NotImplemented(&'static str),
     #[error("too many requests")]
     RateLimited(RateLimitInfo),
     #[error("a dependency is unavailable")]
@@ -170,6 +187,21 @@ impl ApiError {
                 "Precondition failed",
                 "The resource changed since you read it (If-Match did not match).".into(),
             ),
+            ApiError::PlanLimit(info) => (
+                StatusCode::FORBIDDEN,
+                "plan-limit",
+                "Plan limit reached",
+                format!(
+                    "Your {} plan allows {} for {}; upgrade the plan or remove something first.",
+                    info.plan, info.allowed, info.name
+                ),
+            ),
+            ApiError::NotImplemented(what) => (
+                StatusCode::NOT_IMPLEMENTED,
+                "not-implemented",
+                "Not implemented yet",
+                (*what).to_string(),
+            ),
             ApiError::RateLimited(info) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
@@ -217,12 +249,17 @@ impl IntoResponse for ApiError {
             ApiError::Validation(ref errors) => errors.clone(),
             _ => Vec::new(),
         };
+        let limit = match self {
+            ApiError::PlanLimit(ref info) => Some(info.clone()),
+            _ => None,
+        };
         let problem = Problem {
             kind: format!("{PROBLEM_BASE}{kind}"),
             title: title.to_string(),
             status: status.as_u16(),
             detail,
             errors,
+            limit,
         };
         let mut response = problem_response(status, &problem);
         match self {
@@ -251,6 +288,9 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Stale => {
                 ApiError::Conflict("the resource was changed concurrently; read it and retry")
+            }
+            StoreError::LimitReached(_) => {
+                ApiError::Internal("a store quota was reached without a plan context".into())
             }
             StoreError::Unavailable(why) => ApiError::Unavailable(why),
             StoreError::Corrupt(why) => ApiError::Internal(format!("corrupt record: {why}")),

@@ -4,6 +4,7 @@ use crate::auth::tokens::TokenKeys;
 use axum::extract::FromRef;
 use dealpulse_domain::clock::Clock;
 use dealpulse_domain::mail::{Mailer, OutboxReader};
+use dealpulse_domain::plans::PlanCatalog;
 use dealpulse_domain::ports::Store;
 use dealpulse_domain::queue::Queue;
 use std::sync::Arc;
@@ -98,6 +99,8 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<TokenKeys>,
     pub settings: Arc<Settings>,
+    /// Plan limits, read once from configuration.
+    pub plans: Arc<PlanCatalog>,
 }
 
 /// State of the `/api/v1/auth` routes: they also send mail.

@@ -28,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
 
+mod records;
+
 type Item = HashMap<String, AttributeValue>;
 
 /// Ended sessions stay readable this long after expiry (session history), then TTL removes them.

@@ -7,6 +7,7 @@
 
 pub mod mail;
 pub mod queue;
+pub mod records;
 pub mod store;
 
 use std::any::Any;

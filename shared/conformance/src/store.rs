@@ -6,6 +6,8 @@ use dealpulse_domain::ports::{Store, StoreError};
 use dealpulse_domain::secret::{random_token, TokenHash};
 use jiff::{SignedDuration, Timestamp};
 
+pub use crate::records::*;
+
 fn unique_email() -> Email {
     Email::parse(&format!("User.{}@Example.com", UserId::generate())).unwrap()
 }
@@ -26,6 +28,7 @@ pub fn sample_user() -> User {
         timezone: TimeZoneName::parse("Europe/Berlin").unwrap(),
         locale: Locale::parse("de-DE").unwrap(),
         role: Role::User,
+        plan: dealpulse_domain::plans::Plan::Pro,
         status: UserStatus::Active,
         email_verified_at: None,
         password_changed_at: now,
@@ -569,7 +572,18 @@ macro_rules! store_conformance {
             concurrent_consumers_of_one_token_get_it_once,
             audit_events_list_newest_first_per_user,
             rate_counters_count_per_key_and_window_atomically,
-            ping_answers
+            ping_answers,
+            every_record_kind_round_trips,
+            documents_list_by_owner_and_kind_in_key_order,
+            document_updates_are_optimistic,
+            concurrent_updates_of_one_version_let_exactly_one_win,
+            document_deletes_honour_versions_and_free_the_quota,
+            quota_holds_under_concurrent_inserts,
+            duplicate_document_keys_conflict,
+            deleting_a_user_removes_their_documents,
+            products_are_shared_by_canonical_url,
+            price_points_list_oldest_first_from_a_time,
+            listings_list_newest_first_since_and_replace_by_id
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {

@@ -336,6 +336,9 @@ pub struct User {
     pub timezone: TimeZoneName,
     pub locale: Locale,
     pub role: Role,
+    /// Subscription plan; accounts stored before plans existed are on the free plan.
+    #[serde(default)]
+    pub plan: crate::plans::Plan,
     pub status: UserStatus,
     pub email_verified_at: Option<Timestamp>,
     /// When the password last changed; access tokens issued before it are refused.

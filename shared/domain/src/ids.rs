@@ -59,6 +59,31 @@ entity_id!(
     AuditEventId
 );
 
+entity_id!(
+    /// Identifies a deal alert rule.
+    RuleId
+);
+entity_id!(
+    /// Identifies a watchlist item.
+    WatchId
+);
+entity_id!(
+    /// Identifies a tracked product page.
+    ProductId
+);
+entity_id!(
+    /// Identifies a listing seen in a source.
+    ListingId
+);
+entity_id!(
+    /// Identifies a Discord, Slack or webhook delivery endpoint.
+    EndpointId
+);
+entity_id!(
+    /// Identifies a web push subscription.
+    PushSubscriptionId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

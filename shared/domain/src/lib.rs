@@ -4,12 +4,23 @@
 //! Nothing here knows about AWS, SQLite or HTTP; adapters implement the ports.
 
 pub mod account;
+pub mod channels;
 pub mod clock;
+pub mod geo;
 pub mod ids;
+pub mod listing;
 pub mod mail;
+pub mod money;
+pub mod net;
+pub mod plans;
 pub mod ports;
+pub mod preferences;
+pub mod query;
 pub mod queue;
+pub mod records;
+pub mod rules;
 pub mod secret;
+pub mod watch;
 
 pub use account::*;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -4,7 +4,9 @@
 //! (`dealpulse-conformance`), which is the executable definition of these contracts.
 
 use crate::account::{ApiKey, AuditEvent, Email, OneTimeToken, Session, TokenPurpose, User};
-use crate::ids::{ApiKeyId, SessionId, UserId};
+use crate::ids::{ApiKeyId, ListingId, ProductId, SessionId, UserId};
+use crate::listing::{Listing, PricePoint, TrackedProduct};
+use crate::records::DocumentRepository;
 use crate::secret::TokenHash;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -22,6 +24,9 @@ pub enum StoreError {
     /// The record to update or delete does not exist.
     #[error("not found")]
     NotFound,
+    /// The owner already has as many records of this kind as the limit allows.
+    #[error("limit of {0} reached")]
+    LimitReached(u32),
     /// Stored data could not be read back into domain types.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -40,8 +45,8 @@ pub trait UserRepository: Send + Sync {
     /// stored (version incremented). `Stale` when it changed meanwhile, `NotFound` when gone.
     /// The e-mail address cannot be changed through this call.
     async fn update_user(&self, user: &User) -> Result<User, StoreError>;
-    /// Removes the user, frees the e-mail address, and deletes their sessions, API keys and
-    /// pending link tokens. Audit events are kept. `NotFound` when there is no such user.
+    /// Removes the user, frees the e-mail address, and deletes their sessions, API keys,
+    /// pending link tokens and owned documents. Audit events are kept. `NotFound` when there is no such user.
     async fn delete_user(&self, id: UserId) -> Result<(), StoreError>;
 }
 
@@ -123,7 +128,35 @@ pub trait RateCounterRepository: Send + Sync {
     ) -> Result<u32, StoreError>;
 }
 
-/// Everything the account features need from storage.
+/// What DealPulse has seen and tracks, shared by all users: tracked product pages, their price
+/// history, and listings from sources.
+#[async_trait]
+pub trait CatalogRepository: Send + Sync {
+    /// Stores a new tracked product unless one with the same canonical URL exists; returns the
+    /// stored product either way (so two users watching one URL share it).
+    async fn insert_product(&self, product: &TrackedProduct) -> Result<TrackedProduct, StoreError>;
+    async fn product_by_id(&self, id: ProductId) -> Result<Option<TrackedProduct>, StoreError>;
+    async fn product_by_url(&self, url: &str) -> Result<Option<TrackedProduct>, StoreError>;
+    async fn append_price_point(&self, point: &PricePoint) -> Result<(), StoreError>;
+    /// Price points of a product at or after `since`, oldest first, at most `limit`.
+    async fn price_points(
+        &self,
+        product: ProductId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PricePoint>, StoreError>;
+    /// Inserts or replaces a listing by id.
+    async fn put_listing(&self, listing: &Listing) -> Result<(), StoreError>;
+    async fn listing_by_id(&self, id: ListingId) -> Result<Option<Listing>, StoreError>;
+    /// Listings seen at or after `since`, newest first, at most `limit`.
+    async fn listings_seen_since(
+        &self,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Listing>, StoreError>;
+}
+
+/// Everything the features need from storage.
 #[async_trait]
 pub trait Store:
     UserRepository
@@ -132,6 +165,8 @@ pub trait Store:
     + OneTimeTokenRepository
     + AuditRepository
     + RateCounterRepository
+    + DocumentRepository
+    + CatalogRepository
 {
     /// Cheap round trip proving the store answers (readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;

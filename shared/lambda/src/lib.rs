@@ -12,6 +12,7 @@ use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
 use dealpulse_api::observability::MetricsSink;
 use dealpulse_api::state::{Core, Settings};
 use dealpulse_domain::clock::SystemClock;
+use dealpulse_domain::plans::PlanCatalog;
 use dealpulse_domain::ports::Store;
 use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
@@ -78,11 +79,21 @@ impl FunctionEnv {
                 why: why.to_string(),
             })?;
         let public_url = self.required("DEALPULSE_PUBLIC_URL")?;
+        // Plan limits are data: DEALPULSE_PLANS (JSON) overrides the shipped catalogue.
+        let plans = match self.optional("DEALPULSE_PLANS") {
+            Some(json) => PlanCatalog::from_json(&json),
+            None => PlanCatalog::builtin(),
+        }
+        .map_err(|why| ConfigError::Invalid {
+            name: "DEALPULSE_PLANS",
+            why: why.to_string(),
+        })?;
         Ok(Core {
             store,
             clock: Arc::new(SystemClock),
             keys: Arc::new(TokenKeys::new(&secret, TOKEN_ISSUER, TOKEN_AUDIENCE)),
             settings: Arc::new(Settings::new(&public_url, "lambda")),
+            plans: Arc::new(plans),
         })
     }
 }

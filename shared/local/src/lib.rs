@@ -4,6 +4,7 @@
 pub mod db;
 pub mod mail;
 pub mod queue;
+mod records;
 pub mod store;
 
 pub use db::Database;

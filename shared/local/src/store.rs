@@ -7,6 +7,7 @@ use dealpulse_domain::account::{
     Session, TimeZoneName, TokenPurpose, User, UserStatus,
 };
 use dealpulse_domain::ids::{ApiKeyId, AuditEventId, SessionId, UserId};
+use dealpulse_domain::plans::Plan;
 use dealpulse_domain::ports::{
     ApiKeyRepository, AuditRepository, OneTimeTokenRepository, RateCounterRepository,
     SessionRepository, Store, StoreError, UserRepository,
@@ -53,7 +54,7 @@ impl SqliteStore {
 }
 
 const USER_COLUMNS: &str = "id, email, password_hash, display_name, timezone, locale, role, \
-     status, email_verified_at, password_changed_at, created_at, updated_at, version";
+     status, email_verified_at, password_changed_at, created_at, updated_at, version, plan";
 
 /// A users row as stored, before parsing.
 struct UserRow {
@@ -70,6 +71,7 @@ struct UserRow {
     created_at: String,
     updated_at: String,
     version: i64,
+    plan: String,
 }
 
 impl UserRow {
@@ -88,6 +90,7 @@ impl UserRow {
             created_at: row.get(10)?,
             updated_at: row.get(11)?,
             version: row.get(12)?,
+            plan: row.get(13)?,
         })
     }
 
@@ -103,6 +106,8 @@ impl UserRow {
             timezone: parsed("timezone", TimeZoneName::parse(&self.timezone))?,
             locale: parsed("locale", Locale::parse(&self.locale))?,
             role: parsed("role", Role::parse(&self.role))?,
+            plan: Plan::parse(&self.plan)
+                .ok_or_else(|| StoreError::Corrupt(format!("plan {:?}", self.plan)))?,
             status: parsed("status", UserStatus::parse(&self.status))?,
             email_verified_at: ts_in_opt(self.email_verified_at)?,
             password_changed_at: ts_in(&self.password_changed_at)?,
@@ -205,7 +210,7 @@ impl UserRepository for SqliteStore {
             .write(move |connection| {
                 connection
                     .execute(
-                        &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+                        &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
                         params![
                             user.id.to_string(),
                             user.email.as_str(),
@@ -220,6 +225,7 @@ impl UserRepository for SqliteStore {
                             ts_out(user.created_at),
                             ts_out(user.updated_at),
                             user.version as i64,
+                            user.plan.as_str(),
                         ],
                     )
                     .map_err(|error| match store_error(error) {
@@ -274,8 +280,8 @@ impl UserRepository for SqliteStore {
                     .execute(
                         "UPDATE users SET password_hash = ?1, display_name = ?2, timezone = ?3, \
                          locale = ?4, role = ?5, status = ?6, email_verified_at = ?7, \
-                         password_changed_at = ?8, updated_at = ?9, version = version + 1 \
-                         WHERE id = ?10 AND version = ?11",
+                         password_changed_at = ?8, updated_at = ?9, plan = ?12, \
+                         version = version + 1 WHERE id = ?10 AND version = ?11",
                         params![
                             user.password_hash.as_phc(),
                             user.display_name.as_ref().map(|n| n.as_str().to_string()),
@@ -288,6 +294,7 @@ impl UserRepository for SqliteStore {
                             ts_out(user.updated_at),
                             user.id.to_string(),
                             user.version as i64,
+                            user.plan.as_str(),
                         ],
                     )
                     .map_err(store_error)?;
@@ -334,6 +341,7 @@ impl UserRepository for SqliteStore {
                     "DELETE FROM sessions WHERE user_id = ?1",
                     "DELETE FROM api_keys WHERE user_id = ?1",
                     "DELETE FROM one_time_tokens WHERE user_id = ?1",
+                    "DELETE FROM documents WHERE owner = ?1",
                 ] {
                     transaction.execute(sql, params![id]).map_err(store_error)?;
                 }

@@ -181,6 +181,7 @@ pub async fn register(
         timezone: account.timezone,
         locale: account.locale,
         role: Role::User,
+        plan: dealpulse_domain::plans::Plan::Free,
         status: UserStatus::Active,
         email_verified_at: None,
         password_changed_at: now,

@@ -4,6 +4,7 @@ pub mod account;
 pub mod auth;
 pub mod dev;
 pub mod health;
+pub mod rules;
 
 use crate::auth::extract::ClientIp;
 use crate::problem::ApiError;

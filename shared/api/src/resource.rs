@@ -1,0 +1,276 @@
+//! What every resource route shares: ETags and conditional requests over versioned records,
+//! cursor pagination, query-string parsing with problem answers, and plan-limit errors.
+
+use crate::problem::{ApiError, PlanLimitInfo};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use dealpulse_domain::plans::{Limit, Plan, PlanLimits};
+use dealpulse_domain::ports::StoreError;
+use dealpulse_domain::records::Record;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The strong ETag of a stored record: kind, key and version.
+pub fn etag_of<T: Record>(record: &T) -> String {
+    format!("\"{}-{}-{}\"", T::KIND, record.key(), record.version())
+}
+
+/// Whether a conditional header lists `etag` (weak forms and `*` count).
+pub fn etag_listed(headers: &HeaderMap, name: header::HeaderName, etag: &str) -> bool {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(',')
+                .map(|candidate| candidate.trim().trim_start_matches("W/"))
+                .any(|candidate| candidate == "*" || candidate == etag)
+        })
+}
+
+/// Refuses the write when `If-Match` is present and does not name the current version.
+pub fn require_if_match(headers: &HeaderMap, etag: &str) -> Result<(), ApiError> {
+    if headers.contains_key(header::IF_MATCH) && !etag_listed(headers, header::IF_MATCH, etag) {
+        return Err(ApiError::PreconditionFailed);
+    }
+    Ok(())
+}
+
+/// A JSON answer carrying the record's ETag; `304` when `If-None-Match` already has it.
+pub fn record_response<T: Record, V: Serialize>(
+    headers: &HeaderMap,
+    record: &T,
+    status: StatusCode,
+    view: V,
+) -> Response {
+    let etag = etag_of(record);
+    let mut response =
+        if status == StatusCode::OK && etag_listed(headers, header::IF_NONE_MATCH, &etag) {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            (status, Json(view)).into_response()
+        };
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// The 403 for a plan limit.
+pub fn plan_limit(plan: Plan, limits: &PlanLimits, limit: Limit) -> ApiError {
+    let allowed = match limit {
+        Limit::Rules => limits.max_rules.to_string(),
+        Limit::Watches => limits.max_watches.to_string(),
+        Limit::CheckInterval => format!(
+            "checks at most every {} minutes",
+            limits.min_check_interval_minutes
+        ),
+        Limit::Channel(channel) => format!("no {channel} notifications"),
+        Limit::Endpoints => limits.max_endpoints.to_string(),
+        Limit::PushSubscriptions => limits.max_push_subscriptions.to_string(),
+    };
+    ApiError::PlanLimit(PlanLimitInfo {
+        name: limit.name(),
+        plan: plan.as_str().to_string(),
+        allowed,
+    })
+}
+
+/// Maps a store error on an insert with a quota: the quota becomes the plan's 403.
+pub fn quota_error(error: StoreError, plan: Plan, limits: &PlanLimits, limit: Limit) -> ApiError {
+    match error {
+        StoreError::LimitReached(_) => plan_limit(plan, limits, limit),
+        other => other.into(),
+    }
+}
+
+/// Query-string parameters, parsed by hand so that every problem is a 400 naming the parameter
+/// and unknown parameters are refused like unknown body fields.
+pub struct QueryParams {
+    values: HashMap<String, String>,
+}
+
+impl QueryParams {
+    pub fn parse(raw: Option<&str>, known: &[&str]) -> Result<Self, ApiError> {
+        let mut values = HashMap::new();
+        for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            if !known.contains(&name.as_ref()) {
+                return Err(ApiError::invalid(
+                    &name,
+                    format!("unknown query parameter; known: {}", known.join(", ")),
+                ));
+            }
+            if values.insert(name.to_string(), value.to_string()).is_some() {
+                return Err(ApiError::invalid(&name, "given more than once"));
+            }
+        }
+        Ok(Self { values })
+    }
+
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    pub fn number(&self, name: &str, min: u32, max: u32, default: u32) -> Result<u32, ApiError> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid(name, format!("must be a whole number from {min} to {max}"))
+                }),
+        }
+    }
+
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.text(name) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(ApiError::invalid(name, "must be true or false")),
+        }
+    }
+}
+
+/// Where a page ends: the sort value and id of its last item, plus how the list was sorted, so
+/// a cursor cannot be replayed against a different ordering. Opaque to clients.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct Cursor {
+    sort: String,
+    value: String,
+    id: String,
+}
+
+/// One page of a list sorted by (`value`, `id`).
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Sorts `items` by their (value, id) key, ascending or descending, and returns the page after
+/// `cursor`. Items inserted or deleted between requests never make a page repeat or skip others.
+pub fn paginate<T>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> (String, String),
+    sort_name: &str,
+    descending: bool,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Page<T>, ApiError> {
+    items.sort_by_key(|item| key(item));
+    if descending {
+        items.reverse();
+    }
+    let after = match cursor {
+        None => None,
+        Some(text) => {
+            let bad = || ApiError::invalid("cursor", "not a cursor from this list");
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text)
+                .map_err(|_| bad())?;
+            let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+            if cursor.sort != sort_name {
+                return Err(ApiError::invalid(
+                    "cursor",
+                    "the cursor belongs to a different sort order",
+                ));
+            }
+            Some((cursor.value, cursor.id))
+        }
+    };
+    let start = match &after {
+        None => 0,
+        Some(last) => items
+            .iter()
+            .position(|item| {
+                let current = key(item);
+                if descending {
+                    current < *last
+                } else {
+                    current > *last
+                }
+            })
+            .unwrap_or(items.len()),
+    };
+    let mut page: Vec<T> = items.into_iter().skip(start).collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next_cursor = match page.last() {
+        Some(last) if more => {
+            let (value, id) = key(last);
+            let cursor = Cursor {
+                sort: sort_name.to_string(),
+                value,
+                id,
+            };
+            let json = serde_json::to_vec(&cursor).map_err(ApiError::internal)?;
+            Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
+        }
+        _ => None,
+    };
+    Ok(Page {
+        items: page,
+        next_cursor,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(item: &(u32, &str)) -> (String, String) {
+        (format!("{:05}", item.0), item.1.to_string())
+    }
+
+    #[test]
+    fn pages_follow_each_other_without_gaps_or_repeats() {
+        let items = vec![(3, "c"), (1, "a"), (2, "b"), (2, "bb"), (5, "e")];
+        let first = paginate(items.clone(), key, "n", false, None, 2).unwrap();
+        assert_eq!(first.items, vec![(1, "a"), (2, "b")]);
+        let cursor = first.next_cursor.unwrap();
+        // An item before the cursor disappears and one appears: the next page is unaffected.
+        let mut changed = items.clone();
+        changed.retain(|i| i.1 != "a");
+        changed.push((0, "z"));
+        let second = paginate(changed, key, "n", false, Some(&cursor), 2).unwrap();
+        assert_eq!(second.items, vec![(2, "bb"), (3, "c")]);
+        let third = paginate(
+            items.clone(),
+            key,
+            "n",
+            false,
+            second.next_cursor.as_deref(),
+            2,
+        )
+        .unwrap();
+        assert_eq!(third.items, vec![(5, "e")]);
+        assert!(third.next_cursor.is_none());
+        let descending = paginate(items.clone(), key, "-n", true, None, 3).unwrap();
+        assert_eq!(descending.items, vec![(5, "e"), (3, "c"), (2, "bb")]);
+        let rest = paginate(items, key, "-n", true, descending.next_cursor.as_deref(), 3).unwrap();
+        assert_eq!(rest.items, vec![(2, "b"), (1, "a")]);
+    }
+
+    #[test]
+    fn foreign_or_garbled_cursors_are_refused() {
+        let first = paginate(vec![(1, "a"), (2, "b")], key, "n", false, None, 1).unwrap();
+        let cursor = first.next_cursor.unwrap();
+        assert!(paginate(vec![(1, "a")], key, "-n", true, Some(&cursor), 1).is_err());
+        assert!(paginate(vec![(1, "a")], key, "n", false, Some("%%%"), 1).is_err());
+    }
+
+    #[test]
+    fn query_params_refuse_unknown_and_repeated_names() {
+        assert!(QueryParams::parse(Some("limit=5&x=1"), &["limit"]).is_err());
+        assert!(QueryParams::parse(Some("limit=5&limit=6"), &["limit"]).is_err());
+        let params =
+            QueryParams::parse(Some("limit=5&enabled=true"), &["limit", "enabled"]).unwrap();
+        assert_eq!(params.number("limit", 1, 100, 20).unwrap(), 5);
+        assert_eq!(params.boolean("enabled").unwrap(), Some(true));
+        assert!(params.number("limit", 6, 100, 20).is_err());
+    }
+}

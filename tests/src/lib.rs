@@ -2,10 +2,12 @@
 //!
 //! - [`moto`]: one moto server per test binary (AWS wire protocol), stopped when the binary exits.
 //! - [`smtp`]: a recording SMTP server.
+//! - [`http_recorder`]: a recording HTTP server standing in for third-party APIs.
 //! - [`aws`]: SDK clients pointed at moto, and the table created from `template.yaml`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod aws;
+pub mod http_recorder;
 pub mod moto;
 pub mod smtp;
 

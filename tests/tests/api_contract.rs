@@ -9,8 +9,13 @@ use axum::Router;
 use dealpulse::accounts::set_status;
 use dealpulse::runtime::{LocalConfig, LocalRuntime};
 use dealpulse_domain::account::{Email, UserStatus};
+use dealpulse_domain::channels::{ChannelEndpoint, PhoneSetup, PushSubscription};
 use dealpulse_domain::mail::OutboxReader;
 use dealpulse_domain::ports::Store;
+use dealpulse_domain::preferences::NotificationPreferences;
+use dealpulse_domain::records::records;
+use dealpulse_domain::rules::AlertRule;
+use dealpulse_domain::watch::WatchItem;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -31,6 +36,7 @@ fn app() -> App {
         jwt_secret: None,
         allowed_origins: vec!["http://localhost:5173".into()],
         plans_file: None,
+        twilio: None,
     })
     .unwrap();
     let router = runtime.router();
@@ -161,6 +167,12 @@ impl App {
             "sessions": store.sessions_of_user(user.id).await.unwrap().iter().map(|s| (s.id.to_string(), s.revoked_at.map(|t| t.to_string()))).collect::<Vec<_>>(),
             "keys": store.api_keys_of_user(user.id).await.unwrap().iter().map(|k| (k.id.to_string(), k.revoked_at.map(|t| t.to_string()))).collect::<Vec<_>>(),
             "audit": store.audit_of_user(user.id, 1000).await.unwrap().len(),
+            "rules": records::<AlertRule>(store).list(user.id).await.unwrap().iter().map(|r| serde_json::to_value(r).unwrap()).collect::<Vec<_>>(),
+            "watches": records::<WatchItem>(store).list(user.id).await.unwrap().iter().map(|w| serde_json::to_value(w).unwrap()).collect::<Vec<_>>(),
+            "endpoints": records::<ChannelEndpoint>(store).list(user.id).await.unwrap().iter().map(|e| serde_json::to_value(e).unwrap()).collect::<Vec<_>>(),
+            "preferences": serde_json::to_value(records::<NotificationPreferences>(store).get(user.id, "current").await.unwrap()).unwrap(),
+            "phone": serde_json::to_value(records::<PhoneSetup>(store).get(user.id, "current").await.unwrap()).unwrap(),
+            "push": records::<PushSubscription>(store).list(user.id).await.unwrap().len(),
         })
     }
 }
@@ -286,9 +298,15 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
                 checked += 1;
             }
             if path.contains("{id}") {
+                // A well-formed body, so that the answer is about the id.
                 for id in ["not-an-id", "01a211c9-0000-7000-8000-000000000000"] {
                     let answer = app
-                        .call(method.clone(), &path.replace("{id}", id), auth, None)
+                        .call(
+                            method.clone(),
+                            &path.replace("{id}", id),
+                            auth,
+                            has_body.then(|| json!({})),
+                        )
                         .await;
                     assert_problem(
                         &answer,
@@ -422,6 +440,37 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
         .as_str()
         .unwrap()
         .to_string();
+    let created = |answer: Answer| {
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        answer.body["id"].as_str().unwrap().to_string()
+    };
+    let bob_rule_id = created(
+        app.call(
+            Method::POST,
+            "/api/v1/deal-alert-rules",
+            Some(&bob),
+            Some(json!({"name": "bob's rule", "query": "gaming pc"})),
+        )
+        .await,
+    );
+    let bob_watch_id = created(
+        app.call(
+            Method::POST,
+            "/api/v1/watchlist/items",
+            Some(&bob),
+            Some(json!({"url": "https://shop.example.com/p/1", "trigger": {"kind": "any_drop"}})),
+        )
+        .await,
+    );
+    let bob_endpoint_id = created(
+        app.call(
+            Method::POST,
+            "/api/v1/notification-preferences/endpoints",
+            Some(&bob),
+            Some(json!({"kind": "discord", "url": "https://discord.com/api/webhooks/123/abc"})),
+        )
+        .await,
+    );
     let before = app.snapshot("bob@example.com").await;
 
     let doc = serde_json::to_value(dealpulse_api::openapi::document()).unwrap();
@@ -430,18 +479,26 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
         if !path.contains("{id}") {
             continue;
         }
-        for method in item.as_object().unwrap().keys() {
+        for (method, operation) in item.as_object().unwrap() {
             let bobs_id = if path.contains("api-keys") {
                 &bob_key_id
+            } else if path.contains("deal-alert-rules") {
+                &bob_rule_id
+            } else if path.contains("watchlist") {
+                &bob_watch_id
+            } else if path.contains("endpoints") {
+                &bob_endpoint_id
             } else {
+                assert!(path.contains("sessions"), "{path}: whose id?");
                 &bob_session_id
             };
+            let has_body = operation.get("requestBody").is_some();
             let answer = app
                 .call(
                     method.to_uppercase().parse().unwrap(),
                     &path.replace("{id}", bobs_id),
                     Some(&alice),
-                    None,
+                    has_body.then(|| json!({})),
                 )
                 .await;
             assert_problem(
@@ -452,7 +509,7 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
             id_routes += 1;
         }
     }
-    assert_eq!(id_routes, 2);
+    assert_eq!(id_routes, 17);
     assert_eq!(app.snapshot("bob@example.com").await, before);
     let still = app
         .call(
@@ -1003,6 +1060,47 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/me/api-keys/{id}", "delete"),
         ("/api/v1/me/audit", "get"),
         ("/api/v1/dev/outbox", "get"),
+        ("/api/v1/dev/sms-outbox", "get"),
+        ("/api/v1/deal-alert-rules", "get"),
+        ("/api/v1/deal-alert-rules", "post"),
+        ("/api/v1/deal-alert-rules/bulk", "post"),
+        ("/api/v1/deal-alert-rules/{id}", "get"),
+        ("/api/v1/deal-alert-rules/{id}", "patch"),
+        ("/api/v1/deal-alert-rules/{id}", "delete"),
+        ("/api/v1/deal-alert-rules/{id}/pause", "post"),
+        ("/api/v1/deal-alert-rules/{id}/resume", "post"),
+        ("/api/v1/deal-alert-rules/{id}/test", "post"),
+        ("/api/v1/watchlist", "get"),
+        ("/api/v1/watchlist/items", "post"),
+        ("/api/v1/watchlist/items/{id}", "get"),
+        ("/api/v1/watchlist/items/{id}", "patch"),
+        ("/api/v1/watchlist/items/{id}", "delete"),
+        ("/api/v1/watchlist/items/{id}/history", "get"),
+        ("/api/v1/notification-preferences/summary", "get"),
+        ("/api/v1/notification-preferences/channels", "patch"),
+        ("/api/v1/notification-preferences/frequency", "patch"),
+        ("/api/v1/notification-preferences/quiet-hours", "patch"),
+        ("/api/v1/notification-preferences/endpoints", "get"),
+        ("/api/v1/notification-preferences/endpoints", "post"),
+        ("/api/v1/notification-preferences/endpoints/{id}", "get"),
+        ("/api/v1/notification-preferences/endpoints/{id}", "patch"),
+        ("/api/v1/notification-preferences/endpoints/{id}", "delete"),
+        (
+            "/api/v1/notification-preferences/endpoints/{id}/rotate-secret",
+            "post",
+        ),
+        (
+            "/api/v1/notification-preferences/endpoints/{id}/test",
+            "post",
+        ),
+        ("/api/v1/notification-preferences/phone", "get"),
+        ("/api/v1/notification-preferences/phone", "post"),
+        ("/api/v1/notification-preferences/phone", "delete"),
+        ("/api/v1/notification-preferences/phone/verify", "post"),
+        ("/api/v1/push/vapid-public-key", "get"),
+        ("/api/v1/push/subscriptions", "get"),
+        ("/api/v1/push/subscriptions", "post"),
+        ("/api/v1/push/subscriptions", "delete"),
     ];
     for (path, method) in expected {
         assert!(

@@ -1,14 +1,20 @@
 //! Every adapter of every port runs the same conformance cases: SQLite and DynamoDB (moto) for
-//! the store, SQLite and SQS (moto) for the queue, outbox, SMTP and SES (moto) for the mailer.
+//! the store, SQLite and SQS (moto) for the queue, outbox, SMTP and SES (moto) for the mailer,
+//! outbox and Twilio's REST API (against a recorder) for SMS.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dealpulse_conformance::mail::{Delivered, MailFixture};
 use dealpulse_conformance::queue::QueueFixture;
+use dealpulse_conformance::sms::SmsFixture;
 use dealpulse_conformance::Fixture;
 use dealpulse_domain::clock::SystemClock;
 use dealpulse_domain::mail::OutboxReader;
 use dealpulse_domain::ports::Store;
+use dealpulse_domain::sms::{SmsEntry, SmsError, SmsOutboxReader};
+use dealpulse_local::SmsOutbox;
 use dealpulse_local::{Database, OutboxMailer, SmtpMailer, SqliteQueue, SqliteStore};
+use dealpulse_outbound::{TwilioConfig, TwilioSms};
+use dealpulse_tests::http_recorder::HttpRecorder;
 use dealpulse_tests::smtp::SmtpRecorder;
 use std::sync::Arc;
 
@@ -122,4 +128,69 @@ mod smtp_mail {
 
 mod ses_mail {
     dealpulse_conformance::mail_conformance!(dealpulse_tests::aws::ses_mailer);
+}
+
+async fn outbox_sms() -> SmsFixture {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(SmsOutbox::new(&dir.path().join("sms")).unwrap());
+    SmsFixture {
+        sender: outbox.clone(),
+        sent: outbox,
+        guard: Box::new(dir),
+    }
+}
+
+/// What reached the recorder standing in for Twilio, read back from the requests' form bodies.
+struct TwilioRecorded(Arc<HttpRecorder>);
+
+#[async_trait::async_trait]
+impl SmsOutboxReader for TwilioRecorded {
+    async fn recent_sms(&self, limit: usize) -> Result<Vec<SmsEntry>, SmsError> {
+        let mut entries: Vec<SmsEntry> = self
+            .0
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == "/2010-04-01/Accounts/AC123/Messages.json")
+            .enumerate()
+            .map(|(i, r)| {
+                let form = r.form();
+                SmsEntry {
+                    id: i.to_string(),
+                    to: form.get("To").cloned().unwrap_or_default(),
+                    body: form.get("Body").cloned().unwrap_or_default(),
+                    created_at: String::new(),
+                }
+            })
+            .collect();
+        entries.reverse();
+        entries.truncate(limit);
+        Ok(entries)
+    }
+}
+
+async fn twilio_sms() -> SmsFixture {
+    let recorder = Arc::new(HttpRecorder::start(
+        201,
+        r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#,
+    ));
+    let sender = TwilioSms::new(TwilioConfig {
+        base_url: recorder.base_url(),
+        account_sid: "AC123".into(),
+        auth_token: "token".into(),
+        from: "+15005550006".into(),
+    })
+    .unwrap();
+    SmsFixture {
+        sender: Arc::new(sender),
+        sent: Arc::new(TwilioRecorded(Arc::clone(&recorder))),
+        guard: Box::new(recorder),
+    }
+}
+
+mod outbox_sms {
+    dealpulse_conformance::sms_conformance!(super::outbox_sms);
+}
+
+mod twilio_sms {
+    dealpulse_conformance::sms_conformance!(super::twilio_sms);
 }

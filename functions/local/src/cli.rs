@@ -4,6 +4,7 @@ use crate::accounts::{ensure_account, set_status, Ensured};
 use crate::runtime::{LocalConfig, LocalRuntime};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dealpulse_domain::account::{Role, UserStatus};
+use dealpulse_outbound::TwilioConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API, pages and background jobs.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage accounts directly in the local database.
     Admin {
         #[command(subcommand)]
@@ -76,6 +77,20 @@ struct ServeArgs {
     /// Plan limits file (JSON, same shape as shared/domain/data/plans.json).
     #[arg(long, env = "DEALPULSE_PLANS_FILE")]
     plans_file: Option<PathBuf>,
+    /// Twilio account SID: send SMS through Twilio instead of keeping them in the SMS outbox.
+    #[arg(long, env = "DEALPULSE_TWILIO_ACCOUNT_SID", requires_all = ["twilio_auth_token", "twilio_from"])]
+    twilio_account_sid: Option<String>,
+    #[arg(long, env = "DEALPULSE_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    twilio_auth_token: Option<String>,
+    /// Sending number (+1…) or Messaging Service SID (MG…).
+    #[arg(long, env = "DEALPULSE_TWILIO_FROM")]
+    twilio_from: Option<String>,
+    #[arg(
+        long,
+        env = "DEALPULSE_TWILIO_BASE_URL",
+        default_value = "https://api.twilio.com"
+    )]
+    twilio_base_url: String,
     #[arg(long, env = "DEALPULSE_LOG_FORMAT", value_enum, default_value = "json")]
     log_format: LogFormat,
 }
@@ -129,6 +144,7 @@ fn config_for_admin(data: &DataArgs) -> LocalConfig {
         jwt_secret: None,
         allowed_origins: Vec::new(),
         plans_file: None,
+        twilio: None,
     }
 }
 
@@ -146,6 +162,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 jwt_secret: args.jwt_secret,
                 allowed_origins: args.allowed_origins,
                 plans_file: args.plans_file,
+                twilio: match (
+                    args.twilio_account_sid,
+                    args.twilio_auth_token,
+                    args.twilio_from,
+                ) {
+                    (Some(account_sid), Some(auth_token), Some(from)) => Some(TwilioConfig {
+                        base_url: args.twilio_base_url,
+                        account_sid,
+                        auth_token,
+                        from,
+                    }),
+                    _ => None,
+                },
             };
             crate::serve::serve(LocalRuntime::start(config)?, args.addr, args.demo).await
         }

@@ -10,13 +10,17 @@ use axum::Router;
 use dealpulse_api::auth::extract::ClientIp;
 use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
 use dealpulse_api::observability::{Metrics, MetricsSink};
+use dealpulse_api::push::VapidKeys;
+use dealpulse_api::routes::preferences::PreferencesState;
 use dealpulse_api::state::{AccountState, AuthState, Core, DevState, HealthState, Settings};
 use dealpulse_domain::clock::{Clock, SystemClock};
 use dealpulse_domain::mail::{Mailer, OutboxReader};
 use dealpulse_domain::plans::PlanCatalog;
 use dealpulse_domain::ports::Store;
 use dealpulse_domain::queue::Queue;
-use dealpulse_local::{Database, OutboxMailer, SmtpMailer, SqliteQueue, SqliteStore};
+use dealpulse_domain::sms::{SmsOutboxReader, SmsSender};
+use dealpulse_local::{Database, OutboxMailer, SmsOutbox, SmtpMailer, SqliteQueue, SqliteStore};
+use dealpulse_outbound::{TwilioConfig, TwilioSms};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,6 +46,8 @@ pub struct LocalConfig {
     pub allowed_origins: Vec<String>,
     /// Plan limits (JSON, see `shared/domain/data/plans.json`) instead of the shipped ones.
     pub plans_file: Option<PathBuf>,
+    /// Send SMS through Twilio instead of keeping them in the SMS outbox.
+    pub twilio: Option<TwilioConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +60,8 @@ pub enum StartError {
     Secret(String),
     #[error("plan limits: {0}")]
     Plans(String),
+    #[error("SMS: {0}")]
+    Sms(#[from] dealpulse_domain::sms::SmsError),
 }
 
 pub struct LocalRuntime {
@@ -62,33 +70,59 @@ pub struct LocalRuntime {
     pub dead_letters: Arc<SqliteQueue>,
     pub mailer: Arc<dyn Mailer>,
     pub outbox: Option<Arc<OutboxMailer>>,
+    pub sms: Arc<dyn SmsSender>,
+    pub sms_outbox: Option<Arc<SmsOutbox>>,
+    pub vapid: Arc<VapidKeys>,
     pub core: Core,
     pub metrics: Arc<Metrics>,
     pub config: LocalConfig,
 }
 
-/// Reads the signing secret from the data directory, creating it (mode 0600) on first start.
-fn load_or_create_secret(data_dir: &Path) -> Result<SigningSecret, StartError> {
+/// Reads a key file from the data directory, creating it with `create` (mode 0600) on first
+/// start, so keys survive restarts without configuration.
+fn load_or_create_key(
+    path: &Path,
+    create: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let path = data_dir.join("jwt-secret");
-    match std::fs::read(&path) {
-        Ok(bytes) => SigningSecret::new(bytes).map_err(|e| StartError::Secret(e.to_string())),
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(bytes),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let secret =
-                SigningSecret::generate().map_err(|e| StartError::Secret(e.to_string()))?;
+            let bytes = create()?;
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
-                .open(&path)
-                .map_err(|e| StartError::Secret(format!("{}: {e}", path.display())))?;
-            file.write_all(secret.as_bytes())
-                .map_err(|e| StartError::Secret(format!("{}: {e}", path.display())))?;
-            Ok(secret)
+                .open(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            file.write_all(&bytes)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(bytes)
         }
-        Err(error) => Err(StartError::Secret(format!("{}: {error}", path.display()))),
+        Err(error) => Err(format!("{}: {error}", path.display())),
     }
+}
+
+fn load_or_create_secret(data_dir: &Path) -> Result<SigningSecret, StartError> {
+    let bytes = load_or_create_key(&data_dir.join("jwt-secret"), || {
+        SigningSecret::generate()
+            .map(|secret| secret.as_bytes().to_vec())
+            .map_err(|e| e.to_string())
+    })
+    .map_err(StartError::Secret)?;
+    SigningSecret::new(bytes).map_err(|e| StartError::Secret(e.to_string()))
+}
+
+fn load_or_create_vapid(data_dir: &Path) -> Result<VapidKeys, StartError> {
+    let bytes = load_or_create_key(&data_dir.join("vapid-private-key"), || {
+        VapidKeys::generate()
+            .map(|keys| keys.private_base64().into_bytes())
+            .map_err(|e| e.to_string())
+    })
+    .map_err(StartError::Secret)?;
+    VapidKeys::from_private_base64(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| StartError::Secret(e.to_string()))
 }
 
 impl LocalRuntime {
@@ -121,6 +155,14 @@ impl LocalRuntime {
                 (outbox.clone(), Some(outbox))
             }
         };
+        let (sms, sms_outbox): (Arc<dyn SmsSender>, Option<Arc<SmsOutbox>>) = match &config.twilio {
+            Some(twilio) => (Arc::new(TwilioSms::new(twilio.clone())?), None),
+            None => {
+                let outbox = Arc::new(SmsOutbox::new(&config.data_dir.join("sms-outbox"))?);
+                (outbox.clone(), Some(outbox))
+            }
+        };
+        let vapid = Arc::new(load_or_create_vapid(&config.data_dir)?);
         let secret = match &config.jwt_secret {
             Some(value) => SigningSecret::new(value.as_bytes().to_vec())
                 .map_err(|e| StartError::Secret(e.to_string()))?,
@@ -149,6 +191,9 @@ impl LocalRuntime {
             dead_letters,
             mailer,
             outbox,
+            sms,
+            sms_outbox,
+            vapid,
             core,
             metrics: Arc::new(Metrics::default()),
             config,
@@ -165,6 +210,15 @@ impl LocalRuntime {
             .merge(dealpulse_api::routes::account::router(AccountState {
                 core: self.core.clone(),
             }))
+            .merge(dealpulse_api::routes::rules::router(self.core.clone()))
+            .merge(dealpulse_api::routes::watchlist::router(self.core.clone()))
+            .merge(dealpulse_api::routes::preferences::router(
+                PreferencesState {
+                    core: self.core.clone(),
+                    sms: Arc::clone(&self.sms),
+                    vapid: Arc::clone(&self.vapid),
+                },
+            ))
             .merge(dealpulse_api::routes::health::router(HealthState {
                 store: self.store.clone() as Arc<dyn Store>,
                 queue: self.queue.clone() as Arc<dyn Queue>,
@@ -176,9 +230,10 @@ impl LocalRuntime {
                 "/metrics",
                 get(render_metrics).with_state(Arc::clone(&self.metrics)),
             );
-        if let Some(outbox) = &self.outbox {
+        if let (Some(outbox), Some(sms)) = (&self.outbox, &self.sms_outbox) {
             routes = routes.merge(dealpulse_api::routes::dev::router(DevState {
                 outbox: outbox.clone() as Arc<dyn OutboxReader>,
+                sms: sms.clone() as Arc<dyn SmsOutboxReader>,
             }));
         }
         dealpulse_api::with_common_layers(

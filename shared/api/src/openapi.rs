@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, assembled from the handlers' `#[utoipa::path]` annotations.
 
 use crate::problem::{FieldError, Problem};
-use crate::routes::{account, auth, dev, health};
+use crate::routes::{account, auth, dev, health, preferences, rules, watchlist};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -33,13 +33,52 @@ use utoipa::{Modify, OpenApi};
         account::list_api_keys,
         account::revoke_api_key,
         account::list_audit,
+        rules::create_rule,
+        rules::list_rules,
+        rules::get_rule,
+        rules::update_rule,
+        rules::delete_rule,
+        rules::pause_rule,
+        rules::resume_rule,
+        rules::test_rule,
+        rules::bulk_action,
+        watchlist::list_watchlist,
+        watchlist::create_item,
+        watchlist::get_item,
+        watchlist::update_item,
+        watchlist::delete_item,
+        watchlist::item_history,
+        preferences::summary,
+        preferences::set_channels,
+        preferences::set_frequency,
+        preferences::set_quiet_hours,
+        preferences::list_endpoints,
+        preferences::create_endpoint,
+        preferences::get_endpoint,
+        preferences::update_endpoint,
+        preferences::delete_endpoint,
+        preferences::rotate_secret,
+        preferences::test_endpoint,
+        preferences::start_phone,
+        preferences::verify_phone,
+        preferences::get_phone,
+        preferences::delete_phone,
+        preferences::vapid_public_key,
+        preferences::subscribe_push,
+        preferences::list_push,
+        preferences::unsubscribe_push,
         dev::outbox,
+        dev::sms_outbox,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Registration, log-in, tokens, password reset"),
         (name = "account", description = "The caller's profile, sessions and API keys"),
+        (name = "rules", description = "Deal alert rules: what to look for"),
+        (name = "watchlist", description = "Products watched by URL or listing, and their price history"),
+        (name = "preferences", description = "Channels, frequency, quiet hours, endpoints and phone"),
+        (name = "push", description = "Web push subscriptions"),
         (name = "health", description = "Liveness and readiness"),
         (name = "dev", description = "Local mode only"),
     )

@@ -141,4 +141,5 @@ pub struct HealthState {
 #[derive(Clone)]
 pub struct DevState {
     pub outbox: Arc<dyn OutboxReader>,
+    pub sms: Arc<dyn dealpulse_domain::sms::SmsOutboxReader>,
 }

@@ -8,6 +8,7 @@
 pub mod mail;
 pub mod queue;
 pub mod records;
+pub mod sms;
 pub mod store;
 
 use std::any::Any;

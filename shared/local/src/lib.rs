@@ -5,9 +5,11 @@ pub mod db;
 pub mod mail;
 pub mod queue;
 mod records;
+pub mod sms;
 pub mod store;
 
 pub use db::Database;
 pub use mail::{OutboxMailer, SmtpMailer};
 pub use queue::SqliteQueue;
+pub use sms::SmsOutbox;
 pub use store::SqliteStore;

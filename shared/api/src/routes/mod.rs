@@ -4,7 +4,9 @@ pub mod account;
 pub mod auth;
 pub mod dev;
 pub mod health;
+pub mod preferences;
 pub mod rules;
+pub mod watchlist;
 
 use crate::auth::extract::ClientIp;
 use crate::problem::ApiError;

@@ -1,0 +1,605 @@
+//! `/api/v1/watchlist`: products a user follows by URL or from a listing, with their trigger and
+//! re-arm rule. Served by the `api-watchlist` function. Other users' items answer 404.
+
+use crate::auth::extract::Authenticated;
+use crate::json::JsonBody;
+use crate::problem::{ApiError, Problem};
+use crate::resource::{
+    etag_of, paginate, plan_limit, quota_error, record_response, require_if_match, QueryParams,
+};
+use crate::routes::auth::Fields;
+use crate::routes::rules::ListingSummary;
+use crate::state::Core;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use dealpulse_domain::ids::{ListingId, ProductId, UserId, WatchId};
+use dealpulse_domain::listing::TrackedProduct;
+use dealpulse_domain::money::Money;
+use dealpulse_domain::net::{PublicUrl, Schemes};
+use dealpulse_domain::plans::{Limit, PlanLimits};
+use dealpulse_domain::ports::StoreError;
+use dealpulse_domain::records::records;
+use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+pub fn router(core: Core) -> Router {
+    Router::new()
+        .route("/api/v1/watchlist", get(list_watchlist))
+        .route("/api/v1/watchlist/items", axum::routing::post(create_item))
+        .route(
+            "/api/v1/watchlist/items/{id}",
+            get(get_item).patch(update_item).delete(delete_item),
+        )
+        .route("/api/v1/watchlist/items/{id}/history", get(item_history))
+        .with_state(core)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    pub id: String,
+    pub url: String,
+    pub host: String,
+    pub title: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub current_price: Option<Money>,
+    pub in_stock: Option<bool>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_checked_at: Option<Timestamp>,
+}
+
+impl From<&TrackedProduct> for ProductView {
+    fn from(product: &TrackedProduct) -> Self {
+        Self {
+            id: product.id.to_string(),
+            url: product.url.clone(),
+            host: product.host.clone(),
+            title: product.title.clone(),
+            current_price: product.current_price,
+            in_stock: product.in_stock,
+            last_checked_at: product.last_checked_at,
+        }
+    }
+}
+
+/// A watchlist item as its owner sees it, with its trigger and re-arm rule in words.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937b2e-9b1c-7cc0-9a51-4f2d5c1e0a22",
+    "product": {"id": "01937b2e-9b1c-7cc0-9a51-4f2d5c1e0a23", "url": "https://shop.example.com/espresso-x1", "host": "shop.example.com", "title": null, "current_price": null, "in_stock": null, "last_checked_at": null},
+    "listing_id": null, "label": "Espresso machine",
+    "trigger": {"kind": "target_price", "price": {"amount": "249.00", "currency": "EUR"}},
+    "trigger_description": "when the price is 249.00 EUR or less",
+    "rearm": {"kind": "when_condition_clears"},
+    "rearm_description": "fires once, then re-arms when the condition no longer holds",
+    "check_interval_minutes": 360, "price_when_watched": null, "armed": true, "enabled": true,
+    "last_fired_at": null, "created_at": "2026-11-25T10:00:00Z", "updated_at": "2026-11-25T10:00:00Z", "version": 1
+}))]
+pub struct WatchView {
+    pub id: String,
+    pub product: Option<ProductView>,
+    pub listing_id: Option<String>,
+    pub label: Option<String>,
+    #[schema(value_type = Object)]
+    pub trigger: WatchTrigger,
+    pub trigger_description: String,
+    #[schema(value_type = Object)]
+    pub rearm: Rearm,
+    pub rearm_description: String,
+    pub check_interval_minutes: u32,
+    #[schema(value_type = Option<Object>)]
+    pub price_when_watched: Option<Money>,
+    /// False after firing, until the re-arm rule re-arms it.
+    pub armed: bool,
+    pub enabled: bool,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_fired_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+fn view(item: &WatchItem, product: Option<&TrackedProduct>) -> WatchView {
+    WatchView {
+        id: item.id.to_string(),
+        product: product.map(ProductView::from),
+        listing_id: item.listing_id.map(|id| id.to_string()),
+        label: item.label.clone(),
+        trigger: item.trigger.clone(),
+        trigger_description: item.trigger.describe(item.price_when_watched.as_ref()),
+        rearm: item.rearm,
+        rearm_description: item.rearm.describe(),
+        check_interval_minutes: item.check_interval_minutes,
+        price_when_watched: item.price_when_watched,
+        armed: item.armed,
+        enabled: item.enabled,
+        last_fired_at: item.last_fired_at,
+        created_at: item.created_at,
+        updated_at: item.updated_at,
+        version: item.version,
+    }
+}
+
+/// A new watch: exactly one of `url` and `listing_id`, and a trigger.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://shop.example.com/espresso-x1",
+    "trigger": {"kind": "target_price", "price": {"amount": "249", "currency": "EUR"}},
+    "rearm": {"kind": "after_cooldown", "minutes": 1440},
+    "check_interval_minutes": 360,
+    "label": "Espresso machine"
+}))]
+pub struct CreateWatchRequest {
+    /// Product page to watch (http/https, public hosts only).
+    pub url: Option<String>,
+    /// A listing DealPulse has seen.
+    pub listing_id: Option<String>,
+    /// `{"kind": "target_price", "price": {...}}`, `{"kind": "percent_drop", "percent": 20}`,
+    /// `{"kind": "any_drop"}`, `{"kind": "lowest_in_days", "days": 30}`,
+    /// `{"kind": "all_time_low"}` or `{"kind": "back_in_stock"}`.
+    #[schema(value_type = Object)]
+    pub trigger: Value,
+    /// `{"kind": "when_condition_clears"}` (default) or `{"kind": "after_cooldown", "minutes": 1440}`.
+    #[schema(value_type = Object)]
+    pub rearm: Option<Value>,
+    /// Minutes between checks; at least the plan's minimum (the default).
+    pub check_interval_minutes: Option<u32>,
+    pub label: Option<String>,
+}
+
+fn parse_trigger(value: &Value) -> Result<WatchTrigger, String> {
+    let trigger: WatchTrigger = serde_json::from_value(value.clone()).map_err(|e| {
+        let text = e.to_string();
+        text.split(" at line ").next().unwrap_or(&text).to_string()
+    })?;
+    trigger.check().map_err(|e| e.0.to_string())?;
+    Ok(trigger)
+}
+
+fn parse_rearm(value: &Value) -> Result<Rearm, String> {
+    let rearm: Rearm = serde_json::from_value(value.clone()).map_err(|e| {
+        let text = e.to_string();
+        text.split(" at line ").next().unwrap_or(&text).to_string()
+    })?;
+    rearm.check().map_err(|e| e.0.to_string())?;
+    Ok(rearm)
+}
+
+/// Validates an interval against the plan: too short for the plan is a plan limit (403),
+/// out of range altogether is bad input (422).
+fn check_interval(
+    minutes: u32,
+    caller: &Authenticated,
+    limits: &PlanLimits,
+) -> Result<u32, ApiError> {
+    if minutes == 0 || minutes > WatchItem::MAX_CHECK_INTERVAL_MINUTES {
+        return Err(ApiError::invalid(
+            "check_interval_minutes",
+            "must be from 1 to 10080 minutes (a week)",
+        ));
+    }
+    if minutes < limits.min_check_interval_minutes {
+        return Err(plan_limit(caller.user.plan, limits, Limit::CheckInterval));
+    }
+    Ok(minutes)
+}
+
+async fn product_for_url(core: &Core, url: &PublicUrl) -> Result<TrackedProduct, ApiError> {
+    if let Some(existing) = core.store.product_by_url(url.as_str()).await? {
+        return Ok(existing);
+    }
+    let product = TrackedProduct {
+        id: ProductId::generate(),
+        url: url.as_str().to_string(),
+        host: url.host(),
+        title: None,
+        current_price: None,
+        in_stock: None,
+        created_at: core.clock.now(),
+        last_checked_at: None,
+    };
+    Ok(core.store.insert_product(&product).await?)
+}
+
+/// Watches a product page or a seen listing. The URL passes the SSRF guard first.
+#[utoipa::path(post, path = "/api/v1/watchlist/items", tag = "watchlist",
+    security(("bearer" = [])),
+    request_body = CreateWatchRequest,
+    responses(
+        (status = 201, body = WatchView, headers(("ETag" = String), ("Location" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_item(
+    State(core): State<Core>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<CreateWatchRequest>,
+) -> Result<Response, ApiError> {
+    let limits = core.plans.limits(caller.user.plan);
+    let mut fields = Fields::default();
+    let url = match (&request.url, &request.listing_id) {
+        (Some(url), None) => fields.take("url", PublicUrl::parse(url, Schemes::HttpOrHttps)),
+        (None, Some(_)) => None,
+        _ => {
+            fields.take::<(), _>("url", Err("give exactly one of url and listing_id"));
+            None
+        }
+    };
+    let listing_id = request
+        .listing_id
+        .as_deref()
+        .and_then(|id| fields.take("listing_id", id.parse::<ListingId>()));
+    let trigger = fields.take("trigger", parse_trigger(&request.trigger));
+    let rearm = match &request.rearm {
+        None => Some(Rearm::WhenConditionClears {}),
+        Some(value) => fields.take("rearm", parse_rearm(value)),
+    };
+    let label = match request.label.as_deref() {
+        None => Some(None),
+        Some(label) => fields.take("label", WatchItem::parse_label(label)),
+    };
+    fields.finish()?;
+    let (Some(trigger), Some(rearm), Some(label)) = (trigger, rearm, label) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let interval = check_interval(
+        request
+            .check_interval_minutes
+            .unwrap_or(limits.min_check_interval_minutes),
+        &caller,
+        limits,
+    )?;
+    let (product, price_when_watched) = match (url, listing_id) {
+        (Some(url), _) => {
+            let product = product_for_url(&core, &url).await?;
+            let price = product.current_price;
+            (product, price)
+        }
+        (None, Some(listing_id)) => {
+            let listing = core
+                .store
+                .listing_by_id(listing_id)
+                .await?
+                .ok_or_else(|| ApiError::invalid("listing_id", "no such listing"))?;
+            let url = PublicUrl::parse(&listing.url, Schemes::HttpOrHttps)
+                .map_err(|e| ApiError::invalid("listing_id", e.0))?;
+            (product_for_url(&core, &url).await?, Some(listing.price))
+        }
+        (None, None) => return Err(ApiError::internal("validated target missing")),
+    };
+    let watches = records::<WatchItem>(core.store.as_ref());
+    if watches
+        .list(caller.user.id)
+        .await?
+        .iter()
+        .any(|w| w.product_id == product.id)
+    {
+        return Err(ApiError::Conflict(
+            "you already watch this product; change that item instead",
+        ));
+    }
+    let now = core.clock.now();
+    let item = WatchItem {
+        id: WatchId::generate(),
+        owner: caller.user.id,
+        product_id: product.id,
+        listing_id,
+        label,
+        trigger,
+        rearm,
+        check_interval_minutes: interval,
+        price_when_watched,
+        armed: true,
+        last_fired_at: None,
+        enabled: true,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    let stored = watches
+        .insert(&item, Some(limits.max_watches))
+        .await
+        .map_err(|e| quota_error(e, caller.user.plan, limits, Limit::Watches))?;
+    let mut response = record_response(
+        &headers,
+        &stored,
+        StatusCode::CREATED,
+        view(&stored, Some(&product)),
+    );
+    if let Ok(location) = format!("/api/v1/watchlist/items/{}", stored.id).parse() {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn owned_item(core: &Core, owner: UserId, id: &str) -> Result<WatchItem, ApiError> {
+    let id: WatchId = id.parse().map_err(|_| ApiError::NotFound)?;
+    records::<WatchItem>(core.store.as_ref())
+        .get(owner, &id.to_string())
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WatchList {
+    pub items: Vec<WatchView>,
+    pub next_cursor: Option<String>,
+    pub total: usize,
+}
+
+/// The caller's watchlist, newest first: `limit` (1–100, default 20), `cursor`, `enabled`.
+#[utoipa::path(get, path = "/api/v1/watchlist", tag = "watchlist",
+    security(("bearer" = [])),
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query), ("enabled" = Option<bool>, Query)),
+    responses(
+        (status = 200, body = WatchList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_watchlist(
+    State(core): State<Core>,
+    caller: Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Json<WatchList>, ApiError> {
+    let params = QueryParams::parse(query.as_deref(), &["limit", "cursor", "enabled"])?;
+    let limit = params.number("limit", 1, 100, 20)? as usize;
+    let enabled = params.boolean("enabled")?;
+    let items: Vec<WatchItem> = records::<WatchItem>(core.store.as_ref())
+        .list(caller.user.id)
+        .await?
+        .into_iter()
+        .filter(|w| enabled.is_none_or(|e| w.enabled == e))
+        .collect();
+    let total = items.len();
+    let page = paginate(
+        items,
+        |w| (w.created_at.to_string(), w.id.to_string()),
+        "-created_at",
+        true,
+        params.text("cursor"),
+        limit,
+    )?;
+    let mut views = Vec::with_capacity(page.items.len());
+    for item in &page.items {
+        let product = core.store.product_by_id(item.product_id).await?;
+        views.push(view(item, product.as_ref()));
+    }
+    Ok(Json(WatchList {
+        items: views,
+        next_cursor: page.next_cursor,
+        total,
+    }))
+}
+
+/// One watchlist item. Supports `If-None-Match` (304).
+#[utoipa::path(get, path = "/api/v1/watchlist/items/{id}", tag = "watchlist",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = WatchView, headers(("ETag" = String))),
+        (status = 304, description = "Not modified"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_item(
+    State(core): State<Core>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let item = owned_item(&core, caller.user.id, &id).await?;
+    let product = core.store.product_by_id(item.product_id).await?;
+    Ok(record_response(
+        &headers,
+        &item,
+        StatusCode::OK,
+        view(&item, product.as_ref()),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"trigger": {"kind": "percent_drop", "percent": 15}, "label": null}))]
+pub struct UpdateWatchRequest {
+    #[schema(value_type = Object)]
+    pub trigger: Option<Value>,
+    #[schema(value_type = Object)]
+    pub rearm: Option<Value>,
+    pub check_interval_minutes: Option<u32>,
+    /// `null` clears it.
+    #[schema(value_type = Option<String>)]
+    pub label: Option<Value>,
+    pub enabled: Option<bool>,
+}
+
+/// Changes an item. A new trigger re-arms it. `If-Match` → 412 when stale.
+#[utoipa::path(patch, path = "/api/v1/watchlist/items/{id}", tag = "watchlist",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = UpdateWatchRequest,
+    responses(
+        (status = 200, body = WatchView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_item(
+    State(core): State<Core>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<UpdateWatchRequest>,
+) -> Result<Response, ApiError> {
+    let mut item = owned_item(&core, caller.user.id, &id).await?;
+    require_if_match(&headers, &etag_of(&item))?;
+    let limits = core.plans.limits(caller.user.plan);
+    let mut fields = Fields::default();
+    if let Some(value) = &request.trigger {
+        if let Some(trigger) = fields.take("trigger", parse_trigger(value)) {
+            if trigger != item.trigger {
+                item.armed = true;
+            }
+            item.trigger = trigger;
+        }
+    }
+    if let Some(value) = &request.rearm {
+        if let Some(rearm) = fields.take("rearm", parse_rearm(value)) {
+            item.rearm = rearm;
+        }
+    }
+    match &request.label {
+        None => {}
+        Some(Value::Null) => item.label = None,
+        Some(Value::String(text)) => {
+            if let Some(label) = fields.take("label", WatchItem::parse_label(text)) {
+                item.label = label;
+            }
+        }
+        Some(_) => {
+            fields.take::<(), _>("label", Err("label is a string or null"));
+        }
+    }
+    fields.finish()?;
+    if let Some(minutes) = request.check_interval_minutes {
+        item.check_interval_minutes = check_interval(minutes, &caller, limits)?;
+    }
+    if let Some(enabled) = request.enabled {
+        item.enabled = enabled;
+    }
+    item.updated_at = core.clock.now();
+    let stored = records::<WatchItem>(core.store.as_ref())
+        .update(&item)
+        .await?;
+    let product = core.store.product_by_id(stored.product_id).await?;
+    Ok(record_response(
+        &HeaderMap::new(),
+        &stored,
+        StatusCode::OK,
+        view(&stored, product.as_ref()),
+    ))
+}
+
+/// Stops watching. `If-Match` → 412 when stale.
+#[utoipa::path(delete, path = "/api/v1/watchlist/items/{id}", tag = "watchlist",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_item(
+    State(core): State<Core>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let item = owned_item(&core, caller.user.id, &id).await?;
+    require_if_match(&headers, &etag_of(&item))?;
+    let expected = headers
+        .contains_key(axum::http::header::IF_MATCH)
+        .then_some(item.version);
+    records::<WatchItem>(core.store.as_ref())
+        .delete(caller.user.id, &item.id.to_string(), expected)
+        .await
+        .map_err(|e| match e {
+            StoreError::Stale => ApiError::PreconditionFailed,
+            other => other.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PricePointView {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    #[schema(value_type = Object)]
+    pub price: Money,
+    pub in_stock: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "product_id": "01937b2e-9b1c-7cc0-9a51-4f2d5c1e0a23", "days": 90,
+    "points": [{"at": "2026-11-20T06:00:00Z", "price": {"amount": "279.00", "currency": "EUR"}, "in_stock": true}],
+    "lowest": {"amount": "279.00", "currency": "EUR"}, "highest": {"amount": "279.00", "currency": "EUR"},
+    "listing": null
+}))]
+pub struct PriceHistory {
+    pub product_id: String,
+    pub days: u32,
+    /// Oldest first.
+    pub points: Vec<PricePointView>,
+    #[schema(value_type = Option<Object>)]
+    pub lowest: Option<Money>,
+    #[schema(value_type = Option<Object>)]
+    pub highest: Option<Money>,
+    /// The listing the watch was created from, if it is still known.
+    pub listing: Option<ListingSummary>,
+}
+
+/// Most points one history answer carries.
+const HISTORY_LIMIT: u32 = 5000;
+
+/// Price history of the watched product over `days` (1–730, default 90). Empty until the
+/// product has been checked.
+#[utoipa::path(get, path = "/api/v1/watchlist/items/{id}/history", tag = "watchlist",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("days" = Option<u32>, Query)),
+    responses(
+        (status = 200, body = PriceHistory),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn item_history(
+    State(core): State<Core>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<PriceHistory>, ApiError> {
+    let params = QueryParams::parse(query.as_deref(), &["days"])?;
+    let days = params.number("days", 1, 730, 90)?;
+    let item = owned_item(&core, caller.user.id, &id).await?;
+    let since = core
+        .clock
+        .now()
+        .checked_sub(SignedDuration::from_hours(i64::from(days) * 24))
+        .map_err(ApiError::internal)?;
+    let points = core
+        .store
+        .price_points(item.product_id, since, HISTORY_LIMIT)
+        .await?;
+    let lowest = points.iter().map(|p| p.price).min_by_key(|m| m.minor());
+    let highest = points.iter().map(|p| p.price).max_by_key(|m| m.minor());
+    let listing = match item.listing_id {
+        Some(id) => core.store.listing_by_id(id).await?,
+        None => None,
+    };
+    Ok(Json(PriceHistory {
+        product_id: item.product_id.to_string(),
+        days,
+        points: points
+            .into_iter()
+            .map(|p| PricePointView {
+                at: p.at,
+                price: p.price,
+                in_stock: p.in_stock,
+            })
+            .collect(),
+        lowest,
+        highest,
+        listing: listing.as_ref().map(ListingSummary::from),
+    }))
+}

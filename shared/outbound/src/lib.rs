@@ -1,0 +1,6 @@
+//! Outbound adapters for services DealPulse cannot run itself. Each talks the service's real
+//! HTTP protocol to a base URL from configuration, so tests point it at a recorder on loopback.
+
+pub mod twilio;
+
+pub use twilio::{TwilioConfig, TwilioSms};

@@ -1,0 +1,170 @@
+//! A recording HTTP/1.1 server on 127.0.0.1 standing in for third-party APIs (Twilio, Discord,
+//! Slack, webhook receivers, push services): it keeps every request and answers each with the
+//! status and body the test chose.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+/// One request as received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    /// Lower-case header names.
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body's `application/x-www-form-urlencoded` fields.
+    pub fn form(&self) -> BTreeMap<String, String> {
+        url_decode_pairs(&self.text())
+    }
+}
+
+fn url_decode_pairs(text: &str) -> BTreeMap<String, String> {
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&String::from_utf8_lossy(&bytes[i + 1..i + 3]), 16)
+            {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What the recorder answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+pub struct HttpRecorder {
+    pub port: u16,
+    received: Arc<Mutex<Vec<Recorded>>>,
+    reply: Arc<Mutex<Reply>>,
+}
+
+impl HttpRecorder {
+    /// Starts a recorder answering every request with `status` and `body` (JSON).
+    pub fn start(status: u16, body: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let reply = Arc::new(Mutex::new(Reply {
+            status,
+            body: body.to_string(),
+        }));
+        let (sink, answer) = (Arc::clone(&received), Arc::clone(&reply));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (sink, answer) = (Arc::clone(&sink), Arc::clone(&answer));
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &sink, &answer);
+                });
+            }
+        });
+        Self {
+            port,
+            received,
+            reply,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set_reply(&self, status: u16, body: &str) {
+        *self.reply.lock().unwrap() = Reply {
+            status,
+            body: body.to_string(),
+        };
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    sink: &Mutex<Vec<Recorded>>,
+    reply: &Mutex<Reply>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
+        }
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    sink.lock().unwrap().push(Recorded {
+        method,
+        path,
+        headers,
+        body,
+    });
+    let Reply { status, body } = reply.lock().unwrap().clone();
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status} Recorded\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_decode() {
+        let form = url_decode_pairs("To=%2B14155550123&Body=Your+code%3A+123456");
+        assert_eq!(form["To"], "+14155550123");
+        assert_eq!(form["Body"], "Your code: 123456");
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod aws;
 pub mod http_recorder;
+pub mod local_app;
 pub mod moto;
 pub mod smtp;
 

@@ -4,10 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
+use axum::http::{header, Method, Request, StatusCode};
 use dealpulse::accounts::set_status;
-use dealpulse::runtime::{LocalConfig, LocalRuntime};
 use dealpulse_domain::account::{Email, UserStatus};
 use dealpulse_domain::channels::{ChannelEndpoint, PhoneSetup, PushSubscription};
 use dealpulse_domain::mail::OutboxReader;
@@ -16,186 +14,29 @@ use dealpulse_domain::preferences::NotificationPreferences;
 use dealpulse_domain::records::records;
 use dealpulse_domain::rules::AlertRule;
 use dealpulse_domain::watch::WatchItem;
-use http_body_util::BodyExt;
+use dealpulse_tests::local_app::{app, assert_problem, Answer, App};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-struct App {
-    runtime: LocalRuntime,
-    router: Router,
-    _dir: tempfile::TempDir,
-}
-
-fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = LocalRuntime::start(LocalConfig {
-        data_dir: dir.path().to_path_buf(),
-        public_url: "http://dealpulse.test".into(),
-        sender: "DealPulse <alerts@dealpulse.test>".into(),
-        smtp_url: None,
-        jwt_secret: None,
-        allowed_origins: vec!["http://localhost:5173".into()],
-        plans_file: None,
-        twilio: None,
+/// Counts of everything a request could change, to prove bad input changed nothing.
+async fn snapshot(app: &App, email: &str) -> Value {
+    let store: &dyn Store = app.runtime.store.as_ref();
+    let user = store
+        .user_by_email(&Email::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    json!({
+        "user": serde_json::to_value(&user).unwrap(),
+        "sessions": store.sessions_of_user(user.id).await.unwrap().iter().map(|s| (s.id.to_string(), s.revoked_at.map(|t| t.to_string()))).collect::<Vec<_>>(),
+        "keys": store.api_keys_of_user(user.id).await.unwrap().iter().map(|k| (k.id.to_string(), k.revoked_at.map(|t| t.to_string()))).collect::<Vec<_>>(),
+        "audit": store.audit_of_user(user.id, 1000).await.unwrap().len(),
+        "rules": records::<AlertRule>(store).list(user.id).await.unwrap().iter().map(|r| serde_json::to_value(r).unwrap()).collect::<Vec<_>>(),
+        "watches": records::<WatchItem>(store).list(user.id).await.unwrap().iter().map(|w| serde_json::to_value(w).unwrap()).collect::<Vec<_>>(),
+        "endpoints": records::<ChannelEndpoint>(store).list(user.id).await.unwrap().iter().map(|e| serde_json::to_value(e).unwrap()).collect::<Vec<_>>(),
+        "preferences": serde_json::to_value(records::<NotificationPreferences>(store).get(user.id, "current").await.unwrap()).unwrap(),
+        "phone": serde_json::to_value(records::<PhoneSetup>(store).get(user.id, "current").await.unwrap()).unwrap(),
+        "push": records::<PushSubscription>(store).list(user.id).await.unwrap().len(),
     })
-    .unwrap();
-    let router = runtime.router();
-    App {
-        runtime,
-        router,
-        _dir: dir,
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl App {
-    async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        auth: Option<&str>,
-        body: Option<Value>,
-    ) -> Answer {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(auth) = auth {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {auth}"));
-        }
-        let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        self.send(request.unwrap()).await
-    }
-
-    async fn outbox_token(&self, to: &str) -> String {
-        let outbox = self.runtime.outbox.as_ref().unwrap();
-        let mail = outbox
-            .recent(100)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|mail| mail.to == to)
-            .expect("a mail to this address");
-        dealpulse_api::emails::link_token(&mail.text).unwrap()
-    }
-
-    /// Registers and verifies an account; returns (access token, refresh token).
-    async fn verified_user(&self, email: &str, password: &str) -> (String, String) {
-        let created = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/register",
-                None,
-                Some(json!({"email": email, "password": password})),
-            )
-            .await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-        let token = self.outbox_token(email).await;
-        let verified = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/verify-email",
-                None,
-                Some(json!({"token": token})),
-            )
-            .await;
-        assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
-        self.login(email, password).await
-    }
-
-    /// Creates an API key for the holder of `access`; returns the creation answer.
-    async fn create_api_key(&self, access: &str, name: &str) -> Answer {
-        let created = self
-            .call(
-                Method::POST,
-                "/api/v1/me/api-keys",
-                Some(access),
-                Some(json!({"name": name})),
-            )
-            .await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-        created
-    }
-
-    async fn login(&self, email: &str, password: &str) -> (String, String) {
-        let login = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"email": email, "password": password})),
-            )
-            .await;
-        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
-        (
-            login.body["access_token"].as_str().unwrap().to_string(),
-            login.body["refresh_token"].as_str().unwrap().to_string(),
-        )
-    }
-
-    /// Counts of everything a request could change, to prove bad input changed nothing.
-    async fn snapshot(&self, email: &str) -> Value {
-        let store: &dyn Store = self.runtime.store.as_ref();
-        let user = store
-            .user_by_email(&Email::parse(email).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        json!({
-            "user": serde_json::to_value(&user).unwrap(),
-            "sessions": store.sessions_of_user(user.id).await.unwrap().iter().map(|s| (s.id.to_string(), s.revoked_at.map(|t| t.to_string()))).collect::<Vec<_>>(),
-            "keys": store.api_keys_of_user(user.id).await.unwrap().iter().map(|k| (k.id.to_string(), k.revoked_at.map(|t| t.to_string()))).collect::<Vec<_>>(),
-            "audit": store.audit_of_user(user.id, 1000).await.unwrap().len(),
-            "rules": records::<AlertRule>(store).list(user.id).await.unwrap().iter().map(|r| serde_json::to_value(r).unwrap()).collect::<Vec<_>>(),
-            "watches": records::<WatchItem>(store).list(user.id).await.unwrap().iter().map(|w| serde_json::to_value(w).unwrap()).collect::<Vec<_>>(),
-            "endpoints": records::<ChannelEndpoint>(store).list(user.id).await.unwrap().iter().map(|e| serde_json::to_value(e).unwrap()).collect::<Vec<_>>(),
-            "preferences": serde_json::to_value(records::<NotificationPreferences>(store).get(user.id, "current").await.unwrap()).unwrap(),
-            "phone": serde_json::to_value(records::<PhoneSetup>(store).get(user.id, "current").await.unwrap()).unwrap(),
-            "push": records::<PushSubscription>(store).list(user.id).await.unwrap().len(),
-        })
-    }
-}
-
-fn assert_problem(answer: &Answer, status: StatusCode, context: &str) {
-    assert_eq!(answer.status, status, "{context}: {}", answer.body);
-    assert_eq!(
-        answer.headers.get(header::CONTENT_TYPE).unwrap(),
-        "application/problem+json",
-        "{context}"
-    );
-    assert_eq!(answer.body["status"], status.as_u16(), "{context}");
-    assert!(
-        answer.body["title"].is_string() && answer.body["detail"].is_string(),
-        "{context}"
-    );
-    let text = answer.body.to_string();
-    for leak in ["sqlite", "rusqlite", "panicked", "src/"] {
-        assert!(
-            !text.to_lowercase().contains(leak),
-            "{context} leaks internals: {text}"
-        );
-    }
 }
 
 /// Concrete paths for the OpenAPI templates, with ids that name nothing.
@@ -209,7 +50,7 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
     let (access, _) = app
         .verified_user("victim@example.com", "a long enough password")
         .await;
-    let before = app.snapshot("victim@example.com").await;
+    let before = snapshot(&app, "victim@example.com").await;
     let doc = dealpulse_api::openapi::document();
     let doc = serde_json::to_value(&doc).unwrap();
     let mut checked = 0;
@@ -416,7 +257,7 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
 
     assert!(checked > 60, "only {checked} checks ran");
     assert_eq!(
-        app.snapshot("victim@example.com").await,
+        snapshot(&app, "victim@example.com").await,
         before,
         "bad input changed state"
     );
@@ -471,7 +312,7 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
         )
         .await,
     );
-    let before = app.snapshot("bob@example.com").await;
+    let before = snapshot(&app, "bob@example.com").await;
 
     let doc = serde_json::to_value(dealpulse_api::openapi::document()).unwrap();
     let mut id_routes = 0;
@@ -510,7 +351,7 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
         }
     }
     assert_eq!(id_routes, 17);
-    assert_eq!(app.snapshot("bob@example.com").await, before);
+    assert_eq!(snapshot(&app, "bob@example.com").await, before);
     let still = app
         .call(
             Method::GET,

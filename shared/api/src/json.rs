@@ -57,6 +57,15 @@ where
     }
 }
 
+/// For `Option<Value>` fields that distinguish "absent" (None) from "null" (Some(Null)):
+/// `#[serde(default, deserialize_with = "crate::json::present")]`. Plain `Option` would read
+/// `null` as absent, and a PATCH could not clear a field.
+pub fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
 /// Parses a JSON document in two steps, so that any syntax error anywhere in the body is a
 /// malformed request (400) and only a well-formed document of the wrong shape is a validation
 /// problem (422) naming the field.

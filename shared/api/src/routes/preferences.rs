@@ -407,6 +407,7 @@ pub struct FrequencyRequest {
     pub digest_weekday: Option<String>,
     /// 1–1000 immediate alerts a day; the rest wait for the next digest. `null` removes the cap.
     #[schema(value_type = Option<u16>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub max_alerts_per_day: Option<Value>,
     /// Only alerts in these categories; `[]` for all.
     pub categories: Option<Vec<String>>,
@@ -521,8 +522,10 @@ async fn update_account(
 pub struct QuietHoursRequest {
     /// `HH:MM` local time; `null` together with `end` turns quiet hours off.
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub start: Option<Value>,
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub end: Option<Value>,
     /// IANA time zone the times are in (the account's time zone).
     pub timezone: Option<String>,
@@ -804,6 +807,7 @@ pub struct UpdateEndpointRequest {
     pub url: Option<String>,
     /// `null` clears it.
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub label: Option<Value>,
     pub enabled: Option<bool>,
 }
@@ -1235,6 +1239,7 @@ pub struct PushKeys {
 pub struct SubscribeRequest {
     pub endpoint: String,
     #[schema(value_type = Option<u64>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub expiration_time: Option<Value>,
     pub keys: PushKeys,
 }

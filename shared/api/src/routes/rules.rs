@@ -167,33 +167,45 @@ pub struct RuleRequest {
     pub name: Option<String>,
     /// Text (`gaming (pc OR desktop) -mac`) or `{"all_of": [], "any_of": [[]], "none_of": []}`.
     #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub query: Option<Value>,
     /// `{"amount": "100", "currency": "USD"}`.
     #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub min_price: Option<Value>,
     #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub max_price: Option<Value>,
     #[schema(value_type = Vec<String>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub categories: Option<Value>,
     #[schema(value_type = Vec<String>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub conditions: Option<Value>,
     /// `{"lat": 42.36, "lon": -71.06}`, `{"city": "Boston", "country": "US"}` or `{"airport": "BOS"}`.
     #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub location: Option<Value>,
     /// `{"value": 50, "unit": "km"}` (or `mi`).
     #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub radius: Option<Value>,
     #[schema(value_type = u8)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub min_score: Option<Value>,
     #[schema(value_type = Vec<String>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub sources: Option<Value>,
     /// `{"origins": ["BOS"], "destinations": ["Europe"], "depart": {"from": "2027-03-01", "to": "2027-03-31"}, "trip_type": "round_trip", "max_stops": 1, "cabins": ["economy"]}`.
     #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub flight: Option<Value>,
     /// Channels for this rule instead of the defaults; `null` returns to the defaults.
     #[schema(value_type = Vec<String>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub channels: Option<Value>,
     #[schema(value_type = String)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub frequency: Option<Value>,
     pub enabled: Option<bool>,
     pub cooldown_minutes: Option<u32>,

@@ -149,6 +149,7 @@ pub struct CreateWatchRequest {
     pub trigger: Value,
     /// `{"kind": "when_condition_clears"}` (default) or `{"kind": "after_cooldown", "minutes": 1440}`.
     #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub rearm: Option<Value>,
     /// Minutes between checks; at least the plan's minimum (the default).
     pub check_interval_minutes: Option<u32>,
@@ -412,12 +413,15 @@ pub async fn get_item(
 #[schema(example = json!({"trigger": {"kind": "percent_drop", "percent": 15}, "label": null}))]
 pub struct UpdateWatchRequest {
     #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub trigger: Option<Value>,
     #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub rearm: Option<Value>,
     pub check_interval_minutes: Option<u32>,
     /// `null` clears it.
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     pub label: Option<Value>,
     pub enabled: Option<bool>,
 }

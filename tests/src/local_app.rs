@@ -1,0 +1,176 @@
+//! `dealpulse serve`'s router in-process, on a temporary data directory, with helpers to call it
+//! the way a client would (JSON bodies, bearer tokens) and to walk the account sign-up flow.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use dealpulse::runtime::{LocalConfig, LocalRuntime};
+use dealpulse_domain::mail::OutboxReader;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use tower::ServiceExt;
+
+pub struct App {
+    pub runtime: LocalRuntime,
+    pub router: Router,
+    pub dir: tempfile::TempDir,
+}
+
+/// Local mode with the shipped plan limits.
+pub fn app() -> App {
+    app_with_plans(None)
+}
+
+/// Local mode with plan limits from a JSON file (the limits are data).
+pub fn app_with_plans(plans_file: Option<PathBuf>) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = LocalRuntime::start(LocalConfig {
+        data_dir: dir.path().to_path_buf(),
+        public_url: "http://dealpulse.test".into(),
+        sender: "DealPulse <alerts@dealpulse.test>".into(),
+        smtp_url: None,
+        jwt_secret: None,
+        allowed_origins: vec!["http://localhost:5173".into()],
+        plans_file,
+        twilio: None,
+    })
+    .unwrap();
+    let router = runtime.router();
+    App {
+        runtime,
+        router,
+        dir,
+    }
+}
+
+/// A response as a client sees it; non-JSON bodies become a JSON string.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl App {
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(auth) = auth {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {auth}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.unwrap()).await
+    }
+
+    pub async fn outbox_token(&self, to: &str) -> String {
+        let outbox = self.runtime.outbox.as_ref().unwrap();
+        let mail = outbox
+            .recent(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|mail| mail.to == to)
+            .expect("a mail to this address");
+        dealpulse_api::emails::link_token(&mail.text).unwrap()
+    }
+
+    /// Registers and verifies an account; returns (access token, refresh token).
+    pub async fn verified_user(&self, email: &str, password: &str) -> (String, String) {
+        let created = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let token = self.outbox_token(email).await;
+        let verified = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/verify-email",
+                None,
+                Some(json!({"token": token})),
+            )
+            .await;
+        assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+        self.login(email, password).await
+    }
+
+    /// Creates an API key for the holder of `access`; returns the creation answer.
+    pub async fn create_api_key(&self, access: &str, name: &str) -> Answer {
+        let created = self
+            .call(
+                Method::POST,
+                "/api/v1/me/api-keys",
+                Some(access),
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> (String, String) {
+        let login = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+        (
+            login.body["access_token"].as_str().unwrap().to_string(),
+            login.body["refresh_token"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+/// Asserts an RFC 9457 problem answer with this status that leaks no internals.
+pub fn assert_problem(answer: &Answer, status: StatusCode, context: &str) {
+    assert_eq!(answer.status, status, "{context}: {}", answer.body);
+    assert_eq!(
+        answer.headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/problem+json",
+        "{context}"
+    );
+    assert_eq!(answer.body["status"], status.as_u16(), "{context}");
+    assert!(
+        answer.body["title"].is_string() && answer.body["detail"].is_string(),
+        "{context}"
+    );
+    let text = answer.body.to_string();
+    for leak in ["sqlite", "rusqlite", "panicked", "src/"] {
+        assert!(
+            !text.to_lowercase().contains(leak),
+            "{context} leaks internals: {text}"
+        );
+    }
+}

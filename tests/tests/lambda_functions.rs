@@ -3,10 +3,17 @@
 //! functions talk to moto. Covers the account sequence end to end and every events/ file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_conformance::store::sample_listing;
+use dealpulse_domain::account::Email;
+use dealpulse_domain::plans::Plan;
+use dealpulse_domain::ports::{CatalogRepository, UserRepository};
 use dealpulse_tests::aws::{
     create_queue_pair, create_table, sdk_config, ses_sent, verify_sender, SENDER,
 };
+use dealpulse_tests::http_recorder::HttpRecorder;
 use dealpulse_tests::{free_port, moto, tool, unique, workspace_root};
+use jiff::Timestamp;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -195,6 +202,10 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     let (queue_url, _dead_letters) = create_queue_pair(&aws_sdk_sqs::Client::new(&config), 5).await;
     verify_sender(&config).await;
 
+    let twilio = HttpRecorder::start(
+        201,
+        r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#,
+    );
     let work = tempfile::tempdir().unwrap();
     let env_file = work.path().join("functions.env");
     let env = [
@@ -202,7 +213,7 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("DEALPULSE_TABLE", table),
+        ("DEALPULSE_TABLE", table.clone()),
         ("DEALPULSE_QUEUE_URL", queue_url),
         ("DEALPULSE_SENDER", SENDER.into()),
         ("DEALPULSE_PUBLIC_URL", "https://app.dealpulse.test".into()),
@@ -211,6 +222,14 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
             "lambda-test-secret-of-at-least-32-bytes!".into(),
         ),
         ("DEALPULSE_STAGE", "test".into()),
+        (
+            "DEALPULSE_VAPID_SECRET",
+            "lambda-test-vapid-seed-of-at-least-32-characters".into(),
+        ),
+        ("DEALPULSE_TWILIO_BASE_URL", twilio.base_url()),
+        ("DEALPULSE_TWILIO_ACCOUNT_SID", "AC0123".into()),
+        ("DEALPULSE_TWILIO_AUTH_TOKEN", "twilio-token".into()),
+        ("DEALPULSE_TWILIO_FROM", "+15005550006".into()),
     ];
     std::fs::write(
         &env_file,
@@ -315,6 +334,144 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     );
     call("api-account", "api-key-revoke-unknown", 404, &values);
 
+    // Deal alert rules (api-rules), with a listing to dry-run against.
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
+    let mut near_boston = sample_listing("Gaming PC RTX 4070 desktop", Timestamp::now());
+    near_boston.location = Some(dealpulse_domain::geo::GeoPoint::new(42.37, -71.11).unwrap());
+    store.put_listing(&near_boston).await.unwrap();
+    call("api-rules", "create-unauthenticated", 401, &values);
+    call("api-rules", "create-malformed-json", 400, &values);
+    let invalid = call("api-rules", "create-invalid", 422, &values);
+    assert!(
+        invalid.body["errors"].as_array().unwrap().len() >= 4,
+        "{invalid:#?}"
+    );
+    let rule = call("api-rules", "create", 201, &values);
+    assert_eq!(rule.body["query_text"], "gaming (pc OR desktop) -mac");
+    assert_eq!(rule.body["location"]["label"], "Boston, US");
+    values.insert("RULE_ID", rule.body["id"].as_str().unwrap().to_string());
+    call("api-rules", "create-flight", 201, &values);
+    let listed = call("api-rules", "list", 200, &values);
+    assert_eq!(listed.body["total"], 2);
+    call("api-rules", "list-bad-query", 422, &values);
+    let read = call("api-rules", "get", 200, &values);
+    assert!(read.headers.contains_key("etag"));
+    call("api-rules", "get-unknown", 404, &values);
+    let updated = call("api-rules", "update", 200, &values);
+    assert_eq!(updated.body["max_price"], Value::Null);
+    assert_eq!(updated.body["version"], 2);
+    call("api-rules", "update-stale", 412, &values);
+    let dry_run = call("api-rules", "test", 200, &values);
+    assert!(dry_run.body["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["title"] == "Gaming PC RTX 4070 desktop"));
+    assert_eq!(
+        call("api-rules", "pause", 200, &values).body["enabled"],
+        false
+    );
+    assert_eq!(
+        call("api-rules", "resume", 200, &values).body["enabled"],
+        true
+    );
+    let bulk = call("api-rules", "bulk-pause", 200, &values);
+    assert_eq!(bulk.body["results"][1]["status"], "not_found");
+    call("api-rules", "delete", 204, &values);
+    call("api-rules", "get", 404, &values);
+
+    // Watchlist (api-watchlist).
+    call("api-watchlist", "create-private-url", 422, &values);
+    call("api-watchlist", "create-bad-trigger", 422, &values);
+    let watched = call("api-watchlist", "create", 201, &values);
+    assert_eq!(
+        watched.body["product"]["url"],
+        "https://shop.example.com/espresso-x1"
+    );
+    values.insert("WATCH_ID", watched.body["id"].as_str().unwrap().to_string());
+    assert_eq!(call("api-watchlist", "list", 200, &values).body["total"], 1);
+    call("api-watchlist", "get", 200, &values);
+    let changed = call("api-watchlist", "update", 200, &values);
+    assert_eq!(changed.body["label"], Value::Null);
+    let history = call("api-watchlist", "history", 200, &values);
+    assert_eq!(history.body["points"], serde_json::json!([]));
+    call("api-watchlist", "get-unknown", 404, &values);
+    call("api-watchlist", "delete", 204, &values);
+    call("api-watchlist", "get", 404, &values);
+
+    // Preferences, endpoints, phone (codes texted through Twilio's API) and web push.
+    let summary = call("api-preferences", "summary", 200, &values);
+    assert_eq!(summary.body["plan"], "free");
+    call("api-preferences", "channels-unconfigured", 422, &values);
+    let limited = call("api-preferences", "channels-sms-not-on-plan", 403, &values);
+    assert_eq!(limited.body["limit"]["name"], "channels:sms");
+    call("api-preferences", "frequency-invalid", 422, &values);
+    let frequency = call("api-preferences", "frequency", 200, &values);
+    assert_eq!(frequency.body["max_alerts_per_day"], 20);
+    let quiet = call("api-preferences", "quiet-hours", 200, &values);
+    assert_eq!(quiet.body["quiet_hours"]["crosses_midnight"], true);
+    call("api-preferences", "endpoint-create-insecure", 422, &values);
+    let endpoint = call("api-preferences", "endpoint-create", 201, &values);
+    values.insert(
+        "ENDPOINT_ID",
+        endpoint.body["id"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(
+        call("api-preferences", "endpoints-list", 200, &values).body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    call("api-preferences", "endpoint-test", 501, &values);
+    let discord = call("api-preferences", "channels-discord", 200, &values);
+    assert_eq!(discord.body["channels"]["discord"]["enabled"], true);
+    let mut user = store
+        .user_by_email(&Email::parse("lambda-user@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    user.plan = Plan::Pro;
+    store.update_user(&user).await.unwrap();
+    call("api-preferences", "phone-start-invalid", 422, &values);
+    let started = call("api-preferences", "phone-start", 202, &values);
+    assert_eq!(started.body["pending"], true);
+    let texted = twilio
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/2010-04-01/Accounts/AC0123/Messages.json")
+        .expect("the code went to Twilio");
+    assert_eq!(
+        texted.headers.get("authorization").map(String::as_str),
+        Some("Basic QUMwMTIzOnR3aWxpby10b2tlbg==")
+    );
+    let form = texted.form();
+    assert_eq!(form["To"], "+14155550123");
+    assert_eq!(form["From"], "+15005550006");
+    let code: String = form["Body"]
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    values.insert(
+        "WRONG_CODE",
+        if code == "000000" { "111111" } else { "000000" }.to_string(),
+    );
+    values.insert("SMS_CODE", code);
+    call("api-preferences", "phone-verify-wrong", 422, &values);
+    let verified = call("api-preferences", "phone-verify", 200, &values);
+    assert_eq!(verified.body["verified"], true);
+    assert_eq!(
+        call("api-preferences", "phone", 200, &values).body["verified"],
+        true
+    );
+    let key = call("api-preferences", "vapid-public-key", 200, &values);
+    assert_eq!(key.body["public_key"].as_str().unwrap().len(), 87);
+    call("api-preferences", "push-subscribe-bad-key", 422, &values);
+    call("api-preferences", "push-subscribe", 201, &values);
+    call("api-preferences", "push-subscribe", 200, &values); // same endpoint: refreshed
+    call("api-preferences", "push-unsubscribe", 204, &values);
+
     call("api-auth", "password-forgot", 202, &values);
     call("api-auth", "password-reset-bad-token", 400, &values);
     call("api-auth", "logout", 204, &values);
@@ -322,7 +479,14 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
 
     // Every event file is exercised by this test.
     let mut all = BTreeSet::new();
-    for function in ["health", "api-auth", "api-account"] {
+    for function in [
+        "health",
+        "api-auth",
+        "api-account",
+        "api-rules",
+        "api-watchlist",
+        "api-preferences",
+    ] {
         for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
             all.insert(format!(
                 "{function}/{}",

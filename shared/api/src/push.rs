@@ -8,7 +8,7 @@ use p256::elliptic_curve::sec1::ToEncodedPoint;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VapidError {
-    #[error("the VAPID private key must be 32 bytes, base64url encoded, and a valid P-256 scalar")]
+    #[error("the VAPID key must be 32 bytes base64url (a P-256 scalar), or a seed of at least 32 characters")]
     InvalidKey,
     #[error("no randomness available: {0}")]
     Random(String),
@@ -32,6 +32,18 @@ impl VapidKeys {
             .decode(text.trim().trim_end_matches('='))
             .map_err(|_| VapidError::InvalidKey)?;
         let secret = p256::SecretKey::from_slice(&bytes).map_err(|_| VapidError::InvalidKey)?;
+        Ok(Self { secret })
+    }
+
+    /// Derives the key pair from a secret string (SHA-256 of it as the scalar), so a deployment
+    /// can keep any generated secret — Secrets Manager's random strings included — as its seed.
+    pub fn derive(seed: &str) -> Result<Self, VapidError> {
+        use sha2::Digest;
+        if seed.trim().len() < 32 {
+            return Err(VapidError::InvalidKey);
+        }
+        let scalar = sha2::Sha256::digest(seed.trim().as_bytes());
+        let secret = p256::SecretKey::from_slice(&scalar).map_err(|_| VapidError::InvalidKey)?;
         Ok(Self { secret })
     }
 
@@ -81,5 +93,11 @@ mod tests {
         off_curve[64] ^= 1;
         assert!(!is_p256_public_key(&off_curve));
         assert!(VapidKeys::from_private_base64("short").is_err());
+        let seed = "a-secrets-manager-string-of-64-characters-0123456789abcdefghijkl";
+        assert_eq!(
+            VapidKeys::derive(seed).unwrap().public_key(),
+            VapidKeys::derive(seed).unwrap().public_key()
+        );
+        assert!(VapidKeys::derive("too short").is_err());
     }
 }

@@ -1,0 +1,18 @@
+//! `api-watchlist`: the /api/v1/watchlist routes on DynamoDB.
+
+use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_lambda::{lambda_app, run, FunctionEnv};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let env = FunctionEnv::from_process();
+    let sdk = dealpulse_aws::load_sdk_config().await;
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        env.required("DEALPULSE_TABLE")?,
+    ));
+    let routes = dealpulse_api::routes::watchlist::router(env.core(store)?);
+    run(lambda_app(routes, &env, "api-watchlist")).await
+}

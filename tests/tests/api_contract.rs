@@ -978,3 +978,51 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
     let docs = app.call(Method::GET, "/docs", None, None).await;
     assert_eq!(docs.status, StatusCode::OK);
 }
+
+#[test]
+fn every_alert_route_documents_its_bodies_with_schemas_and_examples() {
+    let doc = serde_json::to_value(dealpulse_api::openapi::document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let has_example = |content: &Value, context: &str| {
+        let schema = &content["application/json"]["schema"];
+        let reference = schema["$ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{context}: body without a named schema: {schema}"));
+        let name = reference.trim_start_matches("#/components/schemas/");
+        let component = &schemas[name];
+        assert!(
+            component.get("example").is_some() || component.get("examples").is_some(),
+            "{context}: schema {name} has no example"
+        );
+    };
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let alert_route = [
+            "deal-alert-rules",
+            "watchlist",
+            "notification-preferences",
+            "push",
+        ]
+        .iter()
+        .any(|group| path.contains(group));
+        if !alert_route {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            let context = format!("{method} {path}");
+            if let Some(body) = operation.get("requestBody") {
+                has_example(&body["content"], &format!("{context} request"));
+                checked += 1;
+            }
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('2') {
+                    if let Some(content) = response.get("content") {
+                        has_example(content, &format!("{context} {status}"));
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} bodies checked");
+}

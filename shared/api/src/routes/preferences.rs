@@ -131,6 +131,7 @@ async fn save_preferences(
 
 /// A channel's state in the summary.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"enabled": true, "available": true, "configured": true}))]
 pub struct ChannelState {
     pub enabled: bool,
     /// The plan includes this channel.
@@ -140,6 +141,7 @@ pub struct ChannelState {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"start": "22:00", "end": "07:00", "crosses_midnight": true}))]
 pub struct QuietHoursView {
     pub start: String,
     pub end: String,
@@ -147,6 +149,7 @@ pub struct QuietHoursView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"number": "+•••••••••23", "verified": true, "verified_at": "2026-11-25T10:05:00Z", "pending": false, "code_expires_at": null}))]
 pub struct PhoneView {
     pub number: String,
     pub verified: bool,
@@ -621,6 +624,7 @@ fn new_signing_secret() -> Result<String, ApiError> {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01937b2e-aaaa-7cc0-9a51-4f2d5c1e0a11", "kind": "discord", "url": "https://discord.com/api/webhooks/123456/…", "label": "deals channel", "enabled": true, "secret_hint": null, "created_at": "2026-11-25T10:00:00Z", "last_tested_at": null, "version": 1}))]
 pub struct EndpointView {
     pub id: String,
     /// `discord`, `slack` or `webhook`.
@@ -654,6 +658,7 @@ fn endpoint_view(endpoint: &ChannelEndpoint) -> EndpointView {
 
 /// An endpoint just created or with a new secret: the secret is shown this once.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01937b2e-bbbb-7cc0-9a51-4f2d5c1e0a11", "kind": "webhook", "url": "https://hooks.example.com/dealpulse", "label": null, "enabled": true, "secret_hint": "whsec_3k9A", "created_at": "2026-11-25T10:00:00Z", "last_tested_at": null, "version": 1, "signing_secret": "whsec_3k9AqL0v2mHqY0v5cC1m4o8zJ8Xn6b2T1u9yWq7eRk"}))]
 pub struct EndpointWithSecret {
     #[serde(flatten)]
     pub endpoint: EndpointView,
@@ -748,6 +753,7 @@ pub async fn create_endpoint(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": []}))]
 pub struct EndpointList {
     pub items: Vec<EndpointView>,
 }
@@ -1223,6 +1229,7 @@ pub async fn vapid_public_key(State(state): State<PreferencesState>) -> Json<Vap
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", "auth": "tBHItJI5svbpez7KI4CCXg"}))]
 pub struct PushKeys {
     pub p256dh: String,
     pub auth: String,
@@ -1245,6 +1252,7 @@ pub struct SubscribeRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01937b2e-cccc-7cc0-9a51-4f2d5c1e0a11", "service": "fcm.googleapis.com", "user_agent": "Mozilla/5.0", "created_at": "2026-11-25T10:00:00Z"}))]
 pub struct PushSubscriptionView {
     pub id: String,
     /// Host of the push service (`fcm.googleapis.com`, `updates.push.services.mozilla.com`, …).
@@ -1347,6 +1355,7 @@ pub async fn subscribe_push(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": []}))]
 pub struct PushSubscriptionList {
     pub items: Vec<PushSubscriptionView>,
 }

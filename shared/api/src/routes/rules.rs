@@ -109,6 +109,7 @@ pub struct RuleView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"label": "Boston, US", "lat": 42.36, "lon": -71.01}))]
 pub struct LocationView {
     pub label: String,
     pub lat: f64,
@@ -594,6 +595,7 @@ pub async fn create_rule(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [], "next_cursor": "eyJzb3J0IjoiLWNyZWF0ZWRfYXQiLCJ2YWx1ZSI6IjIwMjYtMTEtMjVUMTA6MDA6MDBaIiwiaWQiOiIwMTkzIn0", "total": 42}))]
 pub struct RuleList {
     pub items: Vec<RuleView>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -857,6 +859,7 @@ pub struct TestRuleRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01937b2f-1111-7cc0-9a51-4f2d5c1e0a11", "source": "slickdeals", "title": "Gaming PC RTX 4070", "url": "https://deals.example.com/1", "price": {"amount": "749.99", "currency": "USD"}, "category": "computers", "score": 82, "seen_at": "2026-11-24T18:00:00Z"}))]
 pub struct ListingSummary {
     pub id: String,
     pub source: String,
@@ -886,6 +889,7 @@ impl From<&Listing> for ListingSummary {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"listing": {"id": "01937b2f-2222-7cc0-9a51-4f2d5c1e0a11", "source": "slickdeals", "title": "Gaming Mac desktop", "url": "https://deals.example.com/2", "price": {"amount": "699.00", "currency": "USD"}, "category": "computers", "score": 60, "seen_at": "2026-11-23T09:00:00Z"}, "failed": [{"criterion": "keywords", "reason": "contains excluded mac"}]}))]
 pub struct NearMiss {
     pub listing: ListingSummary,
     /// Each criterion the listing failed, and why.
@@ -979,6 +983,7 @@ pub struct BulkRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01937b2e-8a1c-7cc0-9a51-4f2d5c1e0a11", "status": "deleted"}))]
 pub struct BulkOutcome {
     pub id: String,
     /// `paused`, `resumed`, `deleted` or `not_found`.
@@ -986,6 +991,7 @@ pub struct BulkOutcome {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"results": [{"id": "01937b2e-8a1c-7cc0-9a51-4f2d5c1e0a11", "status": "paused"}, {"id": "01937b2e-0000-7000-8000-000000000000", "status": "not_found"}]}))]
 pub struct BulkResult {
     pub results: Vec<BulkOutcome>,
 }

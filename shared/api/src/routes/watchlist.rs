@@ -41,6 +41,7 @@ pub fn router(core: Core) -> Router {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01937b2e-9b1c-7cc0-9a51-4f2d5c1e0a23", "url": "https://shop.example.com/espresso-x1", "host": "shop.example.com", "title": "Espresso X1", "current_price": {"amount": "279.00", "currency": "EUR"}, "in_stock": true, "last_checked_at": "2026-11-25T06:00:00Z"}))]
 pub struct ProductView {
     pub id: String,
     pub url: String,
@@ -334,6 +335,7 @@ async fn owned_item(core: &Core, owner: UserId, id: &str) -> Result<WatchItem, A
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [], "next_cursor": null, "total": 3}))]
 pub struct WatchList {
     pub items: Vec<WatchView>,
     pub next_cursor: Option<String>,
@@ -526,6 +528,7 @@ pub async fn delete_item(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"at": "2026-11-20T06:00:00Z", "price": {"amount": "279.00", "currency": "EUR"}, "in_stock": true}))]
 pub struct PricePointView {
     #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,

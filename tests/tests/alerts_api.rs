@@ -313,6 +313,30 @@ async fn lists_paginate_search_filter_and_sort() {
     assert_eq!(names, ["Monitor", "laptop", "Keyboard"]);
     let disabled = get(&app, &format!("{RULES}?enabled=false"), &token).await;
     assert_eq!(disabled.body["total"], 1);
+    // Lists and summaries revalidate too: a weak ETag over the body.
+    let list_etag = disabled.headers.get(header::ETAG).unwrap().clone();
+    assert!(list_etag.to_str().unwrap().starts_with("W/\""));
+    let revalidate = |etag: axum::http::HeaderValue| {
+        axum::http::Request::builder()
+            .method(Method::GET)
+            .uri(format!("{RULES}?enabled=false"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::IF_NONE_MATCH, etag)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let unchanged = app.send(revalidate(list_etag.clone())).await;
+    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+    post(
+        &app,
+        &format!("{RULES}/{desk_id}/resume"),
+        &token,
+        json!({}),
+    )
+    .await;
+    let changed = app.send(revalidate(list_etag)).await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert_eq!(changed.body["total"], 0);
     for bad in [
         "sort=price",
         "limit=0",

@@ -78,7 +78,8 @@ pub fn with_common_layers(routes: Router, sink: MetricsSink, cors: Option<CorsLa
     let mut app = routes
         .route_layer(axum::middleware::from_fn(observability::tag_route))
         .fallback(problem::not_found_fallback)
-        .method_not_allowed_fallback(problem::method_not_allowed_fallback);
+        .method_not_allowed_fallback(problem::method_not_allowed_fallback)
+        .layer(axum::middleware::from_fn(resource::conditional_get));
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),

@@ -218,6 +218,70 @@ pub fn paginate<T>(
     })
 }
 
+/// Largest response body the conditional-GET layer buffers to compute an ETag.
+const ETAG_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Gives every successful JSON GET an ETag — the record's own strong one, or a weak one over the
+/// body (lists, summaries) — and answers `If-None-Match` with 304, so any GET can be revalidated.
+pub async fn conditional_get(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.method() != axum::http::Method::GET {
+        return next.run(request).await;
+    }
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json && !parts.headers.contains_key(header::ETAG) {
+        return Response::from_parts(parts, body);
+    }
+    let bytes = match axum::body::to_bytes(body, ETAG_BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(error) => return ApiError::internal(format!("response body: {error}")).into_response(),
+    };
+    if !parts.headers.contains_key(header::ETAG) {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(&bytes);
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        if let Ok(value) = HeaderValue::from_str(&format!("W/\"{hex}\"")) {
+            parts.headers.insert(header::ETAG, value);
+        }
+    }
+    parts.headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    let etag = parts
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_start_matches("W/").to_string())
+        .unwrap_or_default();
+    let mut conditional = HeaderMap::new();
+    if let Some(value) = if_none_match {
+        conditional.insert(header::IF_NONE_MATCH, value);
+    }
+    if etag_listed(&conditional, header::IF_NONE_MATCH, &etag) {
+        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+        for name in [header::ETAG, header::CACHE_CONTROL] {
+            if let Some(value) = parts.headers.get(&name) {
+                not_modified.headers_mut().insert(name, value.clone());
+            }
+        }
+        return not_modified;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

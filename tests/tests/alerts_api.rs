@@ -882,7 +882,21 @@ async fn preferences_channels_quiet_hours_and_frequency() {
         .await;
         assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, bad_url);
     }
+    let etag_before = summary.headers.get(header::ETAG).unwrap().clone();
     let endpoint = post(&app, &format!("{PREFS}/endpoints"), &token, json!({"kind": "discord", "url": "https://discord.com/api/webhooks/123456/secret-token", "label": "deals channel"})).await;
+    // The summary reports set-up too, so a new endpoint changes its ETag.
+    let revalidated = app
+        .send(
+            axum::http::Request::builder()
+                .uri(format!("{PREFS}/summary"))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::IF_NONE_MATCH, etag_before)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(revalidated.status, StatusCode::OK);
+    assert_eq!(revalidated.body["channels"]["discord"]["configured"], true);
     let endpoint_id = created(&endpoint);
     assert_eq!(
         endpoint.body["url"], "https://discord.com/api/webhooks/123456/…",

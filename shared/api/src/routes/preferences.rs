@@ -281,6 +281,33 @@ fn summarise(
     }
 }
 
+/// The summary's ETag covers everything it shows — the preferences' version, and the account
+/// settings and channel set-up it reports — so a new endpoint or time zone changes it too.
+fn summary_etag(summary: &PreferencesSummary) -> String {
+    use sha2::Digest;
+    let json = serde_json::to_vec(summary).unwrap_or_default();
+    let digest = sha2::Sha256::digest(&json);
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"preferences-{}-{hex}\"", summary.version)
+}
+
+/// `If-Match` on a preferences change names the summary the client last read.
+async fn require_summary_match(
+    core: &Core,
+    user: &User,
+    prefs: &NotificationPreferences,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    if !headers.contains_key(axum::http::header::IF_MATCH) {
+        return Ok(());
+    }
+    let configured = Configured::load(core, user.id).await?;
+    require_if_match(
+        headers,
+        &summary_etag(&summarise(core, user, prefs, &configured)),
+    )
+}
+
 async fn summary_response(
     core: &Core,
     user: &User,
@@ -288,12 +315,20 @@ async fn summary_response(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let configured = Configured::load(core, user.id).await?;
-    Ok(record_response(
-        headers,
-        prefs,
-        StatusCode::OK,
-        summarise(core, user, prefs, &configured),
-    ))
+    let summary = summarise(core, user, prefs, &configured);
+    let etag = summary_etag(&summary);
+    let mut response =
+        if crate::resource::etag_listed(headers, axum::http::header::IF_NONE_MATCH, &etag) {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            (StatusCode::OK, Json(summary)).into_response()
+        };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&etag) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::ETAG, value);
+    }
+    Ok(response)
 }
 
 /// Everything about the caller's notifications in one document. Supports `If-None-Match`.
@@ -343,7 +378,7 @@ pub async fn set_channels(
 ) -> Result<Response, ApiError> {
     let core = &state.core;
     let mut prefs = load_preferences(core, caller.user.id).await?;
-    require_if_match(&headers, &etag_of(&prefs))?;
+    require_summary_match(core, &caller.user, &prefs, &headers).await?;
     let limits = core.plans.limits(caller.user.plan);
     let configured = Configured::load(core, caller.user.id).await?;
     let mut fields = Fields::default();
@@ -435,7 +470,7 @@ pub async fn set_frequency(
 ) -> Result<Response, ApiError> {
     let core = &state.core;
     let mut prefs = load_preferences(core, caller.user.id).await?;
-    require_if_match(&headers, &etag_of(&prefs))?;
+    require_summary_match(core, &caller.user, &prefs, &headers).await?;
     let mut fields = Fields::default();
     if let Some(text) = &request.frequency {
         if let Some(frequency) = fields.take(
@@ -551,7 +586,7 @@ pub async fn set_quiet_hours(
 ) -> Result<Response, ApiError> {
     let core = &state.core;
     let mut prefs = load_preferences(core, caller.user.id).await?;
-    require_if_match(&headers, &etag_of(&prefs))?;
+    require_summary_match(core, &caller.user, &prefs, &headers).await?;
     let mut fields = Fields::default();
     let time = |fields: &mut Fields, name: &str, value: &Value| -> Option<LocalTime> {
         let parsed = value
@@ -1190,20 +1225,35 @@ pub async fn get_phone(
     ))
 }
 
-/// Removes the SMS number; the SMS channel turns off.
+/// Removes the SMS number; the SMS channel turns off. `If-Match` → 412 when stale.
 #[utoipa::path(delete, path = "/api/v1/notification-preferences/phone", tag = "preferences",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_phone(
     State(state): State<PreferencesState>,
     caller: Authenticated,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    records::<PhoneSetup>(state.core.store.as_ref())
-        .delete(caller.user.id, "current", None)
-        .await?;
+    let phones = records::<PhoneSetup>(state.core.store.as_ref());
+    let phone = phones
+        .get(caller.user.id, "current")
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    require_if_match(&headers, &etag_of(&phone))?;
+    let expected = headers
+        .contains_key(axum::http::header::IF_MATCH)
+        .then_some(phone.version);
+    phones
+        .delete(caller.user.id, "current", expected)
+        .await
+        .map_err(|e| match e {
+            StoreError::Stale => ApiError::PreconditionFailed,
+            other => other.into(),
+        })?;
     disable_unconfigured(&state.core, caller.user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

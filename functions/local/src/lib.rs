@@ -3,5 +3,6 @@
 
 pub mod accounts;
 pub mod cli;
+pub mod demo;
 pub mod runtime;
 pub mod serve;

@@ -16,7 +16,7 @@ const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 pub async fn seed_demo(runtime: &LocalRuntime) -> anyhow::Result<()> {
     for ((email, password), role) in [(DEMO_ADMIN, Role::Admin), (DEMO_USER, Role::User)] {
-        let (_, outcome) = ensure_account(
+        let (user, outcome) = ensure_account(
             runtime.store.as_ref(),
             runtime.core.clock.as_ref(),
             email,
@@ -33,6 +33,17 @@ pub async fn seed_demo(runtime: &LocalRuntime) -> anyhow::Result<()> {
                 "demo {:<5}  {email}  (already existed; password unchanged, initially {password})",
                 role.as_str()
             ),
+        }
+        if role == Role::User {
+            let seeded =
+                crate::demo::seed(runtime.store.as_ref(), user.id, runtime.core.clock.now())
+                    .await?;
+            if let Some(seeded) = seeded {
+                println!(
+                    "demo data   {} alert rules, {} watched product, {} listings from source \"demo\"",
+                    seeded.rules, seeded.watches, seeded.listings
+                );
+            }
         }
     }
     Ok(())

@@ -177,6 +177,57 @@ async fn a_person_can_register_verify_log_in_and_use_an_api_key() {
     .await;
     assert_eq!(status, StatusCode::OK);
 
+    // The demo user has rules and a watch to look at, and listings to dry-run them against.
+    let (status, demo) = post(
+        &http,
+        format!("{base}/api/v1/auth/login"),
+        json!({"email": "demo@dealpulse.test", "password": "demo-user-password"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let demo_token = demo["access_token"].as_str().unwrap().to_string();
+    let rules: Value = http
+        .get(format!("{base}/api/v1/deal-alert-rules?sort=name"))
+        .bearer_auth(&demo_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rules["total"], 2, "{rules}");
+    for rule in rules["items"].as_array().unwrap() {
+        let dry_run: Value = http
+            .post(format!(
+                "{base}/api/v1/deal-alert-rules/{}/test",
+                rule["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&demo_token)
+            .json(&json!({"days": 7}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            !dry_run["matches"].as_array().unwrap().is_empty(),
+            "{}: {dry_run}",
+            rule["name"]
+        );
+        assert!(!dry_run["near_misses"].as_array().unwrap().is_empty());
+    }
+    let watchlist: Value = http
+        .get(format!("{base}/api/v1/watchlist"))
+        .bearer_auth(&demo_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(watchlist["total"], 1);
+
     let metrics = http
         .get(format!("{base}/metrics"))
         .send()

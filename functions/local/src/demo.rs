@@ -1,0 +1,201 @@
+//! What `serve --demo` adds for the demo user so the product has something to show: two alert
+//! rules (a local marketplace search and a flight), a watched product, and a handful of listings
+//! from a source named `demo` to dry-run the rules against. Seeded once; restarts keep edits.
+
+use dealpulse_domain::geo::{
+    DistanceUnit, FlightPlace, FlightPlaceInput, GeoPoint, Location, Radius,
+};
+use dealpulse_domain::ids::{ListingId, ProductId, RuleId, UserId, WatchId};
+use dealpulse_domain::listing::{
+    Cabin, Category, Condition, FlightOffer, Listing, PricePoint, SourceName, TrackedProduct,
+    TripType,
+};
+use dealpulse_domain::money::{Currency, Money};
+use dealpulse_domain::ports::Store;
+use dealpulse_domain::query::Query;
+use dealpulse_domain::records::records;
+use dealpulse_domain::rules::{AlertRule, FlightCriteria, RuleName};
+use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use std::collections::BTreeSet;
+
+/// What was seeded, for the console.
+pub struct Seeded {
+    pub rules: usize,
+    pub watches: usize,
+    pub listings: usize,
+}
+
+fn ago(now: Timestamp, hours: i64) -> anyhow::Result<Timestamp> {
+    Ok(now.checked_sub(SignedDuration::from_hours(hours))?)
+}
+
+fn usd(amount: &str) -> anyhow::Result<Money> {
+    Ok(Money::parse(amount, Currency::parse("USD")?)?)
+}
+
+pub async fn seed(
+    store: &dyn Store,
+    owner: UserId,
+    now: Timestamp,
+) -> anyhow::Result<Option<Seeded>> {
+    let rules = records::<AlertRule>(store);
+    if rules.count(owner).await? > 0 {
+        return Ok(None);
+    }
+    let boston = GeoPoint::new(42.3601, -71.0589)?;
+    let base = AlertRule {
+        id: RuleId::generate(),
+        owner,
+        name: RuleName::parse("Gaming PC under $800 near Boston")?,
+        query: Query::parse("gaming (pc OR desktop) -mac")?,
+        min_price: None,
+        max_price: Some(usd("800")?),
+        categories: BTreeSet::from([Category::Computers]),
+        conditions: BTreeSet::new(),
+        location: Some(Location {
+            label: "Boston, US".into(),
+            point: boston,
+        }),
+        radius: Some(Radius::new(50.0, DistanceUnit::Km)?),
+        min_score: None,
+        sources: BTreeSet::new(),
+        flight: None,
+        channels: None,
+        frequency: None,
+        enabled: true,
+        cooldown_minutes: 60,
+        created_at: now,
+        updated_at: now,
+        last_triggered_at: None,
+        version: 0,
+    };
+    let flight_rule = AlertRule {
+        id: RuleId::generate(),
+        name: RuleName::parse("Boston to Europe under $400")?,
+        query: Query::default(),
+        max_price: Some(usd("400")?),
+        categories: BTreeSet::new(),
+        location: None,
+        radius: None,
+        flight: Some(FlightCriteria {
+            origins: vec![FlightPlace::resolve(&FlightPlaceInput::Text("BOS".into()))
+                .map_err(anyhow::Error::msg)?],
+            destinations: vec![
+                FlightPlace::resolve(&FlightPlaceInput::Text("Europe".into()))
+                    .map_err(anyhow::Error::msg)?,
+            ],
+            depart: None,
+            return_window: None,
+            trip_type: Some(TripType::RoundTrip),
+            max_stops: Some(1),
+            cabins: BTreeSet::from([Cabin::Economy, Cabin::PremiumEconomy]),
+        }),
+        ..base.clone()
+    };
+    rules.insert(&base, None).await?;
+    rules.insert(&flight_rule, None).await?;
+
+    let source = SourceName::parse("demo")?;
+    let listing = |title: &str, price: &str, hours: i64| -> anyhow::Result<Listing> {
+        Ok(Listing {
+            id: ListingId::generate(),
+            source: source.clone(),
+            url: format!("https://deals.example.com/demo/{}", ListingId::generate()),
+            title: title.into(),
+            description: String::new(),
+            price: usd(price)?,
+            was_price: None,
+            category: Some(Category::Computers),
+            condition: Some(Condition::Used),
+            location: Some(GeoPoint::new(42.3736, -71.1097)?), // Cambridge, MA
+            score: Some(70),
+            flight: None,
+            seen_at: ago(now, hours)?,
+        })
+    };
+    let mut listings = vec![
+        listing("Gaming PC, RTX 4070, Ryzen 7, 32 GB", "749.99", 3)?,
+        listing("Gaming desktop tower, RTX 3060", "520.00", 20)?,
+        listing("Mac mini M2 gaming setup", "650.00", 8)?,
+        listing("Gaming PC, RTX 4080 Super", "1150.00", 30)?,
+    ];
+    let mut far = listing("Gaming PC, RTX 4060", "600.00", 12)?;
+    far.location = Some(GeoPoint::new(40.7128, -74.0060)?); // New York
+    listings.push(far);
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    for (destination, price, stops, hours) in [("LIS", "389.00", 0, 2), ("CDG", "455.00", 1, 6)] {
+        let mut fare = listing(
+            &format!("Boston (BOS) to {destination}, round trip"),
+            price,
+            hours,
+        )?;
+        fare.category = Some(Category::Flights);
+        fare.condition = None;
+        fare.location = None;
+        fare.flight = Some(FlightOffer {
+            origin: "BOS".into(),
+            destination: destination.into(),
+            depart_on: today.checked_add(45.days())?,
+            return_on: Some(today.checked_add(52.days())?),
+            stops,
+            cabin: Cabin::Economy,
+        });
+        listings.push(fare);
+    }
+    for item in &listings {
+        store.put_listing(item).await?;
+    }
+
+    let product = store
+        .insert_product(&TrackedProduct {
+            id: ProductId::generate(),
+            url: "https://shop.example.com/espresso-machine-x1".into(),
+            host: "shop.example.com".into(),
+            title: Some("Espresso machine X1".into()),
+            current_price: Some(Money::parse("279.00", Currency::parse("EUR")?)?),
+            in_stock: Some(true),
+            created_at: now,
+            last_checked_at: Some(now),
+        })
+        .await?;
+    for (days, amount) in [(30, "329.00"), (20, "309.00"), (9, "299.00"), (1, "279.00")] {
+        store
+            .append_price_point(&PricePoint {
+                product_id: product.id,
+                at: ago(now, days * 24)?,
+                price: Money::parse(amount, Currency::parse("EUR")?)?,
+                in_stock: true,
+            })
+            .await?;
+    }
+    records::<WatchItem>(store)
+        .insert(
+            &WatchItem {
+                id: WatchId::generate(),
+                owner,
+                product_id: product.id,
+                listing_id: None,
+                label: Some("Espresso machine".into()),
+                trigger: WatchTrigger::TargetPrice {
+                    price: Money::parse("249.00", Currency::parse("EUR")?)?,
+                },
+                rearm: Rearm::WhenConditionClears {},
+                check_interval_minutes: 360,
+                price_when_watched: Some(Money::parse("329.00", Currency::parse("EUR")?)?),
+                armed: true,
+                last_fired_at: None,
+                enabled: true,
+                created_at: now,
+                updated_at: now,
+                version: 0,
+            },
+            None,
+        )
+        .await?;
+    Ok(Some(Seeded {
+        rules: 2,
+        watches: 1,
+        listings: listings.len(),
+    }))
+}

@@ -6,9 +6,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
+use dealpulse_domain::ids::UserId;
 use dealpulse_domain::plans::{Limit, Plan, PlanLimits};
 use dealpulse_domain::ports::StoreError;
-use dealpulse_domain::records::Record;
+use dealpulse_domain::records::{records, DocumentRepository, Record};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -56,6 +57,40 @@ pub fn record_response<T: Record, V: Serialize>(
         response.headers_mut().insert(header::ETAG, value);
     }
     response
+}
+
+/// Loads the caller's record of type `T` named by a path id. An id that does not parse, names
+/// nothing, or names someone else's record is the same 404: callers cannot probe for ids.
+pub async fn owned_record<T: Record, Id: std::str::FromStr + std::fmt::Display>(
+    store: &dyn DocumentRepository,
+    owner: UserId,
+    raw_id: &str,
+) -> Result<T, ApiError> {
+    let id: Id = raw_id.parse().map_err(|_| ApiError::NotFound)?;
+    records::<T>(store)
+        .get(owner, &id.to_string())
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Deletes a record the caller read, honouring `If-Match` (412 when it is stale, checked again
+/// by the store so a change between read and delete is caught too).
+pub async fn delete_record<T: Record>(
+    store: &dyn DocumentRepository,
+    record: &T,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    require_if_match(headers, &etag_of(record))?;
+    let expected = headers
+        .contains_key(header::IF_MATCH)
+        .then_some(record.version());
+    records::<T>(store)
+        .delete(record.owner(), &record.key(), expected)
+        .await
+        .map_err(|e| match e {
+            StoreError::Stale => ApiError::PreconditionFailed,
+            other => other.into(),
+        })
 }
 
 /// The 403 for a plan limit.

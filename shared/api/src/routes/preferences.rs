@@ -6,7 +6,10 @@ use crate::auth::extract::Authenticated;
 use crate::json::JsonBody;
 use crate::problem::{ApiError, Problem, RateLimitInfo};
 use crate::push::{is_p256_public_key, VapidKeys};
-use crate::resource::{etag_of, plan_limit, quota_error, record_response, require_if_match};
+use crate::resource::{
+    delete_record, etag_of, owned_record, plan_limit, quota_error, record_response,
+    require_if_match,
+};
 use crate::routes::auth::Fields;
 use crate::state::Core;
 use axum::extract::{Path, State};
@@ -810,11 +813,7 @@ pub async fn list_endpoints(
 }
 
 async fn owned_endpoint(core: &Core, owner: UserId, id: &str) -> Result<ChannelEndpoint, ApiError> {
-    let id: EndpointId = id.parse().map_err(|_| ApiError::NotFound)?;
-    records::<ChannelEndpoint>(core.store.as_ref())
-        .get(owner, &id.to_string())
-        .await?
-        .ok_or(ApiError::NotFound)
+    owned_record::<ChannelEndpoint, EndpointId>(core.store.as_ref(), owner, id).await
 }
 
 /// One endpoint. Supports `If-None-Match` (304).
@@ -925,17 +924,7 @@ pub async fn delete_endpoint(
 ) -> Result<StatusCode, ApiError> {
     let core = &state.core;
     let endpoint = owned_endpoint(core, caller.user.id, &id).await?;
-    require_if_match(&headers, &etag_of(&endpoint))?;
-    let expected = headers
-        .contains_key(axum::http::header::IF_MATCH)
-        .then_some(endpoint.version);
-    records::<ChannelEndpoint>(core.store.as_ref())
-        .delete(caller.user.id, &endpoint.key(), expected)
-        .await
-        .map_err(|e| match e {
-            StoreError::Stale => ApiError::PreconditionFailed,
-            other => other.into(),
-        })?;
+    delete_record(core.store.as_ref(), &endpoint, &headers).await?;
     disable_unconfigured(core, caller.user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1238,22 +1227,11 @@ pub async fn delete_phone(
     caller: Authenticated,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let phones = records::<PhoneSetup>(state.core.store.as_ref());
-    let phone = phones
+    let phone = records::<PhoneSetup>(state.core.store.as_ref())
         .get(caller.user.id, "current")
         .await?
         .ok_or(ApiError::NotFound)?;
-    require_if_match(&headers, &etag_of(&phone))?;
-    let expected = headers
-        .contains_key(axum::http::header::IF_MATCH)
-        .then_some(phone.version);
-    phones
-        .delete(caller.user.id, "current", expected)
-        .await
-        .map_err(|e| match e {
-            StoreError::Stale => ApiError::PreconditionFailed,
-            other => other.into(),
-        })?;
+    delete_record(state.core.store.as_ref(), &phone, &headers).await?;
     disable_unconfigured(&state.core, caller.user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

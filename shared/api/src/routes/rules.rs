@@ -5,7 +5,8 @@ use crate::auth::extract::Authenticated;
 use crate::json::JsonBody;
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::resource::{
-    etag_of, paginate, plan_limit, quota_error, record_response, require_if_match, QueryParams,
+    delete_record, etag_of, owned_record, paginate, plan_limit, quota_error, record_response,
+    require_if_match, QueryParams,
 };
 use crate::routes::auth::Fields;
 use crate::state::Core;
@@ -548,11 +549,7 @@ fn parse_id(raw: &str) -> Result<RuleId, ApiError> {
 }
 
 async fn owned_rule(core: &Core, owner: UserId, id: &str) -> Result<AlertRule, ApiError> {
-    let id = parse_id(id)?;
-    records::<AlertRule>(core.store.as_ref())
-        .get(owner, &id.to_string())
-        .await?
-        .ok_or(ApiError::NotFound)
+    owned_record::<AlertRule, RuleId>(core.store.as_ref(), owner, id).await
 }
 
 /// Creates a rule. The plan's `max_rules` and channels apply (403 `plan-limit`).
@@ -764,17 +761,7 @@ pub async fn delete_rule(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let rule = owned_rule(&core, caller.user.id, &id).await?;
-    require_if_match(&headers, &etag_of(&rule))?;
-    let expected = headers
-        .contains_key(axum::http::header::IF_MATCH)
-        .then_some(rule.version);
-    records::<AlertRule>(core.store.as_ref())
-        .delete(caller.user.id, &rule.id.to_string(), expected)
-        .await
-        .map_err(|e| match e {
-            dealpulse_domain::ports::StoreError::Stale => ApiError::PreconditionFailed,
-            other => other.into(),
-        })?;
+    delete_record(core.store.as_ref(), &rule, &headers).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,7 +5,8 @@ use crate::auth::extract::Authenticated;
 use crate::json::JsonBody;
 use crate::problem::{ApiError, Problem};
 use crate::resource::{
-    etag_of, paginate, plan_limit, quota_error, record_response, require_if_match, QueryParams,
+    delete_record, etag_of, owned_record, paginate, plan_limit, quota_error, record_response,
+    require_if_match, QueryParams,
 };
 use crate::routes::auth::Fields;
 use crate::routes::rules::ListingSummary;
@@ -20,7 +21,6 @@ use dealpulse_domain::listing::TrackedProduct;
 use dealpulse_domain::money::Money;
 use dealpulse_domain::net::{PublicUrl, Schemes};
 use dealpulse_domain::plans::{Limit, PlanLimits};
-use dealpulse_domain::ports::StoreError;
 use dealpulse_domain::records::records;
 use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
 use jiff::{SignedDuration, Timestamp};
@@ -327,11 +327,7 @@ pub async fn create_item(
 }
 
 async fn owned_item(core: &Core, owner: UserId, id: &str) -> Result<WatchItem, ApiError> {
-    let id: WatchId = id.parse().map_err(|_| ApiError::NotFound)?;
-    records::<WatchItem>(core.store.as_ref())
-        .get(owner, &id.to_string())
-        .await?
-        .ok_or(ApiError::NotFound)
+    owned_record::<WatchItem, WatchId>(core.store.as_ref(), owner, id).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -513,17 +509,7 @@ pub async fn delete_item(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let item = owned_item(&core, caller.user.id, &id).await?;
-    require_if_match(&headers, &etag_of(&item))?;
-    let expected = headers
-        .contains_key(axum::http::header::IF_MATCH)
-        .then_some(item.version);
-    records::<WatchItem>(core.store.as_ref())
-        .delete(caller.user.id, &item.id.to_string(), expected)
-        .await
-        .map_err(|e| match e {
-            StoreError::Stale => ApiError::PreconditionFailed,
-            other => other.into(),
-        })?;
+    delete_record(core.store.as_ref(), &item, &headers).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

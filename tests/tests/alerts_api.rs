@@ -11,7 +11,7 @@ use dealpulse_domain::listing::{
 };
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::plans::Plan;
-use dealpulse_domain::ports::{CatalogRepository, Store};
+use dealpulse_domain::ports::{CatalogRepository, Store, UserRepository};
 use dealpulse_domain::sms::SmsOutboxReader;
 use dealpulse_tests::local_app::{app, app_with_plans, assert_problem, Answer, App};
 use futures::future::join_all;
@@ -1137,6 +1137,40 @@ async fn a_phone_is_verified_with_a_texted_code_within_limits() {
     assert_eq!(ok.body["verified"], true);
     let again = post(&app, &verify, &token, json!({"code": code})).await;
     assert_problem(&again, StatusCode::CONFLICT, "code used twice");
+    // An expired code is refused even when right.
+    let phones = dealpulse_domain::records::records::<dealpulse_domain::channels::PhoneSetup>(
+        app.runtime.store.as_ref(),
+    );
+    let owner = app
+        .runtime
+        .store
+        .user_by_email(&Email::parse("phone@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let texted_at = Timestamp::now();
+    let mut setup = phones.get(owner, "current").await.unwrap().unwrap();
+    setup.pending = Some(dealpulse_domain::channels::PendingCode {
+        code_hash: dealpulse_domain::secret::TokenHash::of(&format!("{owner}:654321")),
+        sent_at: texted_at
+            .checked_sub(SignedDuration::from_mins(11))
+            .unwrap(),
+        expires_at: texted_at.checked_sub(SignedDuration::from_mins(1)).unwrap(),
+        attempts_left: 5,
+    });
+    phones.update(&setup).await.unwrap();
+    let expired = post(&app, &verify, &token, json!({"code": "654321"})).await;
+    assert_problem(&expired, StatusCode::UNPROCESSABLE_ENTITY, "expired code");
+    assert!(expired.body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
+    assert_eq!(
+        get(&app, PHONE, &token).await.body["verified"],
+        true,
+        "still the earlier verification"
+    );
     let sms_on = patch(
         &app,
         "/api/v1/notification-preferences/channels",

@@ -424,6 +424,10 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         1
     );
     call("api-preferences", "endpoint-test", 501, &values);
+    let one = call("api-preferences", "endpoint-get", 200, &values);
+    assert_eq!(one.body["url"], "https://discord.com/api/webhooks/123456/…");
+    let relabelled = call("api-preferences", "endpoint-update", 200, &values);
+    assert_eq!(relabelled.body["label"], "hot deals");
     let discord = call("api-preferences", "channels-discord", 200, &values);
     assert_eq!(discord.body["channels"]["discord"]["enabled"], true);
     let mut user = store
@@ -433,6 +437,19 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         .unwrap();
     user.plan = Plan::Pro;
     store.update_user(&user).await.unwrap();
+    let webhook = call("api-preferences", "endpoint-create-webhook", 201, &values);
+    let first_secret = webhook.body["signing_secret"].as_str().unwrap().to_string();
+    values.insert(
+        "WEBHOOK_ID",
+        webhook.body["id"].as_str().unwrap().to_string(),
+    );
+    let rotated = call("api-preferences", "endpoint-rotate-secret", 200, &values);
+    assert_ne!(
+        rotated.body["signing_secret"].as_str().unwrap(),
+        first_secret
+    );
+    call("api-preferences", "endpoint-delete", 204, &values);
+    call("api-preferences", "endpoint-delete", 404, &values);
     call("api-preferences", "phone-start-invalid", 422, &values);
     let started = call("api-preferences", "phone-start", 202, &values);
     assert_eq!(started.body["pending"], true);
@@ -470,7 +487,14 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     call("api-preferences", "push-subscribe-bad-key", 422, &values);
     call("api-preferences", "push-subscribe", 201, &values);
     call("api-preferences", "push-subscribe", 200, &values); // same endpoint: refreshed
+    let subscriptions = call("api-preferences", "push-list", 200, &values);
+    assert_eq!(
+        subscriptions.body["items"][0]["service"],
+        "fcm.googleapis.com"
+    );
     call("api-preferences", "push-unsubscribe", 204, &values);
+    call("api-preferences", "phone-delete", 204, &values);
+    call("api-preferences", "phone", 404, &values);
 
     call("api-auth", "password-forgot", 202, &values);
     call("api-auth", "password-reset-bad-token", 400, &values);

@@ -29,6 +29,20 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Parse price text as shops print it. With no TEXT, reads one price text per line from
+    /// stdin and writes one JSON object per line: {"input", "amount", "currency"}.
+    ParsePrice {
+        text: Option<String>,
+        /// Currency to assume for ambiguous or missing symbols (ISO 4217, e.g. CAD).
+        #[arg(long)]
+        currency_hint: Option<String>,
+        /// Page locale that resolves ambiguous symbols (e.g. sv-SE).
+        #[arg(long)]
+        locale: Option<String>,
+        /// Shop host whose TLD resolves ambiguous symbols (e.g. shop.example.ca).
+        #[arg(long)]
+        host: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -178,6 +192,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             crate::serve::serve(LocalRuntime::start(config)?, args.addr, args.demo).await
         }
+        Command::ParsePrice {
+            text,
+            currency_hint,
+            locale,
+            host,
+        } => crate::parse_price::run(
+            text.as_deref(),
+            currency_hint.as_deref(),
+            locale.as_deref(),
+            host.as_deref(),
+        ),
         Command::Admin { command } => {
             init_logging(LogFormat::Pretty);
             match command {

@@ -4,5 +4,6 @@
 pub mod accounts;
 pub mod cli;
 pub mod demo;
+pub mod parse_price;
 pub mod runtime;
 pub mod serve;

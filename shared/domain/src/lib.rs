@@ -15,6 +15,7 @@ pub mod net;
 pub mod plans;
 pub mod ports;
 pub mod preferences;
+pub mod price_text;
 pub mod query;
 pub mod queue;
 pub mod records;

@@ -1,0 +1,63 @@
+//! `dealpulse parse-price` as a script uses it: price texts on stdin, JSON lines out.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn run(args: &[&str], stdin: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .arg("parse-price")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn stdin_lines_become_json_lines_in_order() {
+    let out = run(&[], "1.299,00 €\n$1,234.56\nno price\n₹1,23,456.78\n");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            r#"{"input":"1.299,00 €","amount":"1299.00","currency":"EUR"}"#,
+            r#"{"input":"$1,234.56","amount":"1234.56","currency":"USD"}"#,
+            r#"{"input":"no price","amount":null,"currency":null}"#,
+            r#"{"input":"₹1,23,456.78","amount":"123456.78","currency":"INR"}"#,
+        ]
+    );
+}
+
+#[test]
+fn the_hint_resolves_ambiguous_symbols_and_bad_hints_are_refused() {
+    let out = run(&["--currency-hint", "CAD", "$5"], "");
+    assert_eq!(
+        out.trim(),
+        r#"{"input":"$5","amount":"5.00","currency":"CAD"}"#
+    );
+    let out = run(&["--locale", "sv-SE"], "1 299 kr\n");
+    assert_eq!(
+        out.trim(),
+        r#"{"input":"1 299 kr","amount":"1299.00","currency":"SEK"}"#
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["parse-price", "--currency-hint", "XYZ", "5"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("currency-hint"));
+}

@@ -29,6 +29,17 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Extract product data from a saved product page (a file, or - for stdin) and show which
+    /// method found each field. JSON out.
+    Extract {
+        file: std::path::PathBuf,
+        /// The page's address, for relative links and TLD currency hints.
+        #[arg(long)]
+        url: Option<String>,
+        /// CSS selector overrides (JSON: {"title", "price", "list_price", "availability", "image"}).
+        #[arg(long)]
+        selectors: Option<std::path::PathBuf>,
+    },
     /// Parse price text as shops print it. With no TEXT, reads one price text per line from
     /// stdin and writes one JSON object per line: {"input", "amount", "currency"}.
     ParsePrice {
@@ -192,6 +203,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             crate::serve::serve(LocalRuntime::start(config)?, args.addr, args.demo).await
         }
+        Command::Extract {
+            file,
+            url,
+            selectors,
+        } => crate::extract::run(&file, url.as_deref(), selectors.as_deref()),
         Command::ParsePrice {
             text,
             currency_hint,

@@ -1,4 +1,5 @@
-//! `dealpulse parse-price` as a script uses it: price texts on stdin, JSON lines out.
+//! The debugging commands as a script uses them: `parse-price` (price texts on stdin, JSON lines
+//! out) and `extract` (a saved page in, the fields and the method behind each out).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -60,4 +61,40 @@ fn the_hint_resolves_ambiguous_symbols_and_bad_hints_are_refused() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("currency-hint"));
+}
+
+#[test]
+fn extract_reads_a_saved_page_and_names_each_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.html");
+    std::fs::write(
+        &page,
+        r#"<script type="application/ld+json">{"@type":"Product","name":"X1","offers":{"price":"279","priceCurrency":"EUR"}}</script>
+           <b id="deal">249,00 €</b>"#,
+    )
+    .unwrap();
+    let selectors = dir.path().join("selectors.json");
+    std::fs::write(&selectors, r##"{"price": "#deal"}"##).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .arg("extract")
+        .arg(&page)
+        .arg("--selectors")
+        .arg(&selectors)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["title"], "X1");
+    assert_eq!(json["price"], "249.00");
+    assert_eq!(json["methods"]["title"], "json_ld");
+    assert_eq!(json["methods"]["price"], "selector");
+    let missing = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["extract", "/nonexistent/page.html"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
 }

@@ -1,0 +1,275 @@
+//! The fetcher against fixture servers on 127.0.0.1: classifications, conditional GET,
+//! redirects, the body cap, retries, and a table of SSRF attempts that must all be blocked.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+use axum::Router;
+use dealpulse_fetch::{
+    AddressPolicy, FetchConfig, FetchOutcome, Fetcher, StaticLookup, Validators,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Fixture {
+    port: u16,
+    fetcher: Fetcher,
+    flaky_hits: Arc<AtomicU32>,
+}
+
+async fn fixture() -> Fixture {
+    let flaky_hits = Arc::new(AtomicU32::new(0));
+    let hits = Arc::clone(&flaky_hits);
+    let app = Router::new()
+        .route(
+            "/product",
+            get(|headers: HeaderMap| async move {
+                if headers
+                    .get(header::IF_NONE_MATCH)
+                    .and_then(|v| v.to_str().ok())
+                    == Some("\"v1\"")
+                {
+                    return StatusCode::NOT_MODIFIED.into_response();
+                }
+                (
+                    [
+                        (header::ETAG, "\"v1\""),
+                        (header::CONTENT_TYPE, "text/html"),
+                    ],
+                    "<h1>Espresso</h1><span itemprop=price>279 €</span>",
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/hop/{n}",
+            get(
+                |axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                    if n == 0 {
+                        Redirect::to("/product").into_response()
+                    } else {
+                        Redirect::to(&format!("/hop/{}", n - 1)).into_response()
+                    }
+                },
+            ),
+        )
+        .route(
+            "/to-private",
+            get(|| async { Redirect::to("http://internal.example/admin") }),
+        )
+        .route(
+            "/to-metadata",
+            get(|| async { Redirect::to("http://169.254.169.254/latest/meta-data/") }),
+        )
+        .route(
+            "/to-file",
+            get(|| async { Redirect::to("file:///etc/passwd") }),
+        )
+        .route("/forbidden", get(|| async { StatusCode::FORBIDDEN }))
+        .route(
+            "/throttled",
+            get(|| async { StatusCode::TOO_MANY_REQUESTS }),
+        )
+        .route("/missing", get(|| async { StatusCode::NOT_FOUND }))
+        .route("/gone", get(|| async { StatusCode::GONE }))
+        .route("/teapot", get(|| async { StatusCode::IM_A_TEAPOT }))
+        .route(
+            "/captcha",
+            get(|| async { "<html><div class=\"g-recaptcha\"></div></html>" }),
+        )
+        .route("/big", get(|| async { vec![b'x'; 6 * 1024 * 1024] }))
+        .route(
+            "/big-chunked",
+            get(|| async {
+                let chunks = (0..7).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 1024 * 1024]));
+                axum::body::Body::from_stream(futures::stream::iter(chunks))
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/flaky",
+            get(move || {
+                let hits = Arc::clone(&hits);
+                async move {
+                    if hits.fetch_add(1, Ordering::SeqCst) < 2 {
+                        StatusCode::SERVICE_UNAVAILABLE.into_response()
+                    } else {
+                        "recovered".into_response()
+                    }
+                }
+            }),
+        )
+        .route("/always-down", get(|| async { StatusCode::BAD_GATEWAY }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+    let lookup = StaticLookup(BTreeMap::from([
+        ("shop.example".to_string(), vec![ip("127.0.0.1")]),
+        ("internal.example".to_string(), vec![ip("10.0.0.1")]),
+        ("metadata.example".to_string(), vec![ip("169.254.169.254")]),
+        ("mapped.example".to_string(), vec![ip("::ffff:192.168.1.1")]),
+        ("ula.example".to_string(), vec![ip("fd00:ec2::254")]),
+        ("cgnat.example".to_string(), vec![ip("100.64.1.1")]),
+    ]));
+    let config = FetchConfig {
+        timeout: Duration::from_millis(800),
+        backoff: Duration::from_millis(10),
+        policy: AddressPolicy {
+            loopback_ports: BTreeSet::from([port]),
+            ..AddressPolicy::default()
+        },
+        ..FetchConfig::default()
+    };
+    Fixture {
+        port,
+        fetcher: Fetcher::new(config, Arc::new(lookup)).unwrap(),
+        flaky_hits,
+    }
+}
+
+impl Fixture {
+    fn url(&self, path: &str) -> url::Url {
+        url::Url::parse(&format!("http://shop.example:{}{path}", self.port)).unwrap()
+    }
+
+    async fn get(&self, path: &str) -> FetchOutcome {
+        self.fetcher
+            .fetch(&self.url(path), &Validators::default())
+            .await
+    }
+}
+
+#[tokio::test]
+async fn pages_are_fetched_and_revalidated_with_their_etag() {
+    let f = fixture().await;
+    let FetchOutcome::Ok(page) = f.get("/product").await else {
+        panic!("expected a page")
+    };
+    assert_eq!(page.status, 200);
+    assert_eq!(page.etag.as_deref(), Some("\"v1\""));
+    assert!(String::from_utf8_lossy(&page.body).contains("Espresso"));
+    let again = f
+        .fetcher
+        .fetch(
+            &f.url("/product"),
+            &Validators {
+                etag: page.etag.clone(),
+                last_modified: None,
+            },
+        )
+        .await;
+    assert_eq!(again, FetchOutcome::NotModified);
+}
+
+#[tokio::test]
+async fn every_status_is_classified() {
+    let f = fixture().await;
+    assert!(matches!(
+        f.get("/forbidden").await,
+        FetchOutcome::Blocked(_)
+    ));
+    assert!(matches!(
+        f.get("/throttled").await,
+        FetchOutcome::Blocked(_)
+    ));
+    assert!(matches!(f.get("/captcha").await, FetchOutcome::Blocked(_)));
+    assert_eq!(f.get("/missing").await, FetchOutcome::NotFound);
+    assert_eq!(f.get("/gone").await, FetchOutcome::Gone);
+    assert!(matches!(f.get("/teapot").await, FetchOutcome::Error(_)));
+}
+
+#[tokio::test]
+async fn redirects_are_followed_up_to_five() {
+    let f = fixture().await;
+    let FetchOutcome::Ok(page) = f.get("/hop/4").await else {
+        panic!("five hops are fine")
+    };
+    assert_eq!(page.final_url.path(), "/product");
+    let FetchOutcome::Error(why) = f.get("/hop/5").await else {
+        panic!("six hops are too many")
+    };
+    assert!(why.contains("more than 5 redirects"), "{why}");
+}
+
+#[tokio::test]
+async fn bodies_over_the_cap_are_refused_with_or_without_a_length() {
+    let f = fixture().await;
+    for path in ["/big", "/big-chunked"] {
+        let FetchOutcome::Error(why) = f.get(path).await else {
+            panic!("{path}: expected an error")
+        };
+        assert!(
+            why.contains("body larger than 5242880 bytes"),
+            "{path}: {why}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_and_timeouts_end_in_an_error() {
+    let f = fixture().await;
+    let FetchOutcome::Ok(page) = f.get("/flaky").await else {
+        panic!("the third attempt succeeds")
+    };
+    assert_eq!(page.body, b"recovered");
+    assert_eq!(f.flaky_hits.load(Ordering::SeqCst), 3);
+    assert!(matches!(
+        f.get("/always-down").await,
+        FetchOutcome::Error(_)
+    ));
+    assert!(matches!(f.get("/slow").await, FetchOutcome::Error(_)));
+}
+
+#[tokio::test]
+async fn ssrf_attempts_are_all_blocked() {
+    let f = fixture().await;
+    let other_port = f.port.wrapping_add(1).max(1025);
+    let attempts = [
+        format!("http://127.0.0.1:{other_port}/"),
+        format!("http://[::1]:{other_port}/"),
+        "http://10.0.0.1/".to_string(),
+        "http://192.168.1.1/".to_string(),
+        "http://172.16.0.1/".to_string(),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://100.64.0.1/".to_string(),
+        "http://224.0.0.1/".to_string(),
+        "http://0.0.0.0/".to_string(),
+        "http://[fd00:ec2::254]/".to_string(),
+        "http://[fe80::1]/".to_string(),
+        "http://[::ffff:10.0.0.1]/".to_string(),
+        "http://internal.example/".to_string(),
+        "http://metadata.example/latest/meta-data/".to_string(),
+        "http://mapped.example/".to_string(),
+        "http://ula.example/".to_string(),
+        "http://cgnat.example/".to_string(),
+        "ftp://shop.example/".to_string(),
+        format!("http://user:secret@shop.example:{}/product", f.port),
+        "http://shop.example:22/".to_string(),
+        format!("http://shop.example:{}/to-private", f.port),
+        format!("http://shop.example:{}/to-metadata", f.port),
+        format!("http://shop.example:{}/to-file", f.port),
+    ];
+    for attempt in attempts {
+        let outcome = f
+            .fetcher
+            .fetch(&url::Url::parse(&attempt).unwrap(), &Validators::default())
+            .await;
+        assert!(
+            matches!(outcome, FetchOutcome::Blocked(_)),
+            "{attempt}: {outcome:?}"
+        );
+    }
+}

@@ -5,6 +5,9 @@
 //! are capped, compressed bodies are decoded within the cap, and every fetch is classified so
 //! that a failed or unclassifiable fetch can never be read as a price.
 
+pub mod polite;
+pub mod robots;
+
 use dealpulse_domain::net::is_public;
 use futures::StreamExt;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::Router;
+use dealpulse_fetch::polite::{PoliteFetcher, Politeness};
 use dealpulse_fetch::{
     AddressPolicy, FetchConfig, FetchOutcome, Fetcher, StaticLookup, Validators,
 };
@@ -19,12 +20,49 @@ struct Fixture {
     port: u16,
     fetcher: Fetcher,
     flaky_hits: Arc<AtomicU32>,
+    max_in_flight: Arc<AtomicU32>,
+    config: FetchConfig,
+    lookup: Arc<StaticLookup>,
 }
 
 async fn fixture() -> Fixture {
     let flaky_hits = Arc::new(AtomicU32::new(0));
     let hits = Arc::clone(&flaky_hits);
+    let in_flight = Arc::new(AtomicU32::new(0));
+    let max_in_flight = Arc::new(AtomicU32::new(0));
+    let (now, peak) = (Arc::clone(&in_flight), Arc::clone(&max_in_flight));
     let app = Router::new()
+        .route(
+            "/robots.txt",
+            get(|headers: HeaderMap| async move {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                if host.starts_with("down.example") {
+                    StatusCode::SERVICE_UNAVAILABLE.into_response()
+                } else if host.starts_with("other.example") {
+                    "User-agent: *\nDisallow: /private\n".into_response()
+                } else {
+                    "User-agent: *\nDisallow: /private\nCrawl-delay: 0.3\n".into_response()
+                }
+            }),
+        )
+        .route("/private", get(|| async { "secret" }))
+        .route(
+            "/slowish",
+            get(move || {
+                let (now, peak) = (Arc::clone(&now), Arc::clone(&peak));
+                async move {
+                    let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(current, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    "done"
+                }
+            }),
+        )
         .route(
             "/product",
             get(|headers: HeaderMap| async move {
@@ -123,7 +161,10 @@ async fn fixture() -> Fixture {
         ("mapped.example".to_string(), vec![ip("::ffff:192.168.1.1")]),
         ("ula.example".to_string(), vec![ip("fd00:ec2::254")]),
         ("cgnat.example".to_string(), vec![ip("100.64.1.1")]),
+        ("other.example".to_string(), vec![ip("127.0.0.1")]),
+        ("down.example".to_string(), vec![ip("127.0.0.1")]),
     ]));
+    let lookup = Arc::new(lookup);
     let config = FetchConfig {
         timeout: Duration::from_millis(800),
         backoff: Duration::from_millis(10),
@@ -135,8 +176,11 @@ async fn fixture() -> Fixture {
     };
     Fixture {
         port,
-        fetcher: Fetcher::new(config, Arc::new(lookup)).unwrap(),
+        fetcher: Fetcher::new(config.clone(), lookup.clone()).unwrap(),
         flaky_hits,
+        max_in_flight,
+        config,
+        lookup,
     }
 }
 
@@ -272,4 +316,67 @@ async fn ssrf_attempts_are_all_blocked() {
             "{attempt}: {outcome:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn robots_txt_is_honoured_and_crawl_delay_spaces_requests() {
+    let f = fixture().await;
+    let polite = PoliteFetcher::new(
+        Fetcher::new(f.config.clone(), f.lookup.clone()).unwrap(),
+        Politeness {
+            min_delay: Duration::from_millis(10),
+            ..Politeness::default()
+        },
+    );
+    let blocked = polite
+        .fetch(&f.url("/private"), &Validators::default())
+        .await;
+    assert_eq!(
+        blocked,
+        FetchOutcome::Blocked("robots.txt disallows this path".into())
+    );
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        assert!(matches!(
+            polite
+                .fetch(&f.url("/product"), &Validators::default())
+                .await,
+            FetchOutcome::Ok(_)
+        ));
+    }
+    // Crawl-delay 0.3 s: three request starts span at least two delays.
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+    let down = url::Url::parse(&format!("http://down.example:{}/product", f.port)).unwrap();
+    assert!(
+        matches!(
+            polite.fetch(&down, &Validators::default()).await,
+            FetchOutcome::Blocked(why) if why.contains("robots.txt")
+        ),
+        "a 5xx robots.txt disallows everything"
+    );
+}
+
+#[tokio::test]
+async fn at_most_two_requests_are_in_flight_per_host() {
+    let f = fixture().await;
+    let polite = PoliteFetcher::new(
+        Fetcher::new(f.config.clone(), f.lookup.clone()).unwrap(),
+        Politeness {
+            max_concurrency: 2,
+            min_delay: Duration::ZERO,
+            ..Politeness::default()
+        },
+    );
+    let url = url::Url::parse(&format!("http://other.example:{}/slowish", f.port)).unwrap();
+    let none = Validators::default();
+    let outcomes = futures::future::join_all((0..6).map(|_| polite.fetch(&url, &none))).await;
+    assert!(
+        outcomes.iter().all(|o| matches!(o, FetchOutcome::Ok(_))),
+        "{outcomes:?}"
+    );
+    assert_eq!(f.max_in_flight.load(Ordering::SeqCst), 2);
 }

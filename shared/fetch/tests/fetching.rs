@@ -51,6 +51,46 @@ async fn fixture() -> Fixture {
         )
         .route("/private", get(|| async { "secret" }))
         .route(
+            "/gzip",
+            get(|| async {
+                use std::io::Write;
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                encoder.write_all(b"<h1>compressed page</h1>").unwrap();
+                (
+                    [(header::CONTENT_ENCODING, "gzip")],
+                    encoder.finish().unwrap(),
+                )
+            }),
+        )
+        .route(
+            "/brotli",
+            get(|| async {
+                let mut out = Vec::new();
+                brotli::BrotliCompress(
+                    &mut &b"<h1>brotli page</h1>"[..],
+                    &mut out,
+                    &brotli::enc::BrotliEncoderParams::default(),
+                )
+                .unwrap();
+                ([(header::CONTENT_ENCODING, "br")], out)
+            }),
+        )
+        .route(
+            "/gzip-bomb",
+            get(|| async {
+                use std::io::Write;
+                // 8 MiB of zeros compresses to a few KiB: the cap applies after decoding.
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                encoder.write_all(&vec![0u8; 8 * 1024 * 1024]).unwrap();
+                (
+                    [(header::CONTENT_ENCODING, "gzip")],
+                    encoder.finish().unwrap(),
+                )
+            }),
+        )
+        .route(
             "/slowish",
             get(move || {
                 let (now, peak) = (Arc::clone(&now), Arc::clone(&peak));
@@ -379,4 +419,21 @@ async fn at_most_two_requests_are_in_flight_per_host() {
         "{outcomes:?}"
     );
     assert_eq!(f.max_in_flight.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn compressed_bodies_are_decoded_within_the_cap() {
+    let f = fixture().await;
+    let FetchOutcome::Ok(page) = f.get("/gzip").await else {
+        panic!("gzip page")
+    };
+    assert_eq!(page.body, b"<h1>compressed page</h1>");
+    let FetchOutcome::Ok(page) = f.get("/brotli").await else {
+        panic!("brotli page")
+    };
+    assert_eq!(page.body, b"<h1>brotli page</h1>");
+    let FetchOutcome::Error(why) = f.get("/gzip-bomb").await else {
+        panic!("a decompression bomb must hit the cap")
+    };
+    assert!(why.contains("body larger than"), "{why}");
 }

@@ -20,6 +20,7 @@ pub mod query;
 pub mod queue;
 pub mod records;
 pub mod rules;
+pub mod score;
 pub mod secret;
 pub mod sms;
 pub mod watch;

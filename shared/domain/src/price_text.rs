@@ -267,6 +267,55 @@ fn find_currency(text: &str, context: &PriceContext<'_>) -> Option<Currency> {
     None
 }
 
+/// Currency marks a number can sit next to: symbols, ISO codes and currency words.
+fn currency_marks() -> impl Iterator<Item = &'static str> {
+    SYMBOLS
+        .iter()
+        .map(|(s, _)| *s)
+        .chain(WORDS.iter().map(|(w, _)| *w))
+        .chain(["$", "¥", "￥", "kr", "kn"])
+}
+
+fn is_currency_mark_end(before: &str) -> bool {
+    let lower = before.to_lowercase();
+    let ends_with_word = |word: &str| {
+        lower.ends_with(word)
+            && lower[..lower.len() - word.len()]
+                .chars()
+                .last()
+                .is_none_or(|c| !c.is_alphabetic())
+    };
+    currency_marks().any(|mark| ends_with_word(&mark.to_lowercase()))
+        || before
+            .rsplit(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .is_some_and(|word| {
+                word.len() == 3
+                    && word.chars().all(|c| c.is_ascii_uppercase())
+                    && iso(word).is_some()
+            })
+}
+
+fn is_currency_mark_start(after: &str) -> bool {
+    let lower = after.to_lowercase();
+    let starts_with_word = |word: &str| {
+        lower.starts_with(word)
+            && lower[word.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphabetic())
+    };
+    currency_marks().any(|mark| starts_with_word(&mark.to_lowercase()))
+        || after
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .is_some_and(|word| {
+                word.len() == 3
+                    && word.chars().all(|c| c.is_ascii_uppercase())
+                    && iso(word).is_some()
+            })
+}
+
 /// One run of digits and grouping/decimal punctuation found in the text.
 #[derive(Debug, Clone)]
 struct NumberToken {
@@ -530,7 +579,41 @@ pub fn parse_price(text: &str, context: &PriceContext<'_>) -> ParsedPrice {
             .take(3)
             .any(|w| OLD_PRICE_MARKERS.contains(w))
     };
-    let first = (0..tokens.len()).find(|&i| !is_old(i)).unwrap_or(0);
+    // A number next to a currency mark is the price ("Monitor 27\" £189" is 189, not 27).
+    let marked = |index: usize| -> bool {
+        let token = &tokens[index];
+        let before = text[..token.start].trim_end();
+        let after = text[token.end..].trim_start();
+        let before_tail: String = before
+            .chars()
+            .rev()
+            .take(6)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let after_head: String = after.chars().take(6).collect();
+        is_currency_mark_end(&before_tail) || is_currency_mark_start(&after_head)
+    };
+    let usable: Vec<usize> = (0..tokens.len()).filter(|&i| !is_old(i)).collect();
+    let mut first = usable
+        .iter()
+        .copied()
+        .find(|&i| marked(i))
+        .or_else(|| usable.first().copied())
+        .unwrap_or(0);
+    // "24,95–34,95 €": the mark sits on the range's upper end; start from its lower end.
+    // ("Size 42 - 89,95 €" is not a range: a lower bound is marked too, or shaped alike.)
+    let decimal_shape = |token: &NumberToken| {
+        let t = token.text.as_bytes();
+        t.len() > 3 && matches!(t[t.len() - 3], b'.' | b',')
+    };
+    while first > 0
+        && is_range_joiner(&text[tokens[first - 1].end..tokens[first].start])
+        && (marked(first - 1) || decimal_shape(&tokens[first - 1]) == decimal_shape(&tokens[first]))
+    {
+        first -= 1;
+    }
     let mut candidates = vec![&tokens[first]];
     for pair in tokens[first..].windows(2) {
         if is_range_joiner(&text[pair[0].end..pair[1].start]) {

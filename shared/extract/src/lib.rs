@@ -4,6 +4,8 @@
 //! per-domain or per-watch CSS selector overrides, then a text fallback — and every field records
 //! the method that found it, so a selector can be debugged and a layout change noticed.
 
+pub mod feeds;
+
 use dealpulse_domain::money::Currency;
 use dealpulse_domain::price_text::{parse_price, PriceContext};
 use scraper::{ElementRef, Html, Selector};

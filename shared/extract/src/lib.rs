@@ -5,6 +5,7 @@
 //! the method that found it, so a selector can be debugged and a layout change noticed.
 
 pub mod feeds;
+pub mod newsletter;
 
 use dealpulse_domain::money::Currency;
 use dealpulse_domain::price_text::{parse_price, PriceContext};

@@ -7,6 +7,8 @@
 pub mod feeds;
 pub mod newsletter;
 
+pub use url::Url;
+
 use dealpulse_domain::money::Currency;
 use dealpulse_domain::price_text::{parse_price, PriceContext};
 use scraper::{ElementRef, Html, Selector};

@@ -225,12 +225,11 @@ fn normalise(text: &str) -> String {
 /// Finds the currency named in the text, if any.
 fn find_currency(text: &str, context: &PriceContext<'_>) -> Option<Currency> {
     // ISO codes as whole words (upper-case in the source).
-    for word in text.split(|c: char| !c.is_ascii_alphabetic()) {
-        if word.len() == 3 && word.chars().all(|c| c.is_ascii_uppercase()) {
-            if let Some(currency) = iso(word) {
-                return Some(currency);
-            }
-        }
+    if let Some(word) = text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .find(|word| is_iso_word(word))
+    {
+        return iso(word);
     }
     for (symbol, code) in SYMBOLS {
         if text.contains(symbol) {
@@ -267,6 +266,11 @@ fn find_currency(text: &str, context: &PriceContext<'_>) -> Option<Currency> {
     None
 }
 
+/// An upper-case ISO 4217 code we know (`EUR`, not `eur` or `VAT`).
+fn is_iso_word(word: &str) -> bool {
+    word.len() == 3 && word.chars().all(|c| c.is_ascii_uppercase()) && iso(word).is_some()
+}
+
 /// Currency marks a number can sit next to: symbols, ISO codes and currency words.
 fn currency_marks() -> impl Iterator<Item = &'static str> {
     SYMBOLS
@@ -289,11 +293,7 @@ fn is_currency_mark_end(before: &str) -> bool {
         || before
             .rsplit(|c: char| !c.is_ascii_alphabetic())
             .next()
-            .is_some_and(|word| {
-                word.len() == 3
-                    && word.chars().all(|c| c.is_ascii_uppercase())
-                    && iso(word).is_some()
-            })
+            .is_some_and(is_iso_word)
 }
 
 fn is_currency_mark_start(after: &str) -> bool {
@@ -309,11 +309,7 @@ fn is_currency_mark_start(after: &str) -> bool {
         || after
             .split(|c: char| !c.is_ascii_alphabetic())
             .next()
-            .is_some_and(|word| {
-                word.len() == 3
-                    && word.chars().all(|c| c.is_ascii_uppercase())
-                    && iso(word).is_some()
-            })
+            .is_some_and(is_iso_word)
 }
 
 /// One run of digits and grouping/decimal punctuation found in the text.

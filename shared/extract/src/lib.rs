@@ -120,6 +120,25 @@ impl Found {
         }
     }
 
+    /// Reads a price text (with the currency the page states, if any) into price and currency.
+    fn set_price_text(
+        &mut self,
+        text: &str,
+        currency: Option<Currency>,
+        context: &PriceContext<'_>,
+        method: Method,
+    ) {
+        let parsed = parse_price(
+            text,
+            &PriceContext {
+                currency,
+                ..*context
+            },
+        );
+        self.set("price", parsed.amount, method);
+        self.set("currency", parsed.currency, method);
+    }
+
     fn has(&self, field: &str) -> bool {
         self.extracted.methods.contains_key(field)
     }
@@ -420,17 +439,8 @@ fn from_properties(document: &Html, found: &mut Found, context: &PriceContext<'_
         .as_deref()
         .and_then(|c| Currency::parse(c).ok())
         .or(context.currency);
-    let price = prop("price").or_else(|| prop("lowPrice"));
-    if let Some(price) = price {
-        let parsed = parse_price(
-            &price,
-            &PriceContext {
-                currency,
-                ..*context
-            },
-        );
-        found.set("price", parsed.amount, method);
-        found.set("currency", parsed.currency, method);
+    if let Some(price) = prop("price").or_else(|| prop("lowPrice")) {
+        found.set_price_text(&price, currency, context, method);
     }
     found.set_availability(
         prop("availability").and_then(|a| parse_availability(&a)),
@@ -471,15 +481,7 @@ fn from_open_graph(document: &Html, found: &mut Found, context: &PriceContext<'_
         .and_then(|c| Currency::parse(&c).ok())
         .or(context.currency);
     if let Some(amount) = meta(document, &["product:price:amount", "og:price:amount"]) {
-        let parsed = parse_price(
-            &amount,
-            &PriceContext {
-                currency,
-                ..*context
-            },
-        );
-        found.set("price", parsed.amount, method);
-        found.set("currency", parsed.currency, method);
+        found.set_price_text(&amount, currency, context, method);
     }
     found.set_availability(
         meta(document, &["product:availability", "og:availability"])
@@ -506,15 +508,7 @@ fn from_itemprop(document: &Html, found: &mut Found, context: &PriceContext<'_>)
         .and_then(|c| Currency::parse(&c).ok())
         .or(context.currency);
     if let Some(text) = property_value(element) {
-        let parsed = parse_price(
-            &text,
-            &PriceContext {
-                currency,
-                ..*context
-            },
-        );
-        found.set("price", parsed.amount, Method::Itemprop);
-        found.set("currency", parsed.currency, Method::Itemprop);
+        found.set_price_text(&text, currency, context, Method::Itemprop);
     }
 }
 

@@ -29,13 +29,16 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Extract product data from a saved product page (a file, or - for stdin) and show which
-    /// method found each field. JSON out.
+    /// Extract product data from a product page (a URL, fetched politely through the SSRF
+    /// guard; a saved file; or - for stdin) and show which method found each field. JSON out.
     Extract {
-        file: std::path::PathBuf,
-        /// The page's address, for relative links and TLD currency hints.
+        source: String,
+        /// For a file or stdin: the page's address, for relative links and TLD currency hints.
         #[arg(long)]
         url: Option<String>,
+        /// Also allow this port on 127.0.0.1 (a shop running on this machine).
+        #[arg(long)]
+        allow_loopback_port: Option<u16>,
         /// CSS selector overrides (JSON: {"title", "price", "list_price", "availability", "image"}).
         #[arg(long)]
         selectors: Option<std::path::PathBuf>,
@@ -204,10 +207,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::serve::serve(LocalRuntime::start(config)?, args.addr, args.demo).await
         }
         Command::Extract {
-            file,
+            source,
             url,
+            allow_loopback_port,
             selectors,
-        } => crate::extract::run(&file, url.as_deref(), selectors.as_deref()),
+        } => {
+            crate::extract::run(
+                &source,
+                url.as_deref(),
+                selectors.as_deref(),
+                allow_loopback_port,
+            )
+            .await
+        }
         Command::ParsePrice {
             text,
             currency_hint,

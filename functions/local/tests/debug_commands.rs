@@ -98,3 +98,59 @@ fn extract_reads_a_saved_page_and_names_each_method() {
         .unwrap();
     assert!(!missing.status.success());
 }
+
+#[test]
+fn extract_fetches_a_url_through_the_guard() {
+    // A one-page shop on loopback; robots.txt is a 404 (no rules).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader};
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                if header.trim().is_empty() {
+                    break;
+                }
+            }
+            let (status, body) = if request_line.contains("/robots.txt") {
+                ("404 Not Found", String::new())
+            } else {
+                (
+                    "200 OK",
+                    r#"<meta property="og:title" content="Loop shop kettle"><meta property="product:price:amount" content="39.90"><meta property="product:price:currency" content="EUR">"#.to_string(),
+                )
+            };
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/kettle");
+    let refused = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["extract", &url])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "loopback is refused by default");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("fetch blocked"));
+    let output = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["extract", &url, "--allow-loopback-port", &port.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["title"], "Loop shop kettle");
+    assert_eq!(json["price"], "39.90");
+    assert_eq!(json["methods"]["price"], "open_graph");
+}

@@ -1,0 +1,336 @@
+//! From one check of a product page to what it changes. A check is classified first — ok,
+//! not modified, blocked, not found, gone, price missing (the layout changed), out of stock,
+//! error — and only a check that read a price (or a stock change) can move the product: a
+//! failed or unclassifiable fetch never produces a price change, a price point or an event.
+//! Unchanged consecutive prices are coalesced: no new point, but the check time is recorded.
+
+use dealpulse_domain::listing::{PricePoint, TrackedProduct};
+use dealpulse_domain::money::{Currency, Money};
+use dealpulse_extract::{extract, Availability, Page, SelectorOverrides};
+use dealpulse_fetch::FetchOutcome;
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// What one check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    Ok,
+    NotModified,
+    Blocked,
+    NotFound,
+    Gone,
+    /// The page loaded but no price could be read: the layout changed, or a selector broke.
+    PriceMissing,
+    OutOfStock,
+    Error,
+}
+
+/// A classified check, with what it read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observation {
+    pub classification: Classification,
+    pub price: Option<Money>,
+    pub in_stock: Option<bool>,
+    pub title: Option<String>,
+    /// Why the check failed, for the source's health record.
+    pub reason: Option<String>,
+}
+
+impl Observation {
+    fn failed(classification: Classification, reason: impl Into<String>) -> Self {
+        Self {
+            classification,
+            price: None,
+            in_stock: None,
+            title: None,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// Classifies a fetch, extracting the page when there is one. `currency_hint` is the product's
+/// known currency (pages that print a bare `$` or `kr` need it).
+pub fn observe(
+    outcome: &FetchOutcome,
+    selectors: Option<&SelectorOverrides>,
+    currency_hint: Option<Currency>,
+) -> Observation {
+    let page = match outcome {
+        FetchOutcome::Ok(page) => page,
+        FetchOutcome::NotModified => {
+            return Observation {
+                classification: Classification::NotModified,
+                price: None,
+                in_stock: None,
+                title: None,
+                reason: None,
+            }
+        }
+        FetchOutcome::Blocked(why) => return Observation::failed(Classification::Blocked, why),
+        FetchOutcome::NotFound => return Observation::failed(Classification::NotFound, "404"),
+        FetchOutcome::Gone => return Observation::failed(Classification::Gone, "410"),
+        FetchOutcome::Error(why) => return Observation::failed(Classification::Error, why),
+    };
+    let html = String::from_utf8_lossy(&page.body);
+    let extracted = match extract(&Page {
+        html: &html,
+        url: Some(&page.final_url),
+        selectors,
+    }) {
+        Ok(extracted) => extracted,
+        Err(bad) => return Observation::failed(Classification::Error, bad.to_string()),
+    };
+    let currency = extracted
+        .currency
+        .as_deref()
+        .and_then(|c| Currency::parse(c).ok())
+        .or(currency_hint);
+    let price = match (extracted.price.as_deref(), currency) {
+        (Some(amount), Some(currency)) => Money::parse(amount, currency).ok(),
+        _ => None,
+    };
+    let in_stock = extracted
+        .availability
+        .map(|a| matches!(a, Availability::InStock | Availability::PreOrder));
+    let classification = match (price, in_stock) {
+        (_, Some(false)) => Classification::OutOfStock,
+        (Some(_), _) => Classification::Ok,
+        (None, _) => Classification::PriceMissing,
+    };
+    Observation {
+        classification,
+        price,
+        in_stock,
+        title: extracted.title,
+        reason: match classification {
+            Classification::PriceMissing => Some(match (extracted.price, currency) {
+                (Some(_), None) => "a price without a known currency".to_string(),
+                _ => "no price on the page".to_string(),
+            }),
+            _ => None,
+        },
+    }
+}
+
+/// A change worth telling watchers about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ProductEvent {
+    #[serde(rename = "price.changed")]
+    PriceChanged { from: Option<Money>, to: Money },
+    #[serde(rename = "stock.changed")]
+    StockChanged { from: Option<bool>, to: bool },
+}
+
+/// What a check changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changes {
+    /// The product as it should be stored after the check.
+    pub product: TrackedProduct,
+    /// A new price point, when the price or the stock changed.
+    pub point: Option<PricePoint>,
+    pub events: Vec<ProductEvent>,
+}
+
+/// Applies an observation to a product.
+pub fn apply(product: &TrackedProduct, observation: &Observation, now: Timestamp) -> Changes {
+    let mut next = product.clone();
+    let mut events = Vec::new();
+    match observation.classification {
+        // Nothing was read: the product stays as it was, apart from confirming an unchanged page.
+        Classification::NotModified => {
+            next.last_checked_at = Some(now);
+            return Changes {
+                product: next,
+                point: None,
+                events,
+            };
+        }
+        Classification::Blocked
+        | Classification::NotFound
+        | Classification::Gone
+        | Classification::PriceMissing
+        | Classification::Error => {
+            return Changes {
+                product: next,
+                point: None,
+                events,
+            };
+        }
+        Classification::Ok | Classification::OutOfStock => {}
+    }
+    next.last_checked_at = Some(now);
+    if next.title.is_none() {
+        next.title = observation.title.clone();
+    }
+    let stock = observation.in_stock.or(product.in_stock).unwrap_or(true);
+    let price = observation.price.or(product.current_price);
+    let price_changed = observation.price.is_some() && observation.price != product.current_price;
+    let stock_changed = product.in_stock != Some(stock);
+    if let (true, Some(to)) = (price_changed, observation.price) {
+        events.push(ProductEvent::PriceChanged {
+            from: product.current_price,
+            to,
+        });
+        next.current_price = Some(to);
+    }
+    if stock_changed && product.in_stock.is_some() {
+        events.push(ProductEvent::StockChanged {
+            from: product.in_stock,
+            to: stock,
+        });
+    }
+    next.in_stock = Some(stock);
+    // Coalescing: a point only when something changed (the first observation always counts).
+    let point = match price {
+        Some(price) if price_changed || stock_changed => Some(PricePoint {
+            product_id: product.id,
+            at: now,
+            price,
+            in_stock: stock,
+        }),
+        _ => None,
+    };
+    Changes {
+        product: next,
+        point,
+        events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dealpulse_domain::ids::ProductId;
+    use dealpulse_fetch::Page as Fetched;
+
+    fn eur(amount: &str) -> Money {
+        Money::parse(amount, Currency::parse("EUR").unwrap()).unwrap()
+    }
+
+    fn page(html: &str) -> FetchOutcome {
+        FetchOutcome::Ok(Fetched {
+            final_url: "https://shop.example.com/p/1".parse().unwrap(),
+            status: 200,
+            content_type: Some("text/html".into()),
+            etag: None,
+            last_modified: None,
+            body: html.as_bytes().to_vec(),
+        })
+    }
+
+    fn product() -> TrackedProduct {
+        TrackedProduct {
+            id: ProductId::generate(),
+            url: "https://shop.example.com/p/1".into(),
+            host: "shop.example.com".into(),
+            title: None,
+            current_price: None,
+            in_stock: None,
+            created_at: Timestamp::UNIX_EPOCH,
+            last_checked_at: None,
+        }
+    }
+
+    const IN_STOCK: &str = r#"<script type="application/ld+json">{"@type":"Product","name":"X1","offers":{"price":"279","priceCurrency":"EUR","availability":"https://schema.org/InStock"}}</script>"#;
+
+    #[test]
+    fn checks_are_classified() {
+        assert_eq!(
+            observe(&page(IN_STOCK), None, None).classification,
+            Classification::Ok
+        );
+        let sold_out = IN_STOCK.replace("InStock", "OutOfStock");
+        assert_eq!(
+            observe(&page(&sold_out), None, None).classification,
+            Classification::OutOfStock
+        );
+        let missing = observe(&page("<h1>Redesigned page</h1>"), None, None);
+        assert_eq!(missing.classification, Classification::PriceMissing);
+        let bare = observe(&page("<span class=price>279 kr</span>"), None, None);
+        assert_eq!(
+            bare.classification,
+            Classification::PriceMissing,
+            "kr without a hint"
+        );
+        let hinted = observe(
+            &page("<span itemprop=price>279 kr</span>"),
+            None,
+            Currency::parse("SEK").ok(),
+        );
+        assert_eq!(hinted.classification, Classification::Ok);
+        for (outcome, class) in [
+            (FetchOutcome::NotModified, Classification::NotModified),
+            (FetchOutcome::Blocked("403".into()), Classification::Blocked),
+            (FetchOutcome::NotFound, Classification::NotFound),
+            (FetchOutcome::Gone, Classification::Gone),
+            (FetchOutcome::Error("timeout".into()), Classification::Error),
+        ] {
+            assert_eq!(observe(&outcome, None, None).classification, class);
+        }
+    }
+
+    #[test]
+    fn failures_never_move_the_price_and_unchanged_prices_coalesce() {
+        let now = Timestamp::now();
+        let first = apply(&product(), &observe(&page(IN_STOCK), None, None), now);
+        assert_eq!(first.point.as_ref().map(|p| p.price), Some(eur("279")));
+        assert_eq!(first.product.current_price, Some(eur("279")));
+        assert_eq!(first.product.title.as_deref(), Some("X1"));
+        assert_eq!(
+            first.events.len(),
+            1,
+            "the first price is an observation, not a stock change"
+        );
+
+        let later = now
+            .checked_add(jiff::SignedDuration::from_hours(6))
+            .unwrap();
+        let same = apply(&first.product, &observe(&page(IN_STOCK), None, None), later);
+        assert_eq!(same.point, None, "unchanged: coalesced");
+        assert!(same.events.is_empty());
+        assert_eq!(
+            same.product.last_checked_at,
+            Some(later),
+            "but the check is recorded"
+        );
+
+        for failure in [
+            FetchOutcome::Blocked("captcha".into()),
+            FetchOutcome::Error("timeout".into()),
+            FetchOutcome::NotFound,
+            page("<h1>no price any more</h1>"),
+        ] {
+            let changes = apply(&first.product, &observe(&failure, None, None), later);
+            assert_eq!(changes.point, None);
+            assert!(changes.events.is_empty());
+            assert_eq!(
+                changes.product, first.product,
+                "a failed check changes nothing"
+            );
+        }
+
+        let cheaper = IN_STOCK.replace("\"279\"", "\"249\"");
+        let drop = apply(&first.product, &observe(&page(&cheaper), None, None), later);
+        assert_eq!(
+            drop.events,
+            vec![ProductEvent::PriceChanged {
+                from: Some(eur("279")),
+                to: eur("249")
+            }]
+        );
+        assert_eq!(drop.point.map(|p| p.price), Some(eur("249")));
+
+        let sold_out = cheaper.replace("InStock", "OutOfStock");
+        let gone = apply(&drop.product, &observe(&page(&sold_out), None, None), later);
+        assert_eq!(
+            gone.events,
+            vec![ProductEvent::StockChanged {
+                from: Some(true),
+                to: false
+            }]
+        );
+        assert_eq!(gone.point.map(|p| p.in_stock), Some(false));
+    }
+}

@@ -157,6 +157,7 @@ pub async fn seed(
             in_stock: Some(true),
             created_at: now,
             last_checked_at: Some(now),
+            check: Default::default(),
         })
         .await?;
     for (days, amount) in [(30, "329.00"), (20, "309.00"), (9, "299.00"), (1, "279.00")] {

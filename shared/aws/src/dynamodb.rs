@@ -29,6 +29,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 mod records;
+mod sources;
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -9,6 +9,7 @@ pub mod mail;
 pub mod queue;
 pub mod records;
 pub mod sms;
+pub mod sources;
 pub mod store;
 
 use std::any::Any;

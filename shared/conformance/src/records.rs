@@ -119,6 +119,7 @@ fn sample_product(url: &str) -> TrackedProduct {
         in_stock: Some(true),
         created_at: Timestamp::now(),
         last_checked_at: None,
+        check: Default::default(),
     }
 }
 
@@ -396,7 +397,7 @@ pub async fn products_are_shared_by_canonical_url(store: &dyn Store) {
     assert_eq!(store.product_by_url(&long).await.unwrap(), Some(stored));
 }
 
-pub async fn price_points_list_oldest_first_from_a_time(store: &dyn Store) {
+pub async fn price_points_list_oldest_first_within_a_range(store: &dyn Store) {
     let product = ProductId::generate();
     let mut expected = Vec::new();
     for (ago, price) in [(3000, "310"), (2000, "299"), (1000, "305"), (10, "289.99")] {
@@ -417,19 +418,34 @@ pub async fn price_points_list_oldest_first_from_a_time(store: &dyn Store) {
         in_stock: true,
     };
     store.append_price_point(&twin).await.unwrap();
-    let all = store.price_points(product, at(4000), 100).await.unwrap();
+    let now = at(0);
+    let all = store
+        .price_points(product, at(4000), now, 100)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 5);
     assert_eq!(all[..4], expected[..]);
-    let recent = store.price_points(product, at(1500), 100).await.unwrap();
+    let recent = store
+        .price_points(product, at(1500), now, 100)
+        .await
+        .unwrap();
     assert_eq!(recent.len(), 3);
     assert_eq!(recent[0], expected[2]);
     assert_eq!(
-        store.price_points(product, at(4000), 2).await.unwrap(),
+        store.price_points(product, at(4000), now, 2).await.unwrap(),
         expected[..2]
+    );
+    // Both ends are inclusive.
+    assert_eq!(
+        store
+            .price_points(product, expected[1].at, expected[2].at, 10)
+            .await
+            .unwrap(),
+        expected[1..3]
     );
     assert_eq!(
         store
-            .price_points(ProductId::generate(), at(4000), 10)
+            .price_points(ProductId::generate(), at(4000), now, 10)
             .await
             .unwrap(),
         vec![]

@@ -7,6 +7,7 @@ use dealpulse_domain::secret::{random_token, TokenHash};
 use jiff::{SignedDuration, Timestamp};
 
 pub use crate::records::*;
+pub use crate::sources::*;
 
 fn unique_email() -> Email {
     Email::parse(&format!("User.{}@Example.com", UserId::generate())).unwrap()
@@ -582,8 +583,13 @@ macro_rules! store_conformance {
             duplicate_document_keys_conflict,
             deleting_a_user_removes_their_documents,
             products_are_shared_by_canonical_url,
-            price_points_list_oldest_first_from_a_time,
-            listings_list_newest_first_since_and_replace_by_id
+            price_points_list_oldest_first_within_a_range,
+            listings_list_newest_first_since_and_replace_by_id,
+            due_products_are_claimed_once_until_the_lease_lapses,
+            concurrent_scrapers_split_due_products_without_overlap,
+            saved_products_keep_their_state_and_schedule,
+            feeds_round_trip_with_unique_names_and_only_enabled_ones_fall_due,
+            host_health_counts_every_check
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {

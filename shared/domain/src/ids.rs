@@ -76,6 +76,10 @@ entity_id!(
     ListingId
 );
 entity_id!(
+    /// Identifies a listing feed.
+    SourceId
+);
+entity_id!(
     /// Identifies a Discord, Slack or webhook delivery endpoint.
     EndpointId
 );
@@ -83,6 +87,23 @@ entity_id!(
     /// Identifies a web push subscription.
     PushSubscriptionId
 );
+
+impl ListingId {
+    /// The id of an item a source keeps re-publishing (a feed entry, a partner's listing): the
+    /// same source and key always give the same id, so seeing the item again updates it instead
+    /// of duplicating it. A UUIDv8 holding the first 122 bits of SHA-256(source, key).
+    pub fn derived(source: &str, key: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(source.as_bytes())
+            .chain_update([0u8])
+            .chain_update(key.as_bytes())
+            .finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -93,6 +114,15 @@ mod tests {
         let id = UserId::generate();
         assert_eq!(id.to_string().parse::<UserId>(), Ok(id));
         assert_eq!("not-a-uuid".parse::<UserId>(), Err(InvalidId));
+    }
+
+    #[test]
+    fn derived_listing_ids_are_stable_per_source_and_key() {
+        let a = ListingId::derived("craigslist", "https://x.example/1");
+        assert_eq!(a, ListingId::derived("craigslist", "https://x.example/1"));
+        assert_ne!(a, ListingId::derived("craigslist", "https://x.example/2"));
+        assert_ne!(a, ListingId::derived("craigslis", "thttps://x.example/1"));
+        assert_eq!(a.to_string().parse::<ListingId>(), Ok(a));
     }
 
     #[test]

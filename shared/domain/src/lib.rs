@@ -6,6 +6,7 @@
 pub mod account;
 pub mod channels;
 pub mod clock;
+pub mod events;
 pub mod geo;
 pub mod ids;
 pub mod listing;
@@ -23,6 +24,7 @@ pub mod rules;
 pub mod score;
 pub mod secret;
 pub mod sms;
+pub mod sources;
 pub mod watch;
 
 pub use account::*;

@@ -5,6 +5,7 @@ use crate::account::InvalidValue;
 use crate::geo::GeoPoint;
 use crate::ids::{ListingId, ProductId};
 use crate::money::Money;
+use crate::sources::CheckState;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -31,8 +32,8 @@ macro_rules! vocabulary {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -208,7 +209,11 @@ pub struct TrackedProduct {
     pub current_price: Option<Money>,
     pub in_stock: Option<bool>,
     pub created_at: Timestamp,
+    /// The last check that read the page (failed checks are in `check`).
     pub last_checked_at: Option<Timestamp>,
+    /// When it is checked next, and how the last checks went.
+    #[serde(default)]
+    pub check: CheckState,
 }
 
 /// One observation of a product's price.

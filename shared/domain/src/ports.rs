@@ -4,10 +4,11 @@
 //! (`dealpulse-conformance`), which is the executable definition of these contracts.
 
 use crate::account::{ApiKey, AuditEvent, Email, OneTimeToken, Session, TokenPurpose, User};
-use crate::ids::{ApiKeyId, ListingId, ProductId, SessionId, UserId};
+use crate::ids::{ApiKeyId, ListingId, ProductId, SessionId, SourceId, UserId};
 use crate::listing::{Listing, PricePoint, TrackedProduct};
 use crate::records::DocumentRepository;
 use crate::secret::TokenHash;
+use crate::sources::{CheckResult, FeedSource, HostHealth};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
@@ -138,11 +139,13 @@ pub trait CatalogRepository: Send + Sync {
     async fn product_by_id(&self, id: ProductId) -> Result<Option<TrackedProduct>, StoreError>;
     async fn product_by_url(&self, url: &str) -> Result<Option<TrackedProduct>, StoreError>;
     async fn append_price_point(&self, point: &PricePoint) -> Result<(), StoreError>;
-    /// Price points of a product at or after `since`, oldest first, at most `limit`.
+    /// Price points of a product in `from..=to`, oldest first, at most `limit` (the oldest ones
+    /// when there are more).
     async fn price_points(
         &self,
         product: ProductId,
-        since: Timestamp,
+        from: Timestamp,
+        to: Timestamp,
         limit: u32,
     ) -> Result<Vec<PricePoint>, StoreError>;
     /// Inserts or replaces a listing by id.
@@ -156,6 +159,50 @@ pub trait CatalogRepository: Send + Sync {
     ) -> Result<Vec<Listing>, StoreError>;
 }
 
+/// What the scraper needs: due products and feeds claimed one worker at a time, their state
+/// written back, and the per-host tally of check results.
+#[async_trait]
+pub trait SourceRepository: Send + Sync {
+    /// Replaces a tracked product's state (price, stock, check schedule). `NotFound` when absent.
+    async fn save_product(&self, product: &TrackedProduct) -> Result<(), StoreError>;
+    /// Products due at `now` (oldest due first, at most `limit`), each claimed by moving its
+    /// due time to `lease_until` in the same atomic step, so concurrent scrapers never check one
+    /// product twice. A claim lapses at `lease_until` if the claimer never saves the product.
+    /// The products come back with `check.next_check_at = lease_until`.
+    async fn claim_due_products(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TrackedProduct>, StoreError>;
+    /// `Conflict` when the id or the name is taken.
+    async fn insert_feed(&self, feed: &FeedSource) -> Result<(), StoreError>;
+    async fn feed_by_id(&self, id: SourceId) -> Result<Option<FeedSource>, StoreError>;
+    /// All feeds, ordered by name.
+    async fn feeds(&self) -> Result<Vec<FeedSource>, StoreError>;
+    /// Replaces a feed (the name cannot change). `NotFound` when absent.
+    async fn save_feed(&self, feed: &FeedSource) -> Result<(), StoreError>;
+    /// `NotFound` when absent.
+    async fn delete_feed(&self, id: SourceId) -> Result<(), StoreError>;
+    /// Enabled feeds due at `now`, claimed like [`SourceRepository::claim_due_products`].
+    async fn claim_due_feeds(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<FeedSource>, StoreError>;
+    /// Adds one check result to the host's tally.
+    async fn record_check(
+        &self,
+        host: &str,
+        result: CheckResult,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Every host's tally, ordered by host.
+    async fn host_health(&self) -> Result<Vec<HostHealth>, StoreError>;
+}
+
 /// Everything the features need from storage.
 #[async_trait]
 pub trait Store:
@@ -167,6 +214,7 @@ pub trait Store:
     + RateCounterRepository
     + DocumentRepository
     + CatalogRepository
+    + SourceRepository
 {
     /// Cheap round trip proving the store answers (readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;

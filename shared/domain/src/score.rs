@@ -8,10 +8,10 @@
 use crate::listing::PricePoint;
 use crate::money::Money;
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How much the score can be trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// Fewer than 14 observations in 90 days, or scored against the category.
@@ -22,7 +22,7 @@ pub enum Confidence {
     High,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DealScore {
     pub score: u8,
     pub confidence: Confidence,

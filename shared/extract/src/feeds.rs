@@ -6,7 +6,7 @@ use dealpulse_domain::money::Currency;
 use dealpulse_domain::price_text::{parse_price, PriceContext};
 use quick_xml::events::Event;
 use quick_xml::Reader;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 /// One entry of a feed, before it becomes a listing.
@@ -24,21 +24,7 @@ pub struct FeedItem {
     pub summary: Option<String>,
 }
 
-/// Where the fields of a JSON API's listings are, as JSON pointers (RFC 6901).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FieldMapping {
-    /// Pointer to the array of items (`""` when the document is the array).
-    pub items: String,
-    pub title: String,
-    pub price: Option<String>,
-    pub currency: Option<String>,
-    pub url: Option<String>,
-    pub category: Option<String>,
-    pub condition: Option<String>,
-    pub location: Option<String>,
-    pub image: Option<String>,
-}
+pub use dealpulse_domain::sources::FieldMapping;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedError {

@@ -6,30 +6,16 @@
 
 use dealpulse_domain::listing::{PricePoint, TrackedProduct};
 use dealpulse_domain::money::{Currency, Money};
+use dealpulse_domain::sources::CheckResult;
 use dealpulse_extract::{extract, Availability, Page, SelectorOverrides};
 use dealpulse_fetch::FetchOutcome;
 use jiff::Timestamp;
 use serde::Serialize;
 
-/// What one check found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Classification {
-    Ok,
-    NotModified,
-    Blocked,
-    NotFound,
-    Gone,
-    /// The page loaded but no price could be read: the layout changed, or a selector broke.
-    PriceMissing,
-    OutOfStock,
-    Error,
-}
-
 /// A classified check, with what it read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Observation {
-    pub classification: Classification,
+    pub classification: CheckResult,
     pub price: Option<Money>,
     pub in_stock: Option<bool>,
     pub title: Option<String>,
@@ -38,7 +24,7 @@ pub struct Observation {
 }
 
 impl Observation {
-    fn failed(classification: Classification, reason: impl Into<String>) -> Self {
+    fn failed(classification: CheckResult, reason: impl Into<String>) -> Self {
         Self {
             classification,
             price: None,
@@ -60,17 +46,17 @@ pub fn observe(
         FetchOutcome::Ok(page) => page,
         FetchOutcome::NotModified => {
             return Observation {
-                classification: Classification::NotModified,
+                classification: CheckResult::NotModified,
                 price: None,
                 in_stock: None,
                 title: None,
                 reason: None,
             }
         }
-        FetchOutcome::Blocked(why) => return Observation::failed(Classification::Blocked, why),
-        FetchOutcome::NotFound => return Observation::failed(Classification::NotFound, "404"),
-        FetchOutcome::Gone => return Observation::failed(Classification::Gone, "410"),
-        FetchOutcome::Error(why) => return Observation::failed(Classification::Error, why),
+        FetchOutcome::Blocked(why) => return Observation::failed(CheckResult::Blocked, why),
+        FetchOutcome::NotFound => return Observation::failed(CheckResult::NotFound, "404"),
+        FetchOutcome::Gone => return Observation::failed(CheckResult::Gone, "410"),
+        FetchOutcome::Error(why) => return Observation::failed(CheckResult::Error, why),
     };
     let html = String::from_utf8_lossy(&page.body);
     let extracted = match extract(&Page {
@@ -79,7 +65,7 @@ pub fn observe(
         selectors,
     }) {
         Ok(extracted) => extracted,
-        Err(bad) => return Observation::failed(Classification::Error, bad.to_string()),
+        Err(bad) => return Observation::failed(CheckResult::Error, bad.to_string()),
     };
     let currency = extracted
         .currency
@@ -94,9 +80,9 @@ pub fn observe(
         .availability
         .map(|a| matches!(a, Availability::InStock | Availability::PreOrder));
     let classification = match (price, in_stock) {
-        (_, Some(false)) => Classification::OutOfStock,
-        (Some(_), _) => Classification::Ok,
-        (None, _) => Classification::PriceMissing,
+        (_, Some(false)) => CheckResult::OutOfStock,
+        (Some(_), _) => CheckResult::Ok,
+        (None, _) => CheckResult::PriceMissing,
     };
     Observation {
         classification,
@@ -104,7 +90,7 @@ pub fn observe(
         in_stock,
         title: extracted.title,
         reason: match classification {
-            Classification::PriceMissing => Some(match (extracted.price, currency) {
+            CheckResult::PriceMissing => Some(match (extracted.price, currency) {
                 (Some(_), None) => "a price without a known currency".to_string(),
                 _ => "no price on the page".to_string(),
             }),
@@ -139,7 +125,7 @@ pub fn apply(product: &TrackedProduct, observation: &Observation, now: Timestamp
     let mut events = Vec::new();
     match observation.classification {
         // Nothing was read: the product stays as it was, apart from confirming an unchanged page.
-        Classification::NotModified => {
+        CheckResult::NotModified => {
             next.last_checked_at = Some(now);
             return Changes {
                 product: next,
@@ -147,18 +133,18 @@ pub fn apply(product: &TrackedProduct, observation: &Observation, now: Timestamp
                 events,
             };
         }
-        Classification::Blocked
-        | Classification::NotFound
-        | Classification::Gone
-        | Classification::PriceMissing
-        | Classification::Error => {
+        CheckResult::Blocked
+        | CheckResult::NotFound
+        | CheckResult::Gone
+        | CheckResult::PriceMissing
+        | CheckResult::Error => {
             return Changes {
                 product: next,
                 point: None,
                 events,
             };
         }
-        Classification::Ok | Classification::OutOfStock => {}
+        CheckResult::Ok | CheckResult::OutOfStock => {}
     }
     next.last_checked_at = Some(now);
     if next.title.is_none() {
@@ -230,6 +216,7 @@ mod tests {
             in_stock: None,
             created_at: Timestamp::UNIX_EPOCH,
             last_checked_at: None,
+            check: Default::default(),
         }
     }
 
@@ -239,19 +226,19 @@ mod tests {
     fn checks_are_classified() {
         assert_eq!(
             observe(&page(IN_STOCK), None, None).classification,
-            Classification::Ok
+            CheckResult::Ok
         );
         let sold_out = IN_STOCK.replace("InStock", "OutOfStock");
         assert_eq!(
             observe(&page(&sold_out), None, None).classification,
-            Classification::OutOfStock
+            CheckResult::OutOfStock
         );
         let missing = observe(&page("<h1>Redesigned page</h1>"), None, None);
-        assert_eq!(missing.classification, Classification::PriceMissing);
+        assert_eq!(missing.classification, CheckResult::PriceMissing);
         let bare = observe(&page("<span class=price>279 kr</span>"), None, None);
         assert_eq!(
             bare.classification,
-            Classification::PriceMissing,
+            CheckResult::PriceMissing,
             "kr without a hint"
         );
         let hinted = observe(
@@ -259,13 +246,13 @@ mod tests {
             None,
             Currency::parse("SEK").ok(),
         );
-        assert_eq!(hinted.classification, Classification::Ok);
+        assert_eq!(hinted.classification, CheckResult::Ok);
         for (outcome, class) in [
-            (FetchOutcome::NotModified, Classification::NotModified),
-            (FetchOutcome::Blocked("403".into()), Classification::Blocked),
-            (FetchOutcome::NotFound, Classification::NotFound),
-            (FetchOutcome::Gone, Classification::Gone),
-            (FetchOutcome::Error("timeout".into()), Classification::Error),
+            (FetchOutcome::NotModified, CheckResult::NotModified),
+            (FetchOutcome::Blocked("403".into()), CheckResult::Blocked),
+            (FetchOutcome::NotFound, CheckResult::NotFound),
+            (FetchOutcome::Gone, CheckResult::Gone),
+            (FetchOutcome::Error("timeout".into()), CheckResult::Error),
         ] {
             assert_eq!(observe(&outcome, None, None).classification, class);
         }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_accounts.sql"),
     include_str!("migrations/0002_rules_and_catalog.sql"),
+    include_str!("migrations/0003_sources.sql"),
 ];
 
 const READERS: usize = 4;

@@ -6,6 +6,7 @@ pub mod mail;
 pub mod queue;
 mod records;
 pub mod sms;
+mod sources;
 pub mod store;
 
 pub use db::Database;

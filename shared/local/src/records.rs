@@ -13,15 +13,15 @@ use rusqlite::{params, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("encoding: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-fn nanos(at: Timestamp) -> i64 {
+pub(crate) fn nanos(at: Timestamp) -> i64 {
     // i64 nanoseconds cover the years 1678–2262.
     i64::try_from(at.as_nanosecond()).unwrap_or(i64::MAX)
 }
@@ -42,7 +42,7 @@ fn document_row(
     })
 }
 
-fn database(store: &SqliteStore) -> &Database {
+pub(crate) fn database(store: &SqliteStore) -> &Database {
     store.database()
 }
 
@@ -230,12 +230,14 @@ impl CatalogRepository for SqliteStore {
     async fn insert_product(&self, product: &TrackedProduct) -> Result<TrackedProduct, StoreError> {
         let product = product.clone();
         let body = encode(&product)?;
+        let due = product.check.next_check_at.map_or(0, nanos);
         database(self)
             .write(move |connection| {
                 connection
                     .execute(
-                        "INSERT INTO products (id, url, body) VALUES (?1, ?2, ?3) ON CONFLICT (url) DO NOTHING",
-                        params![product.id.to_string(), product.url, body],
+                        "INSERT INTO products (id, url, body, next_check_ns) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (url) DO NOTHING",
+                        params![product.id.to_string(), product.url, body, due],
                     )
                     .map_err(store_error)?;
                 let stored: String = connection
@@ -304,20 +306,21 @@ impl CatalogRepository for SqliteStore {
     async fn price_points(
         &self,
         product: ProductId,
-        since: Timestamp,
+        from: Timestamp,
+        to: Timestamp,
         limit: u32,
     ) -> Result<Vec<PricePoint>, StoreError> {
-        let since = nanos(since);
+        let (from, to) = (nanos(from), nanos(to));
         database(self)
             .read(move |connection| {
                 let mut statement = connection
                     .prepare(
-                        "SELECT body FROM price_points WHERE product_id = ?1 AND at_ns >= ?2 \
-                         ORDER BY at_ns, seq LIMIT ?3",
+                        "SELECT body FROM price_points WHERE product_id = ?1 AND at_ns BETWEEN ?2 AND ?3 \
+                         ORDER BY at_ns, seq LIMIT ?4",
                     )
                     .map_err(store_error)?;
                 let rows = statement
-                    .query_map(params![product.to_string(), since, limit], |row| {
+                    .query_map(params![product.to_string(), from, to, limit], |row| {
                         row.get::<_, String>(0)
                     })
                     .map_err(store_error)?;

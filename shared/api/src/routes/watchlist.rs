@@ -22,6 +22,7 @@ use dealpulse_domain::money::Money;
 use dealpulse_domain::net::{PublicUrl, Schemes};
 use dealpulse_domain::plans::{Limit, PlanLimits};
 use dealpulse_domain::records::records;
+use dealpulse_domain::sources::CheckState;
 use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -194,8 +195,19 @@ fn check_interval(
     Ok(minutes)
 }
 
-async fn product_for_url(core: &Core, url: &PublicUrl) -> Result<TrackedProduct, ApiError> {
-    if let Some(existing) = core.store.product_by_url(url.as_str()).await? {
+/// The tracked product behind `url`, created if new. Its check interval becomes the shortest any
+/// watcher asked for, so a watcher on a faster plan speeds up checks for everyone watching it.
+async fn product_for_url(
+    core: &Core,
+    url: &PublicUrl,
+    interval_minutes: u32,
+) -> Result<TrackedProduct, ApiError> {
+    if let Some(mut existing) = core.store.product_by_url(url.as_str()).await? {
+        let before = existing.check.clone();
+        existing.check.tighten(interval_minutes, core.clock.now());
+        if existing.check != before {
+            core.store.save_product(&existing).await?;
+        }
         return Ok(existing);
     }
     let product = TrackedProduct {
@@ -207,6 +219,10 @@ async fn product_for_url(core: &Core, url: &PublicUrl) -> Result<TrackedProduct,
         in_stock: None,
         created_at: core.clock.now(),
         last_checked_at: None,
+        check: CheckState {
+            interval_minutes,
+            ..CheckState::default()
+        },
     };
     Ok(core.store.insert_product(&product).await?)
 }
@@ -263,7 +279,7 @@ pub async fn create_item(
     )?;
     let (product, price_when_watched) = match (url, listing_id) {
         (Some(url), _) => {
-            let product = product_for_url(&core, &url).await?;
+            let product = product_for_url(&core, &url, interval).await?;
             let price = product.current_price;
             (product, price)
         }
@@ -275,7 +291,10 @@ pub async fn create_item(
                 .ok_or_else(|| ApiError::invalid("listing_id", "no such listing"))?;
             let url = PublicUrl::parse(&listing.url, Schemes::HttpOrHttps)
                 .map_err(|e| ApiError::invalid("listing_id", e.0))?;
-            (product_for_url(&core, &url).await?, Some(listing.price))
+            (
+                product_for_url(&core, &url, interval).await?,
+                Some(listing.price),
+            )
         }
         (None, None) => return Err(ApiError::internal("validated target missing")),
     };
@@ -484,7 +503,16 @@ pub async fn update_item(
     let stored = records::<WatchItem>(core.store.as_ref())
         .update(&item)
         .await?;
-    let product = core.store.product_by_id(stored.product_id).await?;
+    let mut product = core.store.product_by_id(stored.product_id).await?;
+    if let Some(product) = product.as_mut() {
+        let before = product.check.clone();
+        product
+            .check
+            .tighten(stored.check_interval_minutes, core.clock.now());
+        if product.check != before {
+            core.store.save_product(product).await?;
+        }
+    }
     Ok(record_response(
         &HeaderMap::new(),
         &stored,
@@ -572,7 +600,7 @@ pub async fn item_history(
         .map_err(ApiError::internal)?;
     let points = core
         .store
-        .price_points(item.product_id, since, HISTORY_LIMIT)
+        .price_points(item.product_id, since, core.clock.now(), HISTORY_LIMIT)
         .await?;
     let lowest = points.iter().map(|p| p.price).min_by_key(|m| m.minor());
     let highest = points.iter().map(|p| p.price).max_by_key(|m| m.minor());

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
 
-mod key {
+pub(super) mod key {
     use super::*;
 
     pub fn owner(owner: UserId) -> String {
@@ -58,15 +58,15 @@ mod key {
 }
 
 /// Nanoseconds since the epoch, shifted to be non-negative so they sort as zero-padded text.
-fn nanos(at: Timestamp) -> i128 {
+pub(super) fn nanos(at: Timestamp) -> i128 {
     at.as_nanosecond() - Timestamp::MIN.as_nanosecond()
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("encoding: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(what: &str, item: &Item) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(what: &str, item: &Item) -> Result<T, StoreError> {
     match item.get("body") {
         Some(AttributeValue::S(body)) => {
             serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
@@ -119,7 +119,7 @@ fn document_from(kind: &'static str, owner: UserId, item: &Item) -> Result<Docum
 }
 
 /// The index of the first transaction item whose condition failed, if that is why it failed.
-fn failed_condition(
+pub(super) fn failed_condition(
     error: &aws_sdk_dynamodb::error::SdkError<
         TransactWriteItemsError,
         aws_sdk_dynamodb::config::http::HttpResponse,
@@ -338,12 +338,13 @@ impl DocumentRepository for DynamoStore {
 impl CatalogRepository for DynamoStore {
     async fn insert_product(&self, product: &TrackedProduct) -> Result<TrackedProduct, StoreError> {
         let (pk, sk) = key::product(product.id);
-        let item = HashMap::from([
+        let mut item = HashMap::from([
             ("PK".to_string(), s(pk)),
             ("SK".to_string(), s(sk)),
             ("entity_type".to_string(), s("product")),
             ("body".to_string(), s(encode(product)?)),
         ]);
+        item.extend(super::sources::product_due_keys(product));
         let mut sentinel = key_map(key::product_url(&product.url));
         sentinel.insert("entity_type".into(), s("product_url"));
         sentinel.insert("product_id".into(), s(product.id.to_string()));
@@ -405,7 +406,8 @@ impl CatalogRepository for DynamoStore {
     async fn price_points(
         &self,
         product: ProductId,
-        since: Timestamp,
+        from: Timestamp,
+        to: Timestamp,
         limit: u32,
     ) -> Result<Vec<PricePoint>, StoreError> {
         let mut points = Vec::new();
@@ -417,8 +419,8 @@ impl CatalogRepository for DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
                 .expression_attribute_values(":pk", s(key::product(product).0))
-                .expression_attribute_values(":from", s(key::price_sort(since, "")))
-                .expression_attribute_values(":to", s("PRICE#~"))
+                .expression_attribute_values(":from", s(key::price_sort(from, "")))
+                .expression_attribute_values(":to", s(key::price_sort(to, "~")))
                 .consistent_read(true)
                 .limit((limit as usize - points.len()).min(1000) as i32)
                 .set_exclusive_start_key(start.take())

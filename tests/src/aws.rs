@@ -207,3 +207,101 @@ pub async fn ses_mailer() -> MailFixture {
         guard: Box::new(()),
     }
 }
+
+/// Drains an SQS queue that an EventBridge rule targets: each body is an event envelope.
+async fn drain_events(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Vec<dealpulse_domain::events::EventEnvelope> {
+    let mut events = Vec::new();
+    loop {
+        let output = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return events;
+        }
+        for message in messages {
+            events.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            client
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// A fresh event bus whose every DealPulse event a rule copies to a fresh SQS queue; returns
+/// (bus name, queue url).
+pub async fn event_bus_to_queue(config: &aws_config::SdkConfig) -> (String, String) {
+    let events = aws_sdk_eventbridge::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let bus = unique("dealpulse-bus");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("bus-tap"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    events
+        .put_rule()
+        .name("tap")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source":["dealpulse.ingest"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("tap")
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (bus, url)
+}
+
+pub async fn eventbridge_publisher() -> dealpulse_conformance::events::EventsFixture {
+    let config = sdk_config(moto::shared()).await;
+    let (bus, url) = event_bus_to_queue(&config).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    dealpulse_conformance::events::EventsFixture {
+        publisher: Arc::new(dealpulse_aws::eventbridge::EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&config),
+            bus,
+        )),
+        delivered: Box::new(move || {
+            let (sqs, url) = (sqs.clone(), url.clone());
+            Box::pin(async move { drain_events(&sqs, &url).await })
+        }),
+        guard: Box::new(()),
+    }
+}

@@ -187,6 +187,46 @@ async fn twilio_sms() -> SmsFixture {
     }
 }
 
+async fn local_bus() -> dealpulse_conformance::events::EventsFixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&dir.path().join("bus.db")).unwrap();
+    let clock = Arc::new(SystemClock);
+    let queue = Arc::new(SqliteQueue::plain(db, clock.clone(), "catalog-events"));
+    let tap = Arc::clone(&queue);
+    dealpulse_conformance::events::EventsFixture {
+        publisher: Arc::new(dealpulse_local::QueueEventBus::new(queue, clock)),
+        delivered: Box::new(move || {
+            let tap = Arc::clone(&tap);
+            Box::pin(async move {
+                use dealpulse_domain::queue::Queue;
+                let mut events = Vec::new();
+                loop {
+                    let batch = tap
+                        .receive(10, std::time::Duration::from_secs(30))
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        return events;
+                    }
+                    for message in batch {
+                        events.push(serde_json::from_str(&message.body).unwrap());
+                        tap.delete(&message.receipt).await.unwrap();
+                    }
+                }
+            })
+        }),
+        guard: Box::new(dir),
+    }
+}
+
+mod local_bus {
+    dealpulse_conformance::events_conformance!(super::local_bus);
+}
+
+mod eventbridge_bus {
+    dealpulse_conformance::events_conformance!(dealpulse_tests::aws::eventbridge_publisher);
+}
+
 mod outbox_sms {
     dealpulse_conformance::sms_conformance!(super::outbox_sms);
 }

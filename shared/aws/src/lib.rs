@@ -3,6 +3,8 @@
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "eventbridge")]
+pub mod eventbridge;
 #[cfg(feature = "ses")]
 pub mod ses;
 #[cfg(feature = "sqs")]

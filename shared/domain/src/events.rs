@@ -81,3 +81,27 @@ pub trait EventPublisher: Send + Sync {
     /// Publishes every event or reports how many were lost; never silently drops one.
     async fn publish(&self, events: &[CatalogEvent]) -> Result<(), PublishError>;
 }
+
+/// An event as EventBridge delivers it to a target (Lambda, SQS), and as the local bus queues
+/// it: consumers parse one shape in both runtimes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    pub id: String,
+    pub source: String,
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    pub time: Timestamp,
+    pub detail: CatalogEvent,
+}
+
+impl EventEnvelope {
+    pub fn new(event: CatalogEvent, time: Timestamp) -> Self {
+        Self {
+            id: crate::ids::ListingId::generate().to_string(),
+            source: EVENT_SOURCE.to_string(),
+            detail_type: event.kind().to_string(),
+            time,
+            detail: event,
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Local-mode adapters for the domain ports: everything in one SQLite file and a mail outbox
 //! directory, so DealPulse runs on one machine with no cloud account.
 
+pub mod bus;
 pub mod db;
 pub mod mail;
 pub mod queue;
@@ -9,6 +10,7 @@ pub mod sms;
 mod sources;
 pub mod store;
 
+pub use bus::QueueEventBus;
 pub use db::Database;
 pub use mail::{OutboxMailer, SmtpMailer};
 pub use queue::SqliteQueue;

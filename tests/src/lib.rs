@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod aws;
+pub mod fixture_shop;
 pub mod http_recorder;
 pub mod local_app;
 pub mod moto;

@@ -34,7 +34,8 @@ pub enum FeedError {
     Malformed(String),
 }
 
-/// Fills price and currency from the item's own price text, else from its title.
+/// Fills price and currency from the item's own price text, else from its title, else from its
+/// summary (a number in free text counts only when a currency marks it).
 fn settle_price(item: &mut FeedItem, price_text: Option<String>, hint: Option<Currency>) {
     let context = PriceContext {
         currency: item
@@ -49,9 +50,11 @@ fn settle_price(item: &mut FeedItem, price_text: Option<String>, hint: Option<Cu
         .map(|text| parse_price(text, &context))
         .filter(|p| p.amount.is_some())
         .or_else(|| {
-            let from_title = parse_price(&item.title, &context);
-            // A number in a title is a price only when a currency marks it.
-            (from_title.amount.is_some() && from_title.currency.is_some()).then_some(from_title)
+            [Some(item.title.as_str()), item.summary.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(|text| parse_price(text, &context))
+                .find(|p| p.amount.is_some() && p.currency.is_some())
         });
     if let Some(parsed) = parsed {
         item.price = parsed.amount;

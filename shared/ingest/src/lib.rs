@@ -3,6 +3,12 @@
 //! error — and only a check that read a price (or a stock change) can move the product: a
 //! failed or unclassifiable fetch never produces a price change, a price point or an event.
 //! Unchanged consecutive prices are coalesced: no new point, but the check time is recorded.
+//!
+//! [`scrape`] runs the checks that are due (product pages and listing feeds) within a time
+//! budget; [`listings`] turns feed entries into listings.
+
+pub mod listings;
+pub mod scrape;
 
 use dealpulse_domain::listing::{PricePoint, TrackedProduct};
 use dealpulse_domain::money::{Currency, Money};
@@ -17,6 +23,8 @@ use serde::Serialize;
 pub struct Observation {
     pub classification: CheckResult,
     pub price: Option<Money>,
+    /// The list or "was" price the page shows next to the price.
+    pub list_price: Option<Money>,
     pub in_stock: Option<bool>,
     pub title: Option<String>,
     /// Why the check failed, for the source's health record.
@@ -28,6 +36,7 @@ impl Observation {
         Self {
             classification,
             price: None,
+            list_price: None,
             in_stock: None,
             title: None,
             reason: Some(reason.into()),
@@ -48,6 +57,7 @@ pub fn observe(
             return Observation {
                 classification: CheckResult::NotModified,
                 price: None,
+                list_price: None,
                 in_stock: None,
                 title: None,
                 reason: None,
@@ -76,6 +86,10 @@ pub fn observe(
         (Some(amount), Some(currency)) => Money::parse(amount, currency).ok(),
         _ => None,
     };
+    let list_price = match (extracted.list_price.as_deref(), currency) {
+        (Some(amount), Some(currency)) => Money::parse(amount, currency).ok(),
+        _ => None,
+    };
     let in_stock = extracted
         .availability
         .map(|a| matches!(a, Availability::InStock | Availability::PreOrder));
@@ -87,6 +101,7 @@ pub fn observe(
     Observation {
         classification,
         price,
+        list_price,
         in_stock,
         title: extracted.title,
         reason: match classification {

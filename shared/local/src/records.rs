@@ -22,8 +22,9 @@ pub(crate) fn decode<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, S
 }
 
 pub(crate) fn nanos(at: Timestamp) -> i64 {
-    // i64 nanoseconds cover the years 1678–2262.
-    i64::try_from(at.as_nanosecond()).unwrap_or(i64::MAX)
+    // i64 nanoseconds cover the years 1678–2262; times beyond clamp to the ends.
+    let nanos = at.as_nanosecond();
+    i64::try_from(nanos).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX })
 }
 
 fn document_row(

@@ -9,6 +9,7 @@
 pub mod aws;
 pub mod fixture_shop;
 pub mod http_recorder;
+pub mod lambda;
 pub mod local_app;
 pub mod moto;
 pub mod smtp;

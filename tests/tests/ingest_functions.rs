@@ -1,0 +1,171 @@
+//! The ingestion functions as compiled binaries (`cargo lambda watch` + `cargo lambda invoke
+//! --data-file events/...`) against moto: `scrape` checks a fixture shop on 127.0.0.1 and
+//! publishes to an EventBridge bus whose rule copies events to an SQS queue we read.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
+use dealpulse_domain::ids::{ProductId, SourceId};
+use dealpulse_domain::listing::{SourceName, TrackedProduct};
+use dealpulse_domain::money::Currency;
+use dealpulse_domain::ports::{CatalogRepository, SourceRepository};
+use dealpulse_domain::sources::{CheckResult, CheckState, FeedFormat, FeedSource};
+use dealpulse_tests::aws::{create_table, event_bus_to_queue, sdk_config};
+use dealpulse_tests::fixture_shop;
+use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch};
+use dealpulse_tests::{moto, unique};
+use jiff::Timestamp;
+use std::collections::{BTreeMap, BTreeSet};
+
+async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<EventEnvelope> {
+    let mut events = Vec::new();
+    for _ in 0..20 {
+        let output = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() && !events.is_empty() {
+            break;
+        }
+        for message in messages {
+            events.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingestion_functions_run_every_event_against_moto() {
+    let moto = moto::shared();
+    let config = sdk_config(moto).await;
+    let table = unique("dealpulse-ingest");
+    create_table(&aws_sdk_dynamodb::Client::new(&config), &table).await;
+    let (bus, tap) = event_bus_to_queue(&config).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
+    let shop = fixture_shop::start().await;
+
+    let espresso = store
+        .insert_product(&TrackedProduct {
+            id: ProductId::generate(),
+            url: shop.url("/p/espresso"),
+            host: "127.0.0.1".into(),
+            title: None,
+            current_price: None,
+            in_stock: None,
+            created_at: Timestamp::now(),
+            last_checked_at: None,
+            check: CheckState::default(),
+        })
+        .await
+        .unwrap();
+    let blocked = store
+        .insert_product(&TrackedProduct {
+            id: ProductId::generate(),
+            url: shop.url("/p/blocked"),
+            host: "127.0.0.1".into(),
+            title: None,
+            current_price: None,
+            in_stock: None,
+            created_at: Timestamp::now(),
+            last_checked_at: None,
+            check: CheckState::default(),
+        })
+        .await
+        .unwrap();
+    let feed = FeedSource {
+        id: SourceId::generate(),
+        name: SourceName::parse("fixture-deals").unwrap(),
+        url: shop.url("/feed.xml"),
+        format: FeedFormat::Auto,
+        mapping: None,
+        category: None,
+        currency: Currency::parse("USD").ok(),
+        enabled: true,
+        created_at: Timestamp::now(),
+        check: CheckState::default(),
+        last_item_count: None,
+    };
+    store.insert_feed(&feed).await.unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    let env_file = work.path().join("functions.env");
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("DEALPULSE_TABLE", table.clone()),
+        ("DEALPULSE_EVENT_BUS", bus.clone()),
+        ("DEALPULSE_FETCH_LOOPBACK_PORTS", shop.port.to_string()),
+        ("DEALPULSE_FETCH_MIN_DELAY_MS", "0".into()),
+        ("DEALPULSE_SCRAPE_BUDGET_SECONDS", "60".into()),
+    ];
+    std::fs::write(
+        &env_file,
+        env.iter()
+            .map(|(k, v)| format!("{k}={v:?}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let watch = start_watch(&env_file);
+    let values = BTreeMap::new();
+    let mut used = BTreeSet::new();
+
+    // scrape: a scheduled tick checks everything due.
+    let report = invoke_event(&watch, "scrape", "scheduled", &values).unwrap();
+    used.insert("scrape/scheduled.json");
+    assert_eq!(report["products_checked"], 2, "{report:#}");
+    assert_eq!(report["feeds_checked"], 1, "{report:#}");
+    assert_eq!(report["results"]["ok"], 2, "{report:#}");
+    assert_eq!(report["results"]["blocked"], 1, "{report:#}");
+    assert_eq!(report["listings_observed"], 3, "{report:#}");
+    assert_eq!(report["failures"], serde_json::json!([]));
+    let checked = store.product_by_id(espresso.id).await.unwrap().unwrap();
+    assert_eq!(checked.current_price.unwrap().to_string(), "279.00 EUR");
+    let refused = store.product_by_id(blocked.id).await.unwrap().unwrap();
+    assert_eq!(refused.current_price, None);
+    assert_eq!(refused.check.last_result, Some(CheckResult::Blocked));
+    let events = drain(&sqs, &tap).await;
+    let kinds: BTreeMap<String, usize> = events.iter().fold(BTreeMap::new(), |mut m, e| {
+        *m.entry(e.detail_type.clone()).or_default() += 1;
+        m
+    });
+    assert_eq!(kinds.get("price.changed"), Some(&1), "{kinds:?}");
+    assert_eq!(kinds.get("listing.observed"), Some(&3), "{kinds:?}");
+    assert!(events.iter().any(|e| matches!(&e.detail,
+        CatalogEvent::PriceChanged { product, .. } if product.product_id == espresso.id)));
+    let health = store.host_health().await.unwrap();
+    assert_eq!(health[0].total(), 3);
+
+    // A second tick finds nothing due.
+    let idle = invoke_event(&watch, "scrape", "scheduled", &values).unwrap();
+    assert_eq!(idle["products_checked"], 0, "{idle:#}");
+
+    // Anything but a schedule is refused without touching the table.
+    let error = invoke_event(&watch, "scrape", "not-a-schedule", &values).unwrap_err();
+    used.insert("scrape/not-a-schedule.json");
+    assert!(error.contains("NotAScheduledEvent"), "{error}");
+
+    // Every event file of these functions is exercised.
+    for function in ["scrape"] {
+        for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
+            let name = format!(
+                "{function}/{}",
+                entry.unwrap().file_name().to_string_lossy()
+            );
+            assert!(used.contains(name.as_str()), "{name} has no test");
+        }
+    }
+    drop(watch);
+}

@@ -8,6 +8,7 @@ use dealpulse_outbound::TwilioConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,17 @@ enum Command {
         /// CSS selector overrides (JSON: {"title", "price", "list_price", "availability", "image"}).
         #[arg(long)]
         selectors: Option<std::path::PathBuf>,
+    },
+    /// Check every product page and feed that is due now, once, and print the run's report
+    /// (JSON). `serve` does this on a schedule.
+    Scrape {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        scrape: ScrapeArgs,
+        /// Stop starting new checks after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        budget_seconds: u64,
     },
     /// Parse price text as shops print it. With no TEXT, reads one price text per line from
     /// stdin and writes one JSON object per line: {"input", "amount", "currency"}.
@@ -121,6 +133,22 @@ struct ServeArgs {
     twilio_base_url: String,
     #[arg(long, env = "DEALPULSE_LOG_FORMAT", value_enum, default_value = "json")]
     log_format: LogFormat,
+    #[command(flatten)]
+    scrape: ScrapeArgs,
+}
+
+#[derive(Args, Clone)]
+struct ScrapeArgs {
+    /// Seconds between scrape runs (each checks what is due); 0 turns scraping off.
+    #[arg(long, env = "DEALPULSE_SCRAPE_EVERY_SECONDS", default_value_t = 60)]
+    scrape_every_seconds: u64,
+    /// Let the scraper fetch from this port on 127.0.0.1 too (a shop on this machine).
+    /// Repeatable, or comma separated.
+    #[arg(long, env = "DEALPULSE_FETCH_LOOPBACK_PORTS", value_delimiter = ',')]
+    fetch_loopback_port: Vec<u16>,
+    /// Minimum milliseconds between two requests to one host.
+    #[arg(long, env = "DEALPULSE_FETCH_MIN_DELAY_MS", default_value_t = 1000)]
+    fetch_min_delay_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -204,7 +232,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     _ => None,
                 },
             };
-            crate::serve::serve(LocalRuntime::start(config)?, args.addr, args.demo).await
+            let options = crate::serve::ServeOptions {
+                demo: args.demo,
+                scrape_every: (args.scrape.scrape_every_seconds > 0)
+                    .then(|| Duration::from_secs(args.scrape.scrape_every_seconds)),
+                loopback_ports: args.scrape.fetch_loopback_port.iter().copied().collect(),
+                fetch_min_delay: Duration::from_millis(args.scrape.fetch_min_delay_ms),
+            };
+            crate::serve::serve(LocalRuntime::start(config)?, args.addr, options).await
+        }
+        Command::Scrape {
+            data,
+            scrape,
+            budget_seconds,
+        } => {
+            init_logging(LogFormat::Pretty);
+            let runtime = LocalRuntime::start(config_for_admin(&data))?;
+            let scraper = runtime.scraper(
+                scrape.fetch_loopback_port.iter().copied().collect(),
+                Duration::from_millis(scrape.fetch_min_delay_ms),
+            )?;
+            let report = scraper.run(Duration::from_secs(budget_seconds)).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
         }
         Command::Extract {
             source,

@@ -1,11 +1,13 @@
 //! What `serve --demo` adds for the demo user so the product has something to show: two alert
-//! rules (a local marketplace search and a flight), a watched product, and a handful of listings
-//! from a source named `demo` to dry-run the rules against. Seeded once; restarts keep edits.
+//! rules (a local marketplace search and a flight), a handful of listings from a source named
+//! `demo` to dry-run the rules against, and the demo shop's products (two of them watched) and
+//! deals feed, checked every two minutes. Seeded once; restarts keep edits.
 
+use crate::demo_shop::{price_cents, PRODUCTS};
 use dealpulse_domain::geo::{
     DistanceUnit, FlightPlace, FlightPlaceInput, GeoPoint, Location, Radius,
 };
-use dealpulse_domain::ids::{ListingId, ProductId, RuleId, UserId, WatchId};
+use dealpulse_domain::ids::{ListingId, ProductId, RuleId, SourceId, UserId, WatchId};
 use dealpulse_domain::listing::{
     Cabin, Category, Condition, FlightOffer, Listing, PricePoint, SourceName, TrackedProduct,
     TripType,
@@ -15,6 +17,7 @@ use dealpulse_domain::ports::Store;
 use dealpulse_domain::query::Query;
 use dealpulse_domain::records::records;
 use dealpulse_domain::rules::{AlertRule, FlightCriteria, RuleName};
+use dealpulse_domain::sources::{CheckState, FeedFormat, FeedSource};
 use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use std::collections::BTreeSet;
@@ -34,10 +37,116 @@ fn usd(amount: &str) -> anyhow::Result<Money> {
     Ok(Money::parse(amount, Currency::parse("USD")?)?)
 }
 
+/// Minutes between checks of the demo shop's pages and feed: short, so history grows while
+/// someone looks.
+const DEMO_CHECK_MINUTES: u32 = 2;
+
+/// Tracks every demo-shop product and its deals feed, with 30 days of backfilled history drawn
+/// from the shop's own price walk, and watches two products. Returns the number of watches.
+async fn seed_demo_shop(
+    store: &dyn Store,
+    owner: UserId,
+    now: Timestamp,
+    shop_base: &str,
+) -> anyhow::Result<usize> {
+    let mut watches = 0;
+    for product in PRODUCTS {
+        let currency = Currency::parse(product.currency)?;
+        let money = |cents: i64| Money::from_minor(cents, currency);
+        let tracked = store
+            .insert_product(&TrackedProduct {
+                id: ProductId::generate(),
+                url: format!("{shop_base}/p/{}", product.slug),
+                host: url::Url::parse(shop_base)?
+                    .host_str()
+                    .unwrap_or("127.0.0.1")
+                    .to_string(),
+                title: Some(product.name.to_string()),
+                current_price: None,
+                in_stock: None,
+                created_at: now,
+                last_checked_at: None,
+                check: CheckState {
+                    interval_minutes: DEMO_CHECK_MINUTES,
+                    ..CheckState::default()
+                },
+            })
+            .await?;
+        let mut last = None;
+        for hours in (1..=30 * 24).rev().step_by(6) {
+            let at = ago(now, hours)?;
+            let cents = price_cents(product.slug, product.list_cents, at);
+            if last != Some(cents) {
+                store
+                    .append_price_point(&PricePoint {
+                        product_id: tracked.id,
+                        at,
+                        price: money(cents)?,
+                        in_stock: true,
+                    })
+                    .await?;
+                last = Some(cents);
+            }
+        }
+        let trigger = match product.slug {
+            "espresso-machine-x1" => WatchTrigger::TargetPrice {
+                price: money(product.list_cents * 80 / 100)?,
+            },
+            "noise-cancelling-headphones" => WatchTrigger::PercentDrop { percent: 15 },
+            _ => continue,
+        };
+        records::<WatchItem>(store)
+            .insert(
+                &WatchItem {
+                    id: WatchId::generate(),
+                    owner,
+                    product_id: tracked.id,
+                    listing_id: None,
+                    label: Some(product.name.to_string()),
+                    trigger,
+                    rearm: Rearm::WhenConditionClears {},
+                    check_interval_minutes: 360,
+                    price_when_watched: Some(money(product.list_cents)?),
+                    armed: true,
+                    last_fired_at: None,
+                    enabled: true,
+                    created_at: now,
+                    updated_at: now,
+                    version: 0,
+                },
+                None,
+            )
+            .await?;
+        watches += 1;
+    }
+    store
+        .insert_feed(&FeedSource {
+            id: SourceId::generate(),
+            name: SourceName::parse("demo-shop")?,
+            url: format!("{shop_base}/feed.xml"),
+            format: FeedFormat::Auto,
+            mapping: None,
+            category: Some(Category::Other),
+            currency: Some(Currency::parse("USD")?),
+            enabled: true,
+            created_at: now,
+            check: CheckState {
+                interval_minutes: DEMO_CHECK_MINUTES,
+                ..CheckState::default()
+            },
+            last_item_count: None,
+        })
+        .await?;
+    Ok(watches)
+}
+
+/// Seeds the demo user's rules, sample listings and the demo shop at `shop_base`
+/// (`http://<addr>/demo-shop`). Nothing happens when the user already has rules.
 pub async fn seed(
     store: &dyn Store,
     owner: UserId,
     now: Timestamp,
+    shop_base: &str,
 ) -> anyhow::Result<Option<Seeded>> {
     let rules = records::<AlertRule>(store);
     if rules.count(owner).await? > 0 {
@@ -147,56 +256,10 @@ pub async fn seed(
         store.put_listing(item).await?;
     }
 
-    let product = store
-        .insert_product(&TrackedProduct {
-            id: ProductId::generate(),
-            url: "https://shop.example.com/espresso-machine-x1".into(),
-            host: "shop.example.com".into(),
-            title: Some("Espresso machine X1".into()),
-            current_price: Some(Money::parse("279.00", Currency::parse("EUR")?)?),
-            in_stock: Some(true),
-            created_at: now,
-            last_checked_at: Some(now),
-            check: Default::default(),
-        })
-        .await?;
-    for (days, amount) in [(30, "329.00"), (20, "309.00"), (9, "299.00"), (1, "279.00")] {
-        store
-            .append_price_point(&PricePoint {
-                product_id: product.id,
-                at: ago(now, days * 24)?,
-                price: Money::parse(amount, Currency::parse("EUR")?)?,
-                in_stock: true,
-            })
-            .await?;
-    }
-    records::<WatchItem>(store)
-        .insert(
-            &WatchItem {
-                id: WatchId::generate(),
-                owner,
-                product_id: product.id,
-                listing_id: None,
-                label: Some("Espresso machine".into()),
-                trigger: WatchTrigger::TargetPrice {
-                    price: Money::parse("249.00", Currency::parse("EUR")?)?,
-                },
-                rearm: Rearm::WhenConditionClears {},
-                check_interval_minutes: 360,
-                price_when_watched: Some(Money::parse("329.00", Currency::parse("EUR")?)?),
-                armed: true,
-                last_fired_at: None,
-                enabled: true,
-                created_at: now,
-                updated_at: now,
-                version: 0,
-            },
-            None,
-        )
-        .await?;
+    let watched = seed_demo_shop(store, owner, now, shop_base).await?;
     Ok(Some(Seeded {
         rules: 2,
-        watches: 1,
+        watches: watched,
         listings: listings.len(),
     }))
 }

@@ -3,28 +3,20 @@
 //! writing selector overrides and for debugging a shop whose layout changed.
 
 use dealpulse_extract::{extract, Page, SelectorOverrides};
-use dealpulse_fetch::polite::{PoliteFetcher, Politeness};
-use dealpulse_fetch::{FetchConfig, FetchOutcome, Fetcher, SystemLookup, Validators};
+use dealpulse_fetch::polite::PoliteFetcher;
+use dealpulse_fetch::{FetchOutcome, Validators};
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Fetches `url`; anything but a page is an error naming the classification.
 async fn fetch(
     url: &url::Url,
     allow_loopback_port: Option<u16>,
 ) -> anyhow::Result<(String, url::Url)> {
-    let mut config = FetchConfig::default();
-    if let Some(port) = allow_loopback_port {
-        config.policy.loopback_ports.insert(port);
-    }
-    let fetcher = PoliteFetcher::new(
-        Fetcher::new(config, Arc::new(SystemLookup))?,
-        Politeness {
-            min_delay: std::time::Duration::ZERO,
-            ..Politeness::default()
-        },
-    );
+    let fetcher = PoliteFetcher::standard(
+        allow_loopback_port.into_iter().collect(),
+        std::time::Duration::ZERO,
+    )?;
     match fetcher.fetch(url, &Validators::default()).await {
         FetchOutcome::Ok(page) => Ok((
             String::from_utf8_lossy(&page.body).into_owned(),

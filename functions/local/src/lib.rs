@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cli;
 pub mod demo;
+pub mod demo_shop;
 pub mod extract;
 pub mod parse_price;
 pub mod runtime;

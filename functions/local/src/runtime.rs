@@ -14,13 +14,19 @@ use dealpulse_api::push::VapidKeys;
 use dealpulse_api::routes::preferences::PreferencesState;
 use dealpulse_api::state::{AccountState, AuthState, Core, DevState, HealthState, Settings};
 use dealpulse_domain::clock::{Clock, SystemClock};
+use dealpulse_domain::events::EventPublisher;
 use dealpulse_domain::mail::{Mailer, OutboxReader};
 use dealpulse_domain::plans::PlanCatalog;
 use dealpulse_domain::ports::Store;
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::sms::{SmsOutboxReader, SmsSender};
-use dealpulse_local::{Database, OutboxMailer, SmsOutbox, SmtpMailer, SqliteQueue, SqliteStore};
+use dealpulse_fetch::polite::PoliteFetcher;
+use dealpulse_ingest::scrape::{ScrapeSettings, Scraper};
+use dealpulse_local::{
+    Database, OutboxMailer, QueueEventBus, SmsOutbox, SmtpMailer, SqliteQueue, SqliteStore,
+};
 use dealpulse_outbound::{TwilioConfig, TwilioSms};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +39,8 @@ pub const TOKEN_AUDIENCE: &str = "dealpulse-api";
 pub const DELIVERY_QUEUE: &str = "deliveries";
 pub const DELIVERY_DEAD_LETTERS: &str = "deliveries-dlq";
 pub const MAX_RECEIVE_COUNT: u32 = 5;
+/// The local event bus: catalogue events wait here for the matcher, as on EventBridge → SQS.
+pub const CATALOG_EVENTS_QUEUE: &str = "catalog-events";
 
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
@@ -68,6 +76,9 @@ pub struct LocalRuntime {
     pub store: Arc<SqliteStore>,
     pub queue: Arc<SqliteQueue>,
     pub dead_letters: Arc<SqliteQueue>,
+    /// Catalogue events (price, stock, listings) as queued by [`LocalRuntime::events`].
+    pub events_queue: Arc<SqliteQueue>,
+    pub events: Arc<QueueEventBus>,
     pub mailer: Arc<dyn Mailer>,
     pub outbox: Option<Arc<OutboxMailer>>,
     pub sms: Arc<dyn SmsSender>,
@@ -140,9 +151,18 @@ impl LocalRuntime {
             MAX_RECEIVE_COUNT,
         ));
         let dead_letters = Arc::new(SqliteQueue::plain(
-            db,
+            db.clone(),
             Arc::clone(&clock),
             DELIVERY_DEAD_LETTERS,
+        ));
+        let events_queue = Arc::new(SqliteQueue::plain(
+            db,
+            Arc::clone(&clock),
+            CATALOG_EVENTS_QUEUE,
+        ));
+        let events = Arc::new(QueueEventBus::new(
+            events_queue.clone() as Arc<dyn Queue>,
+            Arc::clone(&clock),
         ));
         let (mailer, outbox): (Arc<dyn Mailer>, Option<Arc<OutboxMailer>>) = match &config.smtp_url
         {
@@ -189,6 +209,8 @@ impl LocalRuntime {
             store,
             queue,
             dead_letters,
+            events_queue,
+            events,
             mailer,
             outbox,
             sms,
@@ -198,6 +220,22 @@ impl LocalRuntime {
             metrics: Arc::new(Metrics::default()),
             config,
         })
+    }
+
+    /// The scrape job over this runtime's store and bus, fetching politely (`min_delay` per
+    /// host) from public addresses and the given loopback ports.
+    pub fn scraper(
+        &self,
+        loopback_ports: BTreeSet<u16>,
+        min_delay: std::time::Duration,
+    ) -> Result<Scraper, dealpulse_fetch::BuildError> {
+        Ok(Scraper::new(
+            self.store.clone() as Arc<dyn Store>,
+            self.events.clone() as Arc<dyn EventPublisher>,
+            Arc::new(PoliteFetcher::standard(loopback_ports, min_delay)?),
+            Arc::clone(&self.core.clock),
+            ScrapeSettings::default(),
+        ))
     }
 
     /// Every route group on one router, with the common layers and the caller's socket address.

@@ -3,6 +3,8 @@
 use crate::accounts::{ensure_account, Ensured};
 use crate::runtime::LocalRuntime;
 use dealpulse_domain::account::Role;
+use dealpulse_ingest::scrape::Scraper;
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -14,7 +16,7 @@ pub const DEMO_USER: (&str, &str) = ("demo@dealpulse.test", "demo-user-password"
 /// How often expired tokens, sessions and rate counters are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
-pub async fn seed_demo(runtime: &LocalRuntime) -> anyhow::Result<()> {
+pub async fn seed_demo(runtime: &LocalRuntime, shop_base: &str) -> anyhow::Result<()> {
     for ((email, password), role) in [(DEMO_ADMIN, Role::Admin), (DEMO_USER, Role::User)] {
         let (user, outcome) = ensure_account(
             runtime.store.as_ref(),
@@ -35,18 +37,62 @@ pub async fn seed_demo(runtime: &LocalRuntime) -> anyhow::Result<()> {
             ),
         }
         if role == Role::User {
-            let seeded =
-                crate::demo::seed(runtime.store.as_ref(), user.id, runtime.core.clock.now())
-                    .await?;
+            let seeded = crate::demo::seed(
+                runtime.store.as_ref(),
+                user.id,
+                runtime.core.clock.now(),
+                shop_base,
+            )
+            .await?;
             if let Some(seeded) = seeded {
                 println!(
-                    "demo data   {} alert rules, {} watched product, {} listings from source \"demo\"",
+                    "demo data   {} alert rules, {} watched products, {} listings from source \"demo\", the demo shop's products and feed",
                     seeded.rules, seeded.watches, seeded.listings
                 );
             }
         }
     }
     Ok(())
+}
+
+/// What `serve` runs besides the routes.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    pub demo: bool,
+    /// How often due product pages and feeds are checked; `None` turns scraping off.
+    pub scrape_every: Option<Duration>,
+    /// Loopback ports the scraper may fetch from (shops on this machine).
+    pub loopback_ports: BTreeSet<u16>,
+    /// Minimum gap between two requests to one host.
+    pub fetch_min_delay: Duration,
+}
+
+/// The scrape schedule: a tick every `every`, each run within a budget a little under it, so
+/// runs never overlap (as one Lambda invocation at a time on AWS).
+async fn run_scraper(scraper: Scraper, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let budget = every.mul_f64(0.8);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                match scraper.run(budget).await {
+                    Ok(report) => tracing::info!(
+                        job = "scrape",
+                        products = report.products_checked,
+                        feeds = report.feeds_checked,
+                        price_changes = report.price_changes,
+                        listings_observed = report.listings_observed,
+                        failures = report.failures.len(),
+                        elapsed_ms = report.elapsed_ms,
+                        "job finished"
+                    ),
+                    Err(error) => tracing::error!(job = "scrape", %error, "job failed"),
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
 }
 
 /// Periodic housekeeping; runs until `shutdown` flips. Failures are logged and retried next
@@ -89,16 +135,38 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-pub async fn serve(runtime: LocalRuntime, addr: SocketAddr, demo: bool) -> anyhow::Result<()> {
+pub async fn serve(
+    runtime: LocalRuntime,
+    addr: SocketAddr,
+    options: ServeOptions,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    if demo {
-        seed_demo(&runtime).await?;
+    let mut options = options;
+    let shop_base = format!("http://{bound}/demo-shop");
+    if options.demo {
+        seed_demo(&runtime, &shop_base).await?;
+        // The scraper may fetch the demo shop, and nothing else on this machine.
+        options.loopback_ports.insert(bound.port());
     }
     let runtime = std::sync::Arc::new(runtime);
-    let app = runtime.router();
+    let mut app = runtime.router();
+    if options.demo {
+        app = app.merge(crate::demo_shop::router());
+    }
     let (stop_jobs, jobs_shutdown) = watch::channel(false);
-    let jobs = tokio::spawn(run_jobs(std::sync::Arc::clone(&runtime), jobs_shutdown));
+    let jobs = tokio::spawn(run_jobs(
+        std::sync::Arc::clone(&runtime),
+        jobs_shutdown.clone(),
+    ));
+    let scraping = match options.scrape_every {
+        Some(every) => {
+            let scraper =
+                runtime.scraper(options.loopback_ports.clone(), options.fetch_min_delay)?;
+            Some(tokio::spawn(run_scraper(scraper, every, jobs_shutdown)))
+        }
+        None => None,
+    };
 
     println!("DealPulse is serving on http://{bound}");
     println!("  API docs     http://{bound}/docs");
@@ -107,6 +175,9 @@ pub async fn serve(runtime: LocalRuntime, addr: SocketAddr, demo: bool) -> anyho
             "  mail outbox  http://{bound}/api/v1/dev/outbox  (files in {})",
             outbox.dir().display()
         );
+    }
+    if options.demo {
+        println!("  demo shop    {shop_base}/  (checked every 2 minutes; prices move every 10)");
     }
     println!("  data         {}", runtime.config.data_dir.display());
     tracing::info!(%bound, "listening");
@@ -119,5 +190,8 @@ pub async fn serve(runtime: LocalRuntime, addr: SocketAddr, demo: bool) -> anyho
     .await?;
     let _ = stop_jobs.send(true);
     jobs.await?;
+    if let Some(scraping) = scraping {
+        scraping.await?;
+    }
     Ok(())
 }

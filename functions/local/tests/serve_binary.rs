@@ -226,7 +226,49 @@ async fn a_person_can_register_verify_log_in_and_use_an_api_key() {
         .json()
         .await
         .unwrap();
-    assert_eq!(watchlist["total"], 1);
+    assert_eq!(watchlist["total"], 2);
+
+    // The demo shop is served and scraped: both watched products get a live price within
+    // seconds (the first scrape tick runs at start), on top of their backfilled history.
+    let shop = http.get(format!("{base}/demo-shop/")).send().await.unwrap();
+    assert_eq!(shop.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let watchlist: Value = http
+            .get(format!("{base}/api/v1/watchlist"))
+            .bearer_auth(&demo_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = watchlist["items"].as_array().unwrap();
+        if items
+            .iter()
+            .all(|item| !item["product"]["current_price"].is_null())
+        {
+            let history: Value = http
+                .get(format!(
+                    "{base}/api/v1/watchlist/items/{}/history",
+                    items[0]["id"].as_str().unwrap()
+                ))
+                .bearer_auth(&demo_token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(history["points"].as_array().unwrap().len() > 5, "{history}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the demo shop was not scraped: {watchlist}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     let metrics = http
         .get(format!("{base}/metrics"))

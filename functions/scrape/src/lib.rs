@@ -7,8 +7,7 @@
 use dealpulse_domain::clock::SystemClock;
 use dealpulse_domain::events::EventPublisher;
 use dealpulse_domain::ports::Store;
-use dealpulse_fetch::polite::{PoliteFetcher, Politeness};
-use dealpulse_fetch::{AddressPolicy, FetchConfig, Fetcher, SystemLookup};
+use dealpulse_fetch::polite::PoliteFetcher;
 use dealpulse_ingest::scrape::{ScrapeReport, ScrapeSettings, Scraper};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -77,31 +76,6 @@ impl Config {
             loopback_ports,
         })
     }
-}
-
-/// The fetcher every scrape uses: SSRF-guarded, polite, identifying itself.
-pub fn polite_fetcher(config: &Config) -> Result<PoliteFetcher, ConfigError> {
-    let fetcher = Fetcher::new(
-        FetchConfig {
-            policy: AddressPolicy {
-                loopback_ports: config.loopback_ports.clone(),
-                ..AddressPolicy::default()
-            },
-            ..FetchConfig::default()
-        },
-        Arc::new(SystemLookup),
-    )
-    .map_err(|e| ConfigError::Invalid {
-        name: "fetcher",
-        why: e.to_string(),
-    })?;
-    Ok(PoliteFetcher::new(
-        fetcher,
-        Politeness {
-            min_delay: config.min_delay,
-            ..Politeness::default()
-        },
-    ))
 }
 
 /// A schedule's tick: an EventBridge scheduled-rule event or an EventBridge Scheduler event.
@@ -177,7 +151,13 @@ impl ScrapeHandler {
             scraper: Scraper::new(
                 store,
                 events,
-                Arc::new(polite_fetcher(config)?),
+                Arc::new(
+                    PoliteFetcher::standard(config.loopback_ports.clone(), config.min_delay)
+                        .map_err(|e| ConfigError::Invalid {
+                            name: "fetcher",
+                            why: e.to_string(),
+                        })?,
+                ),
                 Arc::new(SystemClock),
                 ScrapeSettings::default(),
             ),

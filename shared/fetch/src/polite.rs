@@ -47,6 +47,24 @@ pub struct PoliteFetcher {
 }
 
 impl PoliteFetcher {
+    /// The fetcher every DealPulse runtime uses: default limits and User-Agent, public
+    /// addresses only (plus `loopback_ports` on 127.0.0.1, for shops on this machine), and at
+    /// least `min_delay` between two requests to one host.
+    pub fn standard(
+        loopback_ports: std::collections::BTreeSet<u16>,
+        min_delay: Duration,
+    ) -> Result<Self, crate::BuildError> {
+        let mut config = crate::FetchConfig::default();
+        config.policy.loopback_ports = loopback_ports;
+        Ok(Self::new(
+            Fetcher::new(config, Arc::new(crate::SystemLookup))?,
+            Politeness {
+                min_delay,
+                ..Politeness::default()
+            },
+        ))
+    }
+
     pub fn new(inner: Fetcher, rules: Politeness) -> Self {
         Self {
             inner,

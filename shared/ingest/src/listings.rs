@@ -141,8 +141,21 @@ pub fn listing_from_item(
             .map_err(|e| Skipped::BadLink(e.to_string()))?,
         None => Url::parse(link).map_err(|e| Skipped::BadLink(e.to_string()))?,
     };
-    let url = PublicUrl::parse(absolute.as_str(), Schemes::HttpOrHttps)
-        .map_err(|e| Skipped::BadLink(e.0))?;
+    // A link on the feed's own origin is as trustworthy as the feed the fetcher accepted (a
+    // shop on this machine, in the demo); anything else must be a public http(s) URL.
+    let same_origin = defaults
+        .base
+        .is_some_and(|base| base.origin() == absolute.origin())
+        && absolute.username().is_empty()
+        && absolute.password().is_none();
+    let url = if same_origin {
+        absolute.to_string()
+    } else {
+        PublicUrl::parse(absolute.as_str(), Schemes::HttpOrHttps)
+            .map_err(|e| Skipped::BadLink(e.0))?
+            .as_str()
+            .to_string()
+    };
     let amount = item.price.as_deref().ok_or(Skipped::NoPrice)?;
     let currency = item
         .currency
@@ -153,9 +166,9 @@ pub fn listing_from_item(
     let price =
         Money::parse(amount, currency).map_err(|_| Skipped::BadPrice(amount.to_string()))?;
     Ok(Listing {
-        id: ListingId::derived(source.as_str(), url.as_str()),
+        id: ListingId::derived(source.as_str(), &url),
         source: source.clone(),
-        url: url.as_str().to_string(),
+        url,
         title,
         description: item
             .summary

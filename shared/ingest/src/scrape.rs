@@ -18,6 +18,7 @@ use dealpulse_domain::sources::{CheckResult, FeedFormat, FeedSource};
 use dealpulse_extract::feeds::{parse_json_feed, parse_mapped_json, parse_xml_feed, FeedItem};
 use dealpulse_fetch::polite::PoliteFetcher;
 use dealpulse_fetch::{FetchOutcome, Validators};
+use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -164,13 +165,15 @@ impl Scraper {
                 category_prices = Some(Arc::new(self.category_prices(now).await));
             }
             let prices = category_prices.clone().unwrap_or_default();
-            let feed_checks = feeds.into_iter().map(|feed| {
-                futures::future::Either::Left(self.check_feed(feed, Arc::clone(&prices)))
-            });
-            let product_checks = products
-                .into_iter()
-                .map(|product| futures::future::Either::Right(self.check_product(product)));
-            let done: Vec<Checked> = stream::iter(feed_checks.chain(product_checks))
+            // Boxed so the run future stays `Send` for any caller (spawned tasks, Lambda).
+            let mut checks: Vec<BoxFuture<'_, Checked>> = Vec::new();
+            for feed in feeds {
+                checks.push(self.check_feed(feed, Arc::clone(&prices)).boxed());
+            }
+            for product in products {
+                checks.push(self.check_product(product).boxed());
+            }
+            let done: Vec<Checked> = stream::iter(checks)
                 .buffer_unordered(self.settings.concurrency.max(1))
                 .collect()
                 .await;

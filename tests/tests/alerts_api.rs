@@ -1316,3 +1316,117 @@ async fn web_push_subscriptions_are_validated_and_deduplicated() {
         .await;
     assert_problem(&missing, StatusCode::NOT_FOUND, "second unsubscribe");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_history_serves_ranges_downsampled_for_charts() {
+    use dealpulse_domain::listing::TrackedProduct;
+    use dealpulse_domain::sources::CheckState;
+    let app = app();
+    let token = user(&app, "charts@example.com").await;
+    let now = Timestamp::now();
+    let eur = Currency::parse("EUR").unwrap();
+    let product = app
+        .runtime
+        .store
+        .insert_product(&TrackedProduct {
+            id: ProductId::generate(),
+            url: "https://shop.example.com/p/chart".into(),
+            host: "shop.example.com".into(),
+            title: Some("Chart me".into()),
+            current_price: Some(Money::parse("199.00", eur).unwrap()),
+            in_stock: Some(true),
+            created_at: now,
+            last_checked_at: Some(now),
+            check: CheckState {
+                interval_minutes: 60,
+                ..CheckState::default()
+            },
+        })
+        .await
+        .unwrap();
+    // 600 hourly points over 25 days, with one deep dip in the middle.
+    for hour in 0..600i64 {
+        let cents = if hour == 300 {
+            14_900
+        } else {
+            25_000 + (hour % 7) * 100
+        };
+        app.runtime
+            .store
+            .append_price_point(&PricePoint {
+                product_id: product.id,
+                at: now
+                    .checked_sub(SignedDuration::from_hours(600 - hour))
+                    .unwrap(),
+                price: Money::from_minor(cents, eur).unwrap(),
+                in_stock: true,
+            })
+            .await
+            .unwrap();
+    }
+    let base = format!("/api/v1/products/{}", product.id);
+    let detail = get(&app, &base, &token).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.body);
+    assert_eq!(detail.body["title"], "Chart me");
+    assert_eq!(detail.body["check_interval_minutes"], 60);
+
+    let chart = get(&app, &format!("{base}/history?points=50"), &token).await;
+    assert_eq!(chart.status, StatusCode::OK, "{}", chart.body);
+    assert_eq!(chart.body["observations"], 600);
+    assert_eq!(chart.body["downsampled"], true);
+    let points = chart.body["points"].as_array().unwrap();
+    assert!(points.len() <= 50 && points.len() >= 40, "{}", points.len());
+    assert!(
+        points.iter().any(|p| p["price"]["amount"] == "149.00"),
+        "the dip survives downsampling"
+    );
+    assert_eq!(chart.body["lowest"]["amount"], "149.00");
+    let score = &chart.body["score"];
+    assert_eq!(score["all_time_low"], false, "149 was cheaper");
+    assert!(score["score"].as_u64().unwrap() > 50, "{score}");
+
+    // A window: only its points, not downsampled.
+    let from = now.checked_sub(SignedDuration::from_hours(10)).unwrap();
+    let to = now.checked_sub(SignedDuration::from_hours(5)).unwrap();
+    let window = get(&app, &format!("{base}/history?from={from}&to={to}"), &token).await;
+    assert_eq!(window.status, StatusCode::OK, "{}", window.body);
+    assert_eq!(
+        window.body["observations"], 6,
+        "hours 10 to 5 ago, inclusive"
+    );
+    assert_eq!(window.body["downsampled"], false);
+
+    for bad in [
+        "from=yesterday",
+        "points=1",
+        "points=5000",
+        "unknown=1",
+        &format!("from={to}&to={from}"),
+        "from=2000-01-01T00:00:00Z",
+    ] {
+        assert_problem(
+            &get(&app, &format!("{base}/history?{bad}"), &token).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            bad,
+        );
+    }
+    assert_problem(
+        &get(
+            &app,
+            &format!("/api/v1/products/{}/history", ProductId::generate()),
+            &token,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "unknown product",
+    );
+    assert_problem(
+        &get(&app, "/api/v1/products/not-an-id", &token).await,
+        StatusCode::NOT_FOUND,
+        "not an id",
+    );
+    let anonymous = app
+        .call(Method::GET, &format!("{base}/history"), None, None)
+        .await;
+    assert_problem(&anonymous, StatusCode::UNAUTHORIZED, "no token");
+}

@@ -272,6 +272,15 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     let changed = call("api-watchlist", "update", 200, &values);
     assert_eq!(changed.body["label"], Value::Null);
     let history = call("api-watchlist", "history", 200, &values);
+    values.insert(
+        "PRODUCT_ID",
+        watched.body["product"]["id"].as_str().unwrap().to_string(),
+    );
+    let product = call("api-watchlist", "product", 200, &values);
+    assert_eq!(product.body["url"], watched.body["product"]["url"]);
+    let chart = call("api-watchlist", "product-history", 200, &values);
+    assert_eq!(chart.body["observations"], 0, "never checked");
+    call("api-watchlist", "product-history-invalid", 422, &values);
     assert_eq!(history.body["points"], serde_json::json!([]));
     call("api-watchlist", "get-unknown", 404, &values);
     call("api-watchlist", "delete", 204, &values);

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, assembled from the handlers' `#[utoipa::path]` annotations.
 
 use crate::problem::{FieldError, Problem};
-use crate::routes::{account, auth, dev, health, preferences, rules, watchlist};
+use crate::routes::{account, auth, dev, health, preferences, products, rules, watchlist};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -48,6 +48,8 @@ use utoipa::{Modify, OpenApi};
         watchlist::update_item,
         watchlist::delete_item,
         watchlist::item_history,
+        products::get_product,
+        products::product_history,
         preferences::summary,
         preferences::set_channels,
         preferences::set_frequency,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod dev;
 pub mod health;
 pub mod preferences;
+pub mod products;
 pub mod rules;
 pub mod watchlist;
 

@@ -38,7 +38,8 @@ pub fn router(core: Core) -> Router {
             get(get_item).patch(update_item).delete(delete_item),
         )
         .route("/api/v1/watchlist/items/{id}/history", get(item_history))
-        .with_state(core)
+        .with_state(core.clone())
+        .merge(crate::routes::products::router(core))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

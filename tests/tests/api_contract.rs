@@ -51,6 +51,33 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
         .verified_user("victim@example.com", "a long enough password")
         .await;
     let before = snapshot(&app, "victim@example.com").await;
+    // Admin routes are probed as an administrator and the partner push with an ingest key, so
+    // the answers are about the input, not the role.
+    let (boss, _) = app
+        .verified_user("boss@example.com", "a long enough password")
+        .await;
+    {
+        let store: &dyn dealpulse_domain::ports::Store = app.runtime.store.as_ref();
+        let mut user = store
+            .user_by_email(&Email::parse("boss@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        user.role = dealpulse_domain::account::Role::Admin;
+        store.update_user(&user).await.unwrap();
+    }
+    let ingest_key = app
+        .call(
+            Method::POST,
+            "/api/v1/me/api-keys",
+            Some(&boss),
+            Some(json!({"name": "partner", "scopes": ["ingest"], "source": "partner-x"})),
+        )
+        .await
+        .body["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let doc = dealpulse_api::openapi::document();
     let doc = serde_json::to_value(&doc).unwrap();
     let mut checked = 0;
@@ -87,7 +114,14 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
                 );
                 checked += 2;
             }
-            let auth = secured.then_some(access.as_str());
+            let credential = if path == "/api/v1/ingest/listings" {
+                ingest_key.as_str()
+            } else if path.starts_with("/api/v1/ingest/") {
+                boss.as_str()
+            } else {
+                access.as_str()
+            };
+            let auth = secured.then_some(credential);
             if has_body {
                 let bad_bodies: [(&str, Option<&str>, &str, StatusCode); 4] = [
                     (
@@ -122,7 +156,13 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
                     assert_problem(&answer, expected, &format!("{context} with {label}"));
                     checked += 1;
                 }
-                let huge = format!("{{\"email\": \"{}\"}}", "a".repeat(1024 * 1024));
+                // Larger than the route's cap: 1 MiB everywhere, 4 MiB for partner pushes.
+                let cap = if path == "/api/v1/ingest/listings" {
+                    dealpulse_api::routes::ingest::MAX_PUSH_BYTES
+                } else {
+                    dealpulse_api::json::MAX_BODY_BYTES
+                };
+                let huge = format!("{{\"email\": \"{}\"}}", "a".repeat(cap));
                 let mut request = Request::builder()
                     .method(method.clone())
                     .uri(&uri)
@@ -134,7 +174,7 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
                 assert_problem(
                     &answer,
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!("{context} with 1 MiB body"),
+                    &format!("{context} with a body over {cap} bytes"),
                 );
                 checked += 1;
             }
@@ -261,6 +301,20 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
         before,
         "bad input changed state"
     );
+    use dealpulse_domain::ports::{CatalogRepository, SourceRepository};
+    assert!(
+        app.runtime.store.feeds().await.unwrap().is_empty(),
+        "no feed registered"
+    );
+    assert!(
+        app.runtime
+            .store
+            .listings_seen_since(jiff::Timestamp::UNIX_EPOCH, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no listing pushed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,8 +371,12 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
     let doc = serde_json::to_value(dealpulse_api::openapi::document()).unwrap();
     let mut id_routes = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        // Tracked products are shared public pages, readable by every signed-in user.
-        if !path.contains("{id}") || path.starts_with("/api/v1/products/") {
+        // Tracked products are shared public pages, readable by every signed-in user; feeds
+        // are administrators' (everyone else gets 403, see tests/ingest_api.rs).
+        if !path.contains("{id}")
+            || path.starts_with("/api/v1/products/")
+            || path.starts_with("/api/v1/ingest/")
+        {
             continue;
         }
         for (method, operation) in item.as_object().unwrap() {
@@ -920,6 +978,13 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/watchlist/items/{id}/history", "get"),
         ("/api/v1/products/{id}", "get"),
         ("/api/v1/products/{id}/history", "get"),
+        ("/api/v1/ingest/listings", "post"),
+        ("/api/v1/ingest/feeds", "get"),
+        ("/api/v1/ingest/feeds", "post"),
+        ("/api/v1/ingest/feeds/{id}", "get"),
+        ("/api/v1/ingest/feeds/{id}", "patch"),
+        ("/api/v1/ingest/feeds/{id}", "delete"),
+        ("/api/v1/ingest/hosts", "get"),
         ("/api/v1/notification-preferences/summary", "get"),
         ("/api/v1/notification-preferences/channels", "patch"),
         ("/api/v1/notification-preferences/frequency", "patch"),

@@ -3,19 +3,26 @@
 //! publishes to an EventBridge bus whose rule copies events to an SQS queue we read.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
 use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_conformance::store::{sample_key, sample_session, sample_user};
+use dealpulse_domain::account::{ApiKeyScope, Role};
 use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
-use dealpulse_domain::ids::{ProductId, SourceId};
+use dealpulse_domain::ids::{ListingId, ProductId, SourceId};
 use dealpulse_domain::listing::{SourceName, TrackedProduct};
 use dealpulse_domain::money::Currency;
+use dealpulse_domain::ports::{ApiKeyRepository, SessionRepository, UserRepository};
 use dealpulse_domain::ports::{CatalogRepository, SourceRepository};
 use dealpulse_domain::sources::{CheckResult, CheckState, FeedFormat, FeedSource};
+use dealpulse_lambda::{TOKEN_AUDIENCE, TOKEN_ISSUER};
 use dealpulse_tests::aws::{create_table, event_bus_to_queue, sdk_config};
 use dealpulse_tests::fixture_shop;
 use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch};
 use dealpulse_tests::{moto, unique};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
+
+const JWT_SECRET: &str = "ingest-test-secret-of-at-least-32-bytes!";
 
 async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<EventEnvelope> {
     let mut events = Vec::new();
@@ -110,6 +117,8 @@ async fn ingestion_functions_run_every_event_against_moto() {
         ("DEALPULSE_FETCH_LOOPBACK_PORTS", shop.port.to_string()),
         ("DEALPULSE_FETCH_MIN_DELAY_MS", "0".into()),
         ("DEALPULSE_SCRAPE_BUDGET_SECONDS", "60".into()),
+        ("DEALPULSE_PUBLIC_URL", "https://app.dealpulse.test".into()),
+        ("DEALPULSE_JWT_SECRET", JWT_SECRET.into()),
     ];
     std::fs::write(
         &env_file,
@@ -119,12 +128,33 @@ async fn ingestion_functions_run_every_event_against_moto() {
     )
     .unwrap();
     let watch = start_watch(&env_file);
-    let values = BTreeMap::new();
+    let mut values = BTreeMap::new();
     let mut used = BTreeSet::new();
+
+    // An administrator with a session, and a partner's ingest key, made in the table directly.
+    let mut boss = sample_user();
+    boss.role = Role::Admin;
+    store.insert_user(&boss).await.unwrap();
+    let session = sample_session(boss.id, "refresh-token-of-the-boss");
+    store.insert_session(&session).await.unwrap();
+    let keys = TokenKeys::new(
+        &SigningSecret::new(JWT_SECRET.as_bytes().to_vec()).unwrap(),
+        TOKEN_ISSUER,
+        TOKEN_AUDIENCE,
+    );
+    values.insert(
+        "ACCESS_TOKEN",
+        keys.issue_access(boss.id, session.id, Role::Admin, Timestamp::now(), 3600),
+    );
+    let (mut ingest, ingest_secret) = sample_key(boss.id);
+    ingest.scopes = BTreeSet::from([ApiKeyScope::Ingest]);
+    ingest.ingest_source = Some(SourceName::parse("partner-acme").unwrap());
+    store.insert_api_key(&ingest).await.unwrap();
+    values.insert("INGEST_KEY", ingest_secret);
 
     // scrape: a scheduled tick checks everything due.
     let report = invoke_event(&watch, "scrape", "scheduled", &values).unwrap();
-    used.insert("scrape/scheduled.json");
+    used.insert("scrape/scheduled.json".to_string());
     assert_eq!(report["products_checked"], 2, "{report:#}");
     assert_eq!(report["feeds_checked"], 1, "{report:#}");
     assert_eq!(report["results"]["ok"], 2, "{report:#}");
@@ -154,17 +184,58 @@ async fn ingestion_functions_run_every_event_against_moto() {
 
     // Anything but a schedule is refused without touching the table.
     let error = invoke_event(&watch, "scrape", "not-a-schedule", &values).unwrap_err();
-    used.insert("scrape/not-a-schedule.json");
+    used.insert("scrape/not-a-schedule.json".to_string());
     assert!(error.contains("NotAScheduledEvent"), "{error}");
 
+    // api-ingest: a partner push with a result per item, announced on the bus.
+    let mut call = |event: &str, status: u64, values: &BTreeMap<&str, String>| {
+        let answer = invoke_event(&watch, "api-ingest", event, values)
+            .unwrap_or_else(|e| panic!("{event}: {e}"));
+        assert_eq!(answer["statusCode"], status, "{event}: {answer:#}");
+        used.insert(format!("api-ingest/{event}.json"));
+        serde_json::from_str::<serde_json::Value>(answer["body"].as_str().unwrap_or("null"))
+            .unwrap_or_default()
+    };
+    let pushed = call("push-listings", 200, &values);
+    assert_eq!(pushed["accepted"], 2, "{pushed:#}");
+    assert_eq!(pushed["rejected"], 1);
+    assert_eq!(pushed["results"][2]["errors"][0]["field"], "url");
+    let bike: ListingId = pushed["results"][1]["listing_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stored = store.listing_by_id(bike).await.unwrap().unwrap();
+    assert_eq!(stored.source.as_str(), "partner-acme");
+    let announced = drain(&sqs, &tap).await;
+    assert_eq!(
+        announced
+            .iter()
+            .filter(|e| e.detail_type == "listing.observed")
+            .count(),
+        2
+    );
+    call("push-listings-with-session", 403, &values);
+    call("push-listings-empty", 422, &values);
+    let feed = call("create-feed", 201, &values);
+    values.insert("FEED_ID", feed["id"].as_str().unwrap().to_string());
+    call("create-feed-invalid", 422, &values);
+    let feeds = call("list-feeds", 200, &values);
+    assert_eq!(feeds["items"].as_array().unwrap().len(), 2);
+    let paused = call("update-feed", 200, &values);
+    assert_eq!(paused["enabled"], false);
+    call("delete-feed", 204, &values);
+    let hosts = call("hosts", 200, &values);
+    assert_eq!(hosts["items"][0]["host"], "127.0.0.1");
+
     // Every event file of these functions is exercised.
-    for function in ["scrape"] {
+    for function in ["scrape", "api-ingest"] {
         for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
             let name = format!(
                 "{function}/{}",
                 entry.unwrap().file_name().to_string_lossy()
             );
-            assert!(used.contains(name.as_str()), "{name} has no test");
+            assert!(used.contains(&name), "{name} has no test");
         }
     }
     drop(watch);

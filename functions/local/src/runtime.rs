@@ -11,6 +11,7 @@ use dealpulse_api::auth::extract::ClientIp;
 use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
 use dealpulse_api::observability::{Metrics, MetricsSink};
 use dealpulse_api::push::VapidKeys;
+use dealpulse_api::routes::ingest::IngestState;
 use dealpulse_api::routes::preferences::PreferencesState;
 use dealpulse_api::state::{AccountState, AuthState, Core, DevState, HealthState, Settings};
 use dealpulse_domain::clock::{Clock, SystemClock};
@@ -250,6 +251,10 @@ impl LocalRuntime {
             }))
             .merge(dealpulse_api::routes::rules::router(self.core.clone()))
             .merge(dealpulse_api::routes::watchlist::router(self.core.clone()))
+            .merge(dealpulse_api::routes::ingest::router(IngestState {
+                core: self.core.clone(),
+                events: self.events.clone() as Arc<dyn EventPublisher>,
+            }))
             .merge(dealpulse_api::routes::preferences::router(
                 PreferencesState {
                     core: self.core.clone(),

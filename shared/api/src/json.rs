@@ -9,8 +9,9 @@ use serde::de::DeserializeOwned;
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// A request body parsed as `T`. DTOs are declared with `#[serde(deny_unknown_fields)]`.
-pub struct JsonBody<T>(pub T);
+/// A request body parsed as `T`, at most `LIMIT` bytes. DTOs are declared with
+/// `#[serde(deny_unknown_fields)]`.
+pub struct JsonBody<T, const LIMIT: usize = MAX_BODY_BYTES>(pub T);
 
 fn is_json(content_type: &str) -> bool {
     let essence = content_type
@@ -23,7 +24,7 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-impl<S, T> FromRequest<S> for JsonBody<T>
+impl<S, T, const LIMIT: usize> FromRequest<S> for JsonBody<T, LIMIT>
 where
     S: Send + Sync,
     T: DeserializeOwned,
@@ -43,16 +44,12 @@ where
             .get(header::CONTENT_LENGTH)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<u64>().ok());
-        if declared_length.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-            return Err(ApiError::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            });
+        if declared_length.is_some_and(|length| length > LIMIT as u64) {
+            return Err(ApiError::PayloadTooLarge { limit: LIMIT });
         }
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        let bytes = axum::body::to_bytes(request.into_body(), LIMIT)
             .await
-            .map_err(|_| ApiError::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            })?;
+            .map_err(|_| ApiError::PayloadTooLarge { limit: LIMIT })?;
         parse_json(&bytes).map(JsonBody)
     }
 }

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, assembled from the handlers' `#[utoipa::path]` annotations.
 
 use crate::problem::{FieldError, Problem};
-use crate::routes::{account, auth, dev, health, preferences, products, rules, watchlist};
+use crate::routes::{account, auth, dev, health, ingest, preferences, products, rules, watchlist};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -50,6 +50,13 @@ use utoipa::{Modify, OpenApi};
         watchlist::item_history,
         products::get_product,
         products::product_history,
+        ingest::push_listings,
+        ingest::create_feed,
+        ingest::list_feeds,
+        ingest::get_feed,
+        ingest::update_feed,
+        ingest::delete_feed,
+        ingest::host_health,
         preferences::summary,
         preferences::set_channels,
         preferences::set_frequency,
@@ -79,6 +86,7 @@ use utoipa::{Modify, OpenApi};
         (name = "account", description = "The caller's profile, sessions and API keys"),
         (name = "rules", description = "Deal alert rules: what to look for"),
         (name = "watchlist", description = "Products watched by URL or listing, and their price history"),
+        (name = "ingest", description = "Partner listing pushes (ingest API keys) and, for administrators, listing feeds and host health"),
         (name = "preferences", description = "Channels, frequency, quiet hours, endpoints and phone"),
         (name = "push", description = "Web push subscriptions"),
         (name = "health", description = "Liveness and readiness"),

@@ -39,7 +39,7 @@ pub fn sample_user() -> User {
     }
 }
 
-fn sample_session(user: UserId, refresh: &str) -> Session {
+pub fn sample_session(user: UserId, refresh: &str) -> Session {
     let now = Timestamp::now();
     Session {
         id: SessionId::generate(),
@@ -53,7 +53,7 @@ fn sample_session(user: UserId, refresh: &str) -> Session {
     }
 }
 
-fn sample_key(user: UserId) -> (ApiKey, String) {
+pub fn sample_key(user: UserId) -> (ApiKey, String) {
     let secret = format!("dp_test_{}", random_token().unwrap());
     let key = ApiKey {
         id: ApiKeyId::generate(),
@@ -64,6 +64,8 @@ fn sample_key(user: UserId) -> (ApiKey, String) {
         created_at: Timestamp::now(),
         last_used_at: None,
         revoked_at: None,
+        scopes: ApiKeyScope::account_only(),
+        ingest_source: None,
     };
     (key, secret)
 }
@@ -339,6 +341,22 @@ pub async fn revoking_all_sessions_of_a_user_leaves_others_alone(store: &dyn Sto
 }
 
 pub async fn api_keys_are_found_by_hash_and_revoked_only_by_their_owner(store: &dyn Store) {
+    // An ingest key keeps its scope and source.
+    let owner = sample_user();
+    store.insert_user(&owner).await.unwrap();
+    let (mut ingest, ingest_secret) = sample_key(owner.id);
+    ingest.scopes = std::collections::BTreeSet::from([ApiKeyScope::Ingest]);
+    ingest.ingest_source =
+        Some(dealpulse_domain::listing::SourceName::parse("partner-acme").unwrap());
+    store.insert_api_key(&ingest).await.unwrap();
+    assert_eq!(
+        store
+            .api_key_by_hash(&TokenHash::of(&ingest_secret))
+            .await
+            .unwrap(),
+        Some(ingest)
+    );
+
     let owner = sample_user();
     let stranger = sample_user();
     store.insert_user(&owner).await.unwrap();

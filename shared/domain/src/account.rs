@@ -1,9 +1,11 @@
 //! Accounts: the values a user supplies (parsed once, at the edge) and the records built from them.
 
 use crate::ids::{ApiKeyId, AuditEventId, SessionId, UserId};
+use crate::listing::SourceName;
 use crate::secret::TokenHash;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 use unicode_normalization::UnicodeNormalization;
 
@@ -390,6 +392,43 @@ pub struct ApiKey {
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// What the key may do; keys made before scopes existed act for the account.
+    #[serde(default = "ApiKeyScope::account_only")]
+    pub scopes: BTreeSet<ApiKeyScope>,
+    /// The source an `ingest` key pushes listings as.
+    #[serde(default)]
+    pub ingest_source: Option<SourceName>,
+}
+
+crate::listing::vocabulary!(
+    /// What an API key may be used for.
+    ApiKeyScope {
+        /// Everything the account can do through the API.
+        Account => "account",
+        /// Only pushing listings through the partner ingest API, as the key's source.
+        Ingest => "ingest",
+    }
+);
+
+impl ApiKeyScope {
+    pub fn account_only() -> BTreeSet<ApiKeyScope> {
+        BTreeSet::from([ApiKeyScope::Account])
+    }
+
+    /// Scopes as stored in one text column: comma separated.
+    pub fn join(scopes: &BTreeSet<ApiKeyScope>) -> String {
+        scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn split(text: &str) -> Result<BTreeSet<ApiKeyScope>, InvalidValue> {
+        text.split(',')
+            .map(|s| ApiKeyScope::parse(s.trim()).ok_or(InvalidValue("unknown API key scope")))
+            .collect()
+    }
 }
 
 /// A label the user gives an API key: 1 to 60 printable characters.

@@ -13,6 +13,7 @@ pub mod listing;
 pub mod mail;
 pub mod money;
 pub mod net;
+pub mod normalize;
 pub mod plans;
 pub mod ports;
 pub mod preferences;

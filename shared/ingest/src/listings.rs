@@ -2,11 +2,11 @@
 //! domain type, the link resolved against the feed and checked as a public http(s) URL, and the
 //! id derived from the source and the item's link so seeing it again updates it.
 
-use dealpulse_domain::geo::{GeoPoint, Location, LocationInput};
 use dealpulse_domain::ids::ListingId;
-use dealpulse_domain::listing::{Category, Condition, Listing, SourceName};
+use dealpulse_domain::listing::{Category, Listing, SourceName};
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::net::{PublicUrl, Schemes};
+pub use dealpulse_domain::normalize::{category_of, condition_of, place_of};
 use dealpulse_extract::feeds::FeedItem;
 use jiff::Timestamp;
 use url::Url;
@@ -35,87 +35,6 @@ pub struct SourceDefaults<'a> {
     pub base: Option<&'a Url>,
     pub category: Option<Category>,
     pub currency: Option<Currency>,
-}
-
-/// Maps a source's category words onto the taxonomy: an exact name, a plural, or a known word.
-pub fn category_of(text: &str) -> Option<Category> {
-    let word = text.trim().to_lowercase().replace([' ', '-'], "_");
-    if let Some(category) =
-        Category::parse(&word).or_else(|| Category::parse(word.trim_end_matches('s')))
-    {
-        return Some(category);
-    }
-    const WORDS: &[(&str, Category)] = &[
-        ("laptop", Category::Computers),
-        ("desktop", Category::Computers),
-        ("pc", Category::Computers),
-        ("computer", Category::Computers),
-        ("monitor", Category::Computers),
-        ("console", Category::Gaming),
-        ("video_game", Category::Gaming),
-        ("game", Category::Gaming),
-        ("phone", Category::Phones),
-        ("smartphone", Category::Phones),
-        ("mobile", Category::Phones),
-        ("headphone", Category::Audio),
-        ("speaker", Category::Audio),
-        ("camera", Category::Cameras),
-        ("television", Category::Tv),
-        ("tvs", Category::Tv),
-        ("appliance", Category::Kitchen),
-        ("flight", Category::Flights),
-        ("airfare", Category::Flights),
-        ("hotel", Category::Hotels),
-        ("clothing", Category::Fashion),
-        ("shoe", Category::Fashion),
-        ("tool", Category::Tools),
-        ("furniture", Category::Furniture),
-        ("toy", Category::Toys),
-        ("book", Category::Books),
-        ("car", Category::Automotive),
-    ];
-    WORDS
-        .iter()
-        .find(|(name, _)| word.contains(name))
-        .map(|(_, category)| *category)
-}
-
-pub fn condition_of(text: &str) -> Option<Condition> {
-    let word = text.trim().to_lowercase().replace([' ', '-'], "_");
-    Condition::parse(&word).or(match word.as_str() {
-        "newcondition" | "brand_new" | "sealed" => Some(Condition::New),
-        "usedcondition" | "pre_owned" | "second_hand" => Some(Condition::Used),
-        "refurbishedcondition" | "renewed" | "certified_refurbished" => {
-            Some(Condition::Refurbished)
-        }
-        "excellent" | "mint" | "open_box" => Some(Condition::LikeNew),
-        "damagedcondition" | "for_parts" | "poor" => Some(Condition::Fair),
-        _ => None,
-    })
-}
-
-/// A place as listings print it: `"lat, lon"`, or a city (optionally `", CC"`) the bundled
-/// gazetteer knows.
-pub fn place_of(text: &str) -> Option<GeoPoint> {
-    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    if let [lat, lon] = parts.as_slice() {
-        if let (Ok(lat), Ok(lon)) = (lat.parse::<f64>(), lon.parse::<f64>()) {
-            return GeoPoint::new(lat, lon).ok();
-        }
-    }
-    let (city, country) = match parts.as_slice() {
-        [city] => (*city, None),
-        [city, .., last] if last.len() == 2 => (*city, Some(last.to_string())),
-        [city, ..] => (*city, None),
-        [] => return None,
-    };
-    Location::resolve(&LocationInput {
-        city: Some(city.to_string()),
-        country,
-        ..LocationInput::default()
-    })
-    .ok()
-    .map(|l| l.point)
 }
 
 /// Builds the listing for one item seen at `now`.
@@ -229,7 +148,10 @@ mod tests {
         );
         assert_eq!(listing.price.to_string(), "749.00 USD");
         assert_eq!(listing.category, Some(Category::Computers));
-        assert_eq!(listing.condition, Some(Condition::Used));
+        assert_eq!(
+            listing.condition,
+            Some(dealpulse_domain::listing::Condition::Used)
+        );
         let sf = listing.location.unwrap();
         assert!(
             (sf.lat() - 37.6).abs() < 0.5 && (sf.lon() + 122.4).abs() < 0.5,
@@ -280,6 +202,7 @@ mod tests {
 
     #[test]
     fn source_words_map_onto_the_taxonomy() {
+        use dealpulse_domain::listing::Condition;
         assert_eq!(category_of("Laptops"), Some(Category::Computers));
         assert_eq!(category_of("video games"), Some(Category::Gaming));
         assert_eq!(category_of("TVs"), Some(Category::Tv));

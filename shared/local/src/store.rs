@@ -3,10 +3,11 @@
 use crate::db::{parsed, store_error, ts_in, ts_in_opt, ts_out, Database};
 use async_trait::async_trait;
 use dealpulse_domain::account::{
-    ApiKey, ApiKeyName, AuditEvent, DisplayName, Email, Locale, OneTimeToken, PasswordHash, Role,
-    Session, TimeZoneName, TokenPurpose, User, UserStatus,
+    ApiKey, ApiKeyName, ApiKeyScope, AuditEvent, DisplayName, Email, Locale, OneTimeToken,
+    PasswordHash, Role, Session, TimeZoneName, TokenPurpose, User, UserStatus,
 };
 use dealpulse_domain::ids::{ApiKeyId, AuditEventId, SessionId, UserId};
+use dealpulse_domain::listing::SourceName;
 use dealpulse_domain::plans::Plan;
 use dealpulse_domain::ports::{
     ApiKeyRepository, AuditRepository, OneTimeTokenRepository, RateCounterRepository,
@@ -161,7 +162,7 @@ impl SessionRow {
 }
 
 const API_KEY_COLUMNS: &str =
-    "id, user_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at";
+    "id, user_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at, scopes, ingest_source";
 
 struct ApiKeyRow {
     id: String,
@@ -172,6 +173,8 @@ struct ApiKeyRow {
     created_at: String,
     last_used_at: Option<String>,
     revoked_at: Option<String>,
+    scopes: String,
+    ingest_source: Option<String>,
 }
 
 impl ApiKeyRow {
@@ -185,6 +188,8 @@ impl ApiKeyRow {
             created_at: row.get(5)?,
             last_used_at: row.get(6)?,
             revoked_at: row.get(7)?,
+            scopes: row.get(8)?,
+            ingest_source: row.get(9)?,
         })
     }
 
@@ -198,6 +203,11 @@ impl ApiKeyRow {
             created_at: ts_in(&self.created_at)?,
             last_used_at: ts_in_opt(self.last_used_at)?,
             revoked_at: ts_in_opt(self.revoked_at)?,
+            scopes: parsed("api key scopes", ApiKeyScope::split(&self.scopes))?,
+            ingest_source: self
+                .ingest_source
+                .map(|s| parsed("ingest source", SourceName::parse(&s)))
+                .transpose()?,
         })
     }
 }
@@ -539,7 +549,7 @@ impl ApiKeyRepository for SqliteStore {
             .write(move |connection| {
                 connection
                     .execute(
-                        &format!("INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                        &format!("INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
                         params![
                             key.id.to_string(),
                             key.user_id.to_string(),
@@ -549,6 +559,8 @@ impl ApiKeyRepository for SqliteStore {
                             ts_out(key.created_at),
                             key.last_used_at.map(ts_out),
                             key.revoked_at.map(ts_out),
+                            ApiKeyScope::join(&key.scopes),
+                            key.ingest_source.as_ref().map(|s| s.as_str().to_string()),
                         ],
                     )
                     .map_err(store_error)?;

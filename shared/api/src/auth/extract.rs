@@ -6,8 +6,9 @@ use crate::state::Core;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use dealpulse_domain::account::User;
+use dealpulse_domain::account::{ApiKey, ApiKeyScope, User};
 use dealpulse_domain::ids::{ApiKeyId, SessionId};
+use dealpulse_domain::listing::SourceName;
 use dealpulse_domain::secret::TokenHash;
 use std::net::IpAddr;
 
@@ -93,7 +94,8 @@ async fn authenticate_access_token(core: &Core, token: &str) -> Result<Authentic
     })
 }
 
-async fn authenticate_api_key(core: &Core, key: &str) -> Result<Authenticated, ApiError> {
+/// A live API key and its active owner.
+async fn live_api_key(core: &Core, key: &str) -> Result<(ApiKey, User), ApiError> {
     let hash = TokenHash::of(key);
     let api_key = core
         .store
@@ -111,10 +113,63 @@ async fn authenticate_api_key(core: &Core, key: &str) -> Result<Authenticated, A
     if stale {
         core.store.touch_api_key(&hash, now).await?;
     }
+    Ok((api_key, user))
+}
+
+async fn authenticate_api_key(core: &Core, key: &str) -> Result<Authenticated, ApiError> {
+    let (api_key, user) = live_api_key(core, key).await?;
+    if !api_key.scopes.contains(&ApiKeyScope::Account) {
+        return Err(ApiError::Forbidden {
+            kind: "api-key-scope",
+            detail: "This API key may only push listings (scope ingest).",
+        });
+    }
     Ok(Authenticated {
         user,
         credential: Credential::ApiKey(api_key.id),
     })
+}
+
+/// A partner pushing listings: an API key with the `ingest` scope, acting as its source.
+#[derive(Debug, Clone)]
+pub struct IngestKey {
+    pub key: ApiKey,
+    pub user: User,
+    pub source: SourceName,
+}
+
+impl<S> FromRequestParts<S> for IngestKey
+where
+    Core: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let core = Core::from_ref(state);
+        let credential = bearer(parts)?;
+        let refused = ApiError::Forbidden {
+            kind: "api-key-scope",
+            detail: "Pushing listings needs an API key with the ingest scope.",
+        };
+        if !credential.starts_with(API_KEY_PREFIX) {
+            // A valid session is the wrong credential (403); anything else is no credential.
+            authenticate_access_token(&core, credential).await?;
+            return Err(refused);
+        }
+        let (key, user) = live_api_key(&core, credential).await?;
+        match (
+            &key.ingest_source,
+            key.scopes.contains(&ApiKeyScope::Ingest),
+        ) {
+            (Some(source), true) => Ok(IngestKey {
+                source: source.clone(),
+                key,
+                user,
+            }),
+            _ => Err(refused),
+        }
+    }
 }
 
 async fn active_user(core: &Core, id: dealpulse_domain::ids::UserId) -> Result<User, ApiError> {

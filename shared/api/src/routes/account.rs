@@ -16,13 +16,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use dealpulse_domain::account::{
-    ApiKey, ApiKeyName, DisplayName, Locale, Password, Role, Session, TimeZoneName, User,
-    UserStatus,
+    ApiKey, ApiKeyName, ApiKeyScope, DisplayName, Locale, Password, Role, Session, TimeZoneName,
+    User, UserStatus,
 };
 use dealpulse_domain::ids::{ApiKeyId, SessionId, UserId};
+use dealpulse_domain::listing::SourceName;
 use dealpulse_domain::secret::TokenHash;
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeSet;
 use utoipa::ToSchema;
 
 pub fn router(state: AccountState) -> Router {
@@ -394,6 +396,13 @@ pub async fn revoke_session(
 pub struct CreateApiKeyRequest {
     /// A label to recognise the key by.
     pub name: String,
+    /// `["account"]` (the default): everything the account can do. `["ingest"]`: only pushing
+    /// listings as `source` (admins only, for partners).
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// The source name an ingest key pushes listings as (`partner-acme`).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -409,6 +418,9 @@ pub struct ApiKeySummary {
     pub last_used_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<Timestamp>,
+    pub scopes: Vec<String>,
+    /// The source an ingest key pushes listings as.
+    pub source: Option<String>,
 }
 
 impl From<&ApiKey> for ApiKeySummary {
@@ -420,6 +432,8 @@ impl From<&ApiKey> for ApiKeySummary {
             created_at: key.created_at,
             last_used_at: key.last_used_at,
             revoked_at: key.revoked_at,
+            scopes: key.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            source: key.ingest_source.as_ref().map(|s| s.as_str().to_string()),
         }
     }
 }
@@ -436,6 +450,51 @@ pub struct ApiKeyCreated {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiKeyList {
     pub items: Vec<ApiKeySummary>,
+}
+
+/// The scopes a new key asks for: one scope per key (least privilege); `ingest` only for admins
+/// and only with a source name.
+fn key_scopes(
+    caller: &Authenticated,
+    request: &CreateApiKeyRequest,
+) -> Result<(BTreeSet<ApiKeyScope>, Option<SourceName>), ApiError> {
+    let scopes = match &request.scopes {
+        None => ApiKeyScope::account_only(),
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                ApiKeyScope::parse(name)
+                    .ok_or_else(|| ApiError::invalid("scopes", "each scope is account or ingest"))
+            })
+            .collect::<Result<BTreeSet<_>, _>>()?,
+    };
+    if scopes.len() != 1 {
+        return Err(ApiError::invalid(
+            "scopes",
+            "give exactly one scope: account or ingest",
+        ));
+    }
+    if scopes.contains(&ApiKeyScope::Ingest) {
+        if caller.user.role != Role::Admin {
+            return Err(ApiError::Forbidden {
+                kind: "admin-only",
+                detail: "Only administrators create ingest keys (for partners).",
+            });
+        }
+        let source = request
+            .source
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("source", "an ingest key needs a source name"))?;
+        let source = SourceName::parse(source).map_err(|e| ApiError::invalid("source", e.0))?;
+        return Ok((scopes, Some(source)));
+    }
+    if request.source.is_some() {
+        return Err(ApiError::invalid(
+            "source",
+            "only ingest keys have a source",
+        ));
+    }
+    Ok((scopes, None))
 }
 
 /// Upper bound on live keys per user.
@@ -458,6 +517,7 @@ pub async fn create_api_key(
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
     let core = &state.core;
     let name = ApiKeyName::parse(&request.name).map_err(|e| ApiError::invalid("name", e.0))?;
+    let (scopes, ingest_source) = key_scopes(&caller, &request)?;
     let live = core
         .store
         .api_keys_of_user(caller.user.id)
@@ -480,6 +540,8 @@ pub async fn create_api_key(
         created_at: core.clock.now(),
         last_used_at: None,
         revoked_at: None,
+        scopes,
+        ingest_source,
     };
     core.store.insert_api_key(&key).await?;
     audit(

@@ -4,6 +4,7 @@ pub mod account;
 pub mod auth;
 pub mod dev;
 pub mod health;
+pub mod ingest;
 pub mod preferences;
 pub mod products;
 pub mod rules;

@@ -1,0 +1,27 @@
+//! `api-ingest`: the /api/v1/ingest routes on DynamoDB, announcing listings on EventBridge.
+
+use dealpulse_api::routes::ingest::{router, IngestState};
+use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_aws::eventbridge::EventBridgePublisher;
+use dealpulse_lambda::{lambda_app, run, FunctionEnv};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let env = FunctionEnv::from_process();
+    let sdk = dealpulse_aws::load_sdk_config().await;
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        env.required("DEALPULSE_TABLE")?,
+    ));
+    let events = Arc::new(EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&sdk),
+        env.required("DEALPULSE_EVENT_BUS")?,
+    ));
+    let routes = router(IngestState {
+        core: env.core(store)?,
+        events,
+    });
+    run(lambda_app(routes, &env, "api-ingest")).await
+}

@@ -34,6 +34,8 @@ pub fn app_with_plans(plans_file: Option<PathBuf>) -> App {
         allowed_origins: vec!["http://localhost:5173".into()],
         plans_file,
         twilio: None,
+        inbound_domain: "inbound.dealpulse.test".into(),
+        system_senders: vec!["@fares.example.com".into()],
     })
     .unwrap();
     let router = runtime.router();

@@ -85,6 +85,7 @@ fn listing(title: &str, price: &str, hours_ago: i64) -> Listing {
         seen_at: Timestamp::now()
             .checked_sub(SignedDuration::from_hours(hours_ago))
             .unwrap(),
+        audience: None,
     }
 }
 

@@ -122,7 +122,45 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
                 access.as_str()
             };
             let auth = secured.then_some(credential);
-            if has_body {
+            let raw_mail = operation["requestBody"]["content"]
+                .get("message/rfc822")
+                .is_some();
+            if raw_mail {
+                // Raw messages: anything but message/rfc822, an empty message or one over the
+                // cap is refused, and nothing is kept.
+                let over = "x".repeat(dealpulse_api::routes::ingest::MAX_MAIL_BYTES + 1);
+                for (label, content_type, body, expected) in [
+                    (
+                        "JSON",
+                        "application/json",
+                        "{}".to_string(),
+                        StatusCode::BAD_REQUEST,
+                    ),
+                    (
+                        "empty",
+                        "message/rfc822",
+                        String::new(),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    ),
+                    (
+                        "over the cap",
+                        "message/rfc822",
+                        over,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                    ),
+                ] {
+                    let mut request = Request::builder()
+                        .method(method.clone())
+                        .uri(&uri)
+                        .header(header::CONTENT_TYPE, content_type);
+                    if let Some(auth) = auth {
+                        request = request.header(header::AUTHORIZATION, format!("Bearer {auth}"));
+                    }
+                    let answer = app.send(request.body(Body::from(body)).unwrap()).await;
+                    assert_problem(&answer, expected, &format!("{context} with {label}"));
+                    checked += 1;
+                }
+            } else if has_body {
                 let bad_bodies: [(&str, Option<&str>, &str, StatusCode); 4] = [
                     (
                         "malformed JSON",
@@ -305,6 +343,10 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
     assert!(
         app.runtime.store.feeds().await.unwrap().is_empty(),
         "no feed registered"
+    );
+    assert!(
+        !app.dir.path().join("inbound").exists(),
+        "no raw message kept"
     );
     assert!(
         app.runtime
@@ -985,6 +1027,12 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/ingest/feeds/{id}", "patch"),
         ("/api/v1/ingest/feeds/{id}", "delete"),
         ("/api/v1/ingest/hosts", "get"),
+        ("/api/v1/ingest/mails", "get"),
+        ("/api/v1/ingest/mails/{id}", "get"),
+        ("/api/v1/ingest/email", "post"),
+        ("/api/v1/ingest/inbound-address", "get"),
+        ("/api/v1/ingest/inbound-address", "put"),
+        ("/api/v1/ingest/inbound-address/rotate", "post"),
         ("/api/v1/notification-preferences/summary", "get"),
         ("/api/v1/notification-preferences/channels", "patch"),
         ("/api/v1/notification-preferences/frequency", "patch"),

@@ -427,3 +427,253 @@ async fn administrators_register_feeds_and_read_host_health() {
         "captcha page"
     );
 }
+
+fn newsletter(from: &str, to: &str, extra_headers: &str) -> String {
+    format!(
+        "From: Fare Alerts <{from}>\r\nTo: {to}\r\nSubject: Deals from Boston\r\n{extra_headers}\
+Date: Wed, 25 Nov 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+Boston (BOS) to Lisbon (LIS) - $389 round trip, nonstop on TAP, March to May\r\n\
+https://fares.example.com/deals/bos-lis\r\n\r\n\
+Boston (BOS) to Dublin (DUB) - $345 round trip, nonstop on Aer Lingus, February\r\n\
+New York to Paris from $299 roundtrip (1 stop, Delta) in January\r\n"
+    )
+}
+
+async fn post_mail(app: &App, token: &str, raw: &str) -> dealpulse_tests::local_app::Answer {
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/ingest/email")
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(axum::http::header::CONTENT_TYPE, "message/rfc822")
+        .body(axum::body::Body::from(raw.to_string()))
+        .unwrap();
+    app.send(request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newsletters_are_kept_recorded_and_their_deals_become_listings() {
+    use dealpulse_domain::listing::Category;
+    let app = app();
+    let boss = admin(&app, "admin@example.com").await;
+    let (user, _) = app
+        .verified_user("traveller@example.com", "a long enough password")
+        .await;
+    let system = "deals@inbound.dealpulse.test";
+
+    // The system address, from an allowed sender: three deals, three listings, three events.
+    let accepted = post_mail(
+        &app,
+        &boss,
+        &newsletter("news@fares.example.com", system, ""),
+    )
+    .await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.body);
+    assert_eq!(accepted.body["status"], "accepted");
+    assert_eq!(accepted.body["deals"], 3);
+    assert_eq!(accepted.body["to"], system);
+    let announced = events(&app).await;
+    assert_eq!(announced.len(), 3);
+    let lisbon = announced
+        .iter()
+        .find_map(|e| match e {
+            CatalogEvent::ListingObserved { listing, .. }
+                if listing
+                    .flight
+                    .as_ref()
+                    .is_some_and(|f| f.destination == "LIS") =>
+            {
+                Some(listing.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(lisbon.category, Some(Category::Flights));
+    assert_eq!(lisbon.price.to_string(), "389.00 USD");
+    assert_eq!(lisbon.url, "https://fares.example.com/deals/bos-lis");
+    assert_eq!(lisbon.source.as_str(), "mail-fares-example-com");
+    assert_eq!(lisbon.audience, None, "the system's deals are for everyone");
+    let flight = lisbon.flight.as_ref().unwrap();
+    assert_eq!((flight.origin.as_str(), flight.stops), ("BOS", 0));
+    assert!(flight.return_on.is_some(), "round trip");
+    // The same newsletter again: recorded, but no listing is new.
+    let again = post_mail(
+        &app,
+        &boss,
+        &newsletter("news@fares.example.com", system, ""),
+    )
+    .await;
+    assert_eq!(again.body["status"], "accepted");
+    assert!(events(&app).await.is_empty());
+
+    // Mail that does nothing is still kept and recorded, with the reason.
+    for (raw, status) in [
+        (newsletter("spam@elsewhere.example", system, ""), "sender_not_allowed"),
+        (newsletter("news@fares.example.com", "someone@else.example", ""), "unknown_address"),
+        (
+            newsletter("news@fares.example.com", system, "X-SES-Spam-Verdict: FAIL\r\n"),
+            "rejected",
+        ),
+        ("this is not an e-mail at all".to_string(), "unparseable"),
+        (
+            "From: news@fares.example.com\r\nTo: deals@inbound.dealpulse.test\r\nSubject: Hi\r\n\r\nNo deals this week, sorry!\r\n".to_string(),
+            "no_deals",
+        ),
+    ] {
+        let answer = post_mail(&app, &boss, &raw).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        assert_eq!(answer.body["status"], status, "{}", answer.body);
+        assert!(answer.body["reason"].is_string(), "{}", answer.body);
+        assert!(std::path::Path::new(answer.body["raw_ref"].as_str().unwrap()).exists());
+    }
+    assert!(events(&app).await.is_empty());
+
+    // A personal address: private deals, its own allowlist, retired by rotation.
+    let mine = app
+        .call(
+            Method::GET,
+            "/api/v1/ingest/inbound-address",
+            Some(&user),
+            None,
+        )
+        .await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_eq!(mine.body["system_address"], system);
+    let address = mine.body["address"].as_str().unwrap().to_string();
+    assert!(address.ends_with("@inbound.dealpulse.test"));
+    let set = app
+        .call(
+            Method::PUT,
+            "/api/v1/ingest/inbound-address",
+            Some(&user),
+            Some(json!({"allowed_senders": ["@fares.example.com", "@FARES.example.com"]})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.body["allowed_senders"], json!(["@fares.example.com"]));
+    assert_problem(
+        &app.call(
+            Method::PUT,
+            "/api/v1/ingest/inbound-address",
+            Some(&user),
+            Some(json!({"allowed_senders": ["not a sender"]})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad sender",
+    );
+    let private = post_mail(
+        &app,
+        &boss,
+        &newsletter("deals@mail.fares.example.com", &address, ""),
+    )
+    .await;
+    assert_eq!(private.body["status"], "accepted", "{}", private.body);
+    let private_events = events(&app).await;
+    assert_eq!(private_events.len(), 3);
+    let me = app.call(Method::GET, "/api/v1/me", Some(&user), None).await;
+    for event in &private_events {
+        let CatalogEvent::ListingObserved { listing, .. } = event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(
+            listing.audience.map(|u| u.to_string()),
+            me.body["id"].as_str().map(str::to_string),
+            "deals from a personal address are for its owner"
+        );
+    }
+    let stranger = post_mail(&app, &boss, &newsletter("x@other.example", &address, "")).await;
+    assert_eq!(stranger.body["status"], "sender_not_allowed");
+    let rotated = app
+        .call(
+            Method::POST,
+            "/api/v1/ingest/inbound-address/rotate",
+            Some(&user),
+            None,
+        )
+        .await;
+    assert_ne!(rotated.body["address"], address.as_str());
+    let retired = post_mail(
+        &app,
+        &boss,
+        &newsletter("news@fares.example.com", &address, ""),
+    )
+    .await;
+    assert_eq!(retired.body["status"], "unknown_address");
+
+    // Administrators see every message, newest first, and can filter by what became of it.
+    let all = app
+        .call(Method::GET, "/api/v1/ingest/mails", Some(&boss), None)
+        .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let items = all.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10);
+    assert_eq!(items[0]["status"], "unknown_address", "newest first");
+    let kept = std::fs::read_dir(app.dir.path().join("inbound"))
+        .unwrap()
+        .count();
+    assert_eq!(kept, 10, "every raw message is kept");
+    let unparseable = app
+        .call(
+            Method::GET,
+            "/api/v1/ingest/mails?status=unparseable",
+            Some(&boss),
+            None,
+        )
+        .await;
+    assert_eq!(unparseable.body["items"].as_array().unwrap().len(), 1);
+    let one = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/ingest/mails/{}", items[0]["id"].as_str().unwrap()),
+            Some(&boss),
+            None,
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_problem(
+        &app.call(
+            Method::GET,
+            "/api/v1/ingest/mails?status=lost",
+            Some(&boss),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown status",
+    );
+
+    // Only administrators hand over mail, as message/rfc822, not empty.
+    assert_problem(
+        &post_mail(
+            &app,
+            &user,
+            &newsletter("news@fares.example.com", system, ""),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "not an admin",
+    );
+    assert_problem(
+        &app.call(
+            Method::POST,
+            "/api/v1/ingest/email",
+            Some(&boss),
+            Some(json!({"raw": "x"})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "JSON instead of a message",
+    );
+    assert_problem(
+        &post_mail(&app, &boss, "  \r\n").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "empty",
+    );
+    assert_eq!(
+        std::fs::read_dir(app.dir.path().join("inbound"))
+            .unwrap()
+            .count(),
+        10,
+        "refused requests keep nothing"
+    );
+}

@@ -3,6 +3,7 @@
 use dealpulse_api::routes::ingest::{router, IngestState};
 use dealpulse_aws::dynamodb::DynamoStore;
 use dealpulse_aws::eventbridge::EventBridgePublisher;
+use dealpulse_domain::inbound::InboundAddresses;
 use dealpulse_lambda::{lambda_app, run, FunctionEnv};
 use std::sync::Arc;
 
@@ -19,9 +20,16 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_eventbridge::Client::new(&sdk),
         env.required("DEALPULSE_EVENT_BUS")?,
     ));
+    let core = env.core(store)?;
+    // Personal newsletter addresses exist when the stack receives mail (InboundDomain).
+    let inbound = env
+        .optional("DEALPULSE_INBOUND_DOMAIN")
+        .map(|domain| InboundAddresses::new(&domain, core.keys.inbound_key()));
     let routes = router(IngestState {
-        core: env.core(store)?,
+        core,
         events,
+        inbound,
+        mail_receiver: None,
     });
     run(lambda_app(routes, &env, "api-ingest")).await
 }

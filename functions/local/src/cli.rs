@@ -44,6 +44,14 @@ enum Command {
         #[arg(long)]
         selectors: Option<std::path::PathBuf>,
     },
+    /// Ingest deal newsletters saved as .eml files, as if they had arrived at their To address
+    /// (deals@<inbound domain> or a user's address). Prints each message's record (JSON).
+    IngestEmail {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Check every product page and feed that is due now, once, and print the run's report
     /// (JSON). `serve` does this on a schedule.
     Scrape {
@@ -82,6 +90,16 @@ struct DataArgs {
     /// Directory holding the SQLite file, the mail outbox and the signing secret.
     #[arg(long, env = "DEALPULSE_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// Domain of the inbound newsletter addresses (deals@<domain>, and one per user).
+    #[arg(
+        long,
+        env = "DEALPULSE_INBOUND_DOMAIN",
+        default_value = "inbound.dealpulse.local"
+    )]
+    inbound_domain: String,
+    /// Senders the system address accepts (name@domain or @domain), comma separated.
+    #[arg(long, env = "DEALPULSE_INBOUND_SYSTEM_SENDERS", value_delimiter = ',')]
+    inbound_system_senders: Vec<String>,
 }
 
 #[derive(Args)]
@@ -201,13 +219,21 @@ fn config_for_admin(data: &DataArgs) -> LocalConfig {
         allowed_origins: Vec::new(),
         plans_file: None,
         twilio: None,
+        inbound_domain: data.inbound_domain.clone(),
+        system_senders: data.inbound_system_senders.clone(),
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => {
+        Command::Serve(mut args) => {
             init_logging(args.log_format);
+            if args.demo {
+                // The demo shop's sample newsletters come from this sender.
+                args.data
+                    .inbound_system_senders
+                    .push(crate::demo_shop::NEWSLETTER_SENDER.to_string());
+            }
             let config = LocalConfig {
                 data_dir: args.data.data_dir,
                 public_url: args
@@ -231,6 +257,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }),
                     _ => None,
                 },
+                inbound_domain: args.data.inbound_domain,
+                system_senders: args.data.inbound_system_senders,
             };
             let options = crate::serve::ServeOptions {
                 demo: args.demo,
@@ -240,6 +268,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 fetch_min_delay: Duration::from_millis(args.scrape.fetch_min_delay_ms),
             };
             crate::serve::serve(LocalRuntime::start(config)?, args.addr, options).await
+        }
+        Command::IngestEmail { data, files } => {
+            init_logging(LogFormat::Pretty);
+            let runtime = LocalRuntime::start(config_for_admin(&data))?;
+            let drop = runtime.mail_drop();
+            for file in files {
+                let raw =
+                    std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                let mail = drop.keep_and_ingest(&raw).await?;
+                println!("{}", serde_json::to_string(&mail)?);
+            }
+            Ok(())
         }
         Command::Scrape {
             data,

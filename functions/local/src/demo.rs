@@ -221,6 +221,7 @@ pub async fn seed(
             score: Some(70),
             flight: None,
             seen_at: ago(now, hours)?,
+            audience: None,
         })
     };
     let mut listings = vec![

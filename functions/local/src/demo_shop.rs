@@ -89,6 +89,38 @@ const DEALS: &[(&str, &str, i64, &str)] = &[
     ),
 ];
 
+/// Sender of the demo shop's sample flight-deal newsletters (allowed on the system address in
+/// demo mode).
+pub const NEWSLETTER_SENDER: &str = "deals@fares.dealpulse.test";
+
+/// The sample newsletters, as raw messages addressed to `to`: a plain-text one and an HTML one
+/// in quoted-printable, like real deal newsletters.
+pub fn newsletters(to: &str) -> Vec<(String, String)> {
+    let plain = format!(
+        "From: Fare Alerts <{NEWSLETTER_SENDER}>\r\nTo: {to}\r\nSubject: This week's flight deals from Boston\r\n\
+Date: Wed, 25 Nov 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+This week's deals:\r\n\r\n\
+Boston (BOS) to Lisbon (LIS) - $389 round trip, nonstop on TAP, March to May\r\n\
+https://fares.dealpulse.test/deals/bos-lis\r\n\r\n\
+Boston (BOS) to Dublin (DUB) - $345 round trip, nonstop on Aer Lingus, February\r\n\
+https://fares.dealpulse.test/deals/bos-dub\r\n\r\n\
+New York to Paris from $299 roundtrip (1 stop, Delta) in January\r\n"
+    );
+    let html = format!(
+        "From: Fare Alerts <{NEWSLETTER_SENDER}>\r\nTo: {to}\r\nSubject: =?UTF-8?Q?Europe_for_less_=E2=9C=88?=\r\n\
+Date: Wed, 25 Nov 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+<html><body><h1>Europe for less</h1>\r\n\
+<p>Chicago (ORD) to Rome (FCO): =E2=82=AC412 return, 1 stop on Lufthansa, April</p>\r\n\
+<p>Boston (BOS) to Reykjavik (KEF) =E2=80=93 $279 round trip, nonstop, Icelandair, October</p>\r\n\
+</body></html>\r\n"
+    );
+    vec![
+        ("bos-weekly.eml".to_string(), plain),
+        ("europe-for-less.eml".to_string(), html),
+    ]
+}
+
 /// One step of the price walk.
 const STEP_SECONDS: i64 = 600;
 
@@ -236,6 +268,24 @@ pub fn router() -> Router {
 mod tests {
     use super::*;
     use dealpulse_extract::{extract, Page};
+
+    #[test]
+    fn the_sample_newsletters_hold_flight_deals() {
+        use dealpulse_extract::newsletter::{flight_deals, parse_mail};
+        let mut total = 0;
+        for (name, raw) in newsletters("deals@inbound.dealpulse.local") {
+            let mail = parse_mail(raw.as_bytes()).unwrap();
+            assert_eq!(mail.from.as_deref(), Some(NEWSLETTER_SENDER), "{name}");
+            let deals = flight_deals(&mail.text);
+            assert!(deals.len() >= 2, "{name}: {deals:#?}");
+            assert!(
+                deals.iter().all(|d| d.currency.is_some()),
+                "{name}: {deals:#?}"
+            );
+            total += deals.len();
+        }
+        assert_eq!(total, 5);
+    }
 
     #[test]
     fn prices_move_within_the_band_and_every_page_is_extractable() {

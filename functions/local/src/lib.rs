@@ -6,6 +6,7 @@ pub mod cli;
 pub mod demo;
 pub mod demo_shop;
 pub mod extract;
+pub mod mail_ingest;
 pub mod parse_price;
 pub mod runtime;
 pub mod serve;

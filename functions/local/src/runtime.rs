@@ -16,12 +16,14 @@ use dealpulse_api::routes::preferences::PreferencesState;
 use dealpulse_api::state::{AccountState, AuthState, Core, DevState, HealthState, Settings};
 use dealpulse_domain::clock::{Clock, SystemClock};
 use dealpulse_domain::events::EventPublisher;
+use dealpulse_domain::inbound::{InboundAddresses, MailReceiver, SenderRule};
 use dealpulse_domain::mail::{Mailer, OutboxReader};
 use dealpulse_domain::plans::PlanCatalog;
 use dealpulse_domain::ports::Store;
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::sms::{SmsOutboxReader, SmsSender};
 use dealpulse_fetch::polite::PoliteFetcher;
+use dealpulse_ingest::mail::{MailConfig, MailIngest};
 use dealpulse_ingest::scrape::{ScrapeSettings, Scraper};
 use dealpulse_local::{
     Database, OutboxMailer, QueueEventBus, SmsOutbox, SmtpMailer, SqliteQueue, SqliteStore,
@@ -57,6 +59,10 @@ pub struct LocalConfig {
     pub plans_file: Option<PathBuf>,
     /// Send SMS through Twilio instead of keeping them in the SMS outbox.
     pub twilio: Option<TwilioConfig>,
+    /// Domain of the inbound newsletter addresses.
+    pub inbound_domain: String,
+    /// Senders the system address accepts (`name@domain` or `@domain`).
+    pub system_senders: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +77,8 @@ pub enum StartError {
     Plans(String),
     #[error("SMS: {0}")]
     Sms(#[from] dealpulse_domain::sms::SmsError),
+    #[error("inbound mail: {0}")]
+    Inbound(String),
 }
 
 pub struct LocalRuntime {
@@ -88,6 +96,8 @@ pub struct LocalRuntime {
     pub core: Core,
     pub metrics: Arc<Metrics>,
     pub config: LocalConfig,
+    /// Newsletters by e-mail: raw messages are kept in `<data>/inbound`.
+    pub mail: Arc<MailIngest>,
 }
 
 /// Reads a key file from the data directory, creating it with `create` (mode 0600) on first
@@ -206,7 +216,23 @@ impl LocalRuntime {
                 .map_err(|e| StartError::Plans(e.to_string()))?,
             ),
         };
+        let system_senders = config
+            .system_senders
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| SenderRule::parse(s).map_err(|e| StartError::Inbound(format!("{s}: {}", e.0))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mail = Arc::new(MailIngest::new(
+            store.clone() as Arc<dyn Store>,
+            events.clone() as Arc<dyn EventPublisher>,
+            Arc::clone(&core.clock),
+            MailConfig {
+                addresses: InboundAddresses::new(&config.inbound_domain, core.keys.inbound_key()),
+                system_senders,
+            },
+        ));
         Ok(Self {
+            mail,
             store,
             queue,
             dead_letters,
@@ -221,6 +247,15 @@ impl LocalRuntime {
             metrics: Arc::new(Metrics::default()),
             config,
         })
+    }
+
+    /// Where received messages are kept, and the maildrop folder `serve` watches.
+    pub fn mail_drop(&self) -> crate::mail_ingest::MailDrop {
+        crate::mail_ingest::MailDrop {
+            ingest: Arc::clone(&self.mail),
+            kept: self.config.data_dir.join("inbound"),
+            maildrop: self.config.data_dir.join("maildrop"),
+        }
     }
 
     /// The scrape job over this runtime's store and bus, fetching politely (`min_delay` per
@@ -254,6 +289,8 @@ impl LocalRuntime {
             .merge(dealpulse_api::routes::ingest::router(IngestState {
                 core: self.core.clone(),
                 events: self.events.clone() as Arc<dyn EventPublisher>,
+                inbound: Some(self.mail.addresses().clone()),
+                mail_receiver: Some(Arc::new(self.mail_drop()) as Arc<dyn MailReceiver>),
             }))
             .merge(dealpulse_api::routes::preferences::router(
                 PreferencesState {

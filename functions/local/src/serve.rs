@@ -45,8 +45,15 @@ pub async fn seed_demo(runtime: &LocalRuntime, shop_base: &str) -> anyhow::Resul
             )
             .await?;
             if let Some(seeded) = seeded {
+                // The sample newsletters arrive through the maildrop, like any dropped mail.
+                let maildrop = runtime.config.data_dir.join("maildrop");
+                std::fs::create_dir_all(&maildrop)?;
+                for (name, raw) in crate::demo_shop::newsletters(&runtime.mail.addresses().system())
+                {
+                    std::fs::write(maildrop.join(name), raw)?;
+                }
                 println!(
-                    "demo data   {} alert rules, {} watched products, {} listings from source \"demo\", the demo shop's products and feed",
+                    "demo data   {} alert rules, {} watched products, {} listings from source \"demo\", the demo shop's products, feed and two newsletters",
                     seeded.rules, seeded.watches, seeded.listings
                 );
             }
@@ -90,6 +97,29 @@ async fn run_scraper(scraper: Scraper, every: Duration, mut shutdown: watch::Rec
                     Err(error) => tracing::error!(job = "scrape", %error, "job failed"),
                 }
             }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+/// How often the maildrop folder is swept.
+const MAILDROP_EVERY: Duration = Duration::from_secs(5);
+
+/// Ingests newsletters dropped into `<data>/maildrop` as they appear.
+async fn watch_maildrop(drop: crate::mail_ingest::MailDrop, mut shutdown: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(MAILDROP_EVERY);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => match drop.sweep().await {
+                Ok(mails) if mails.is_empty() => {}
+                Ok(mails) => {
+                    for mail in mails {
+                        tracing::info!(job = "maildrop", id = %mail.id, status = %mail.status,
+                            deals = mail.deals, "newsletter received");
+                    }
+                }
+                Err(error) => tracing::error!(job = "maildrop", %error, "job failed; retried next sweep"),
+            },
             _ = shutdown.changed() => break,
         }
     }
@@ -159,6 +189,7 @@ pub async fn serve(
         std::sync::Arc::clone(&runtime),
         jobs_shutdown.clone(),
     ));
+    let maildrop = tokio::spawn(watch_maildrop(runtime.mail_drop(), jobs_shutdown.clone()));
     let scraping = match options.scrape_every {
         Some(every) => {
             let scraper =
@@ -179,6 +210,16 @@ pub async fn serve(
     if options.demo {
         println!("  demo shop    {shop_base}/  (checked every 2 minutes; prices move every 10)");
     }
+    println!(
+        "  newsletters  mail to {} (senders: {}), or drop .eml files into {}",
+        runtime.mail.addresses().system(),
+        if runtime.config.system_senders.is_empty() {
+            "none allowed yet; see --inbound-system-senders".to_string()
+        } else {
+            runtime.config.system_senders.join(", ")
+        },
+        runtime.config.data_dir.join("maildrop").display()
+    );
     println!("  data         {}", runtime.config.data_dir.display());
     tracing::info!(%bound, "listening");
 
@@ -193,5 +234,6 @@ pub async fn serve(
     if let Some(scraping) = scraping {
         scraping.await?;
     }
+    maildrop.await?;
     Ok(())
 }

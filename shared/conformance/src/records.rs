@@ -138,6 +138,7 @@ pub fn sample_listing(title: &str, seen_at: Timestamp) -> Listing {
         score: Some(80),
         flight: None,
         seen_at,
+        audience: None,
     }
 }
 

@@ -25,6 +25,9 @@ macro_rules! entity_id {
             pub fn as_uuid(&self) -> uuid::Uuid {
                 self.0
             }
+            pub fn from_uuid(uuid: uuid::Uuid) -> Self {
+                Self(uuid)
+            }
         }
 
         impl fmt::Display for $name {
@@ -87,6 +90,13 @@ entity_id!(
     /// Identifies a web push subscription.
     PushSubscriptionId
 );
+
+impl UserId {
+    /// The owner of records that belong to no user (the system inbox's mail log).
+    pub fn system() -> Self {
+        Self(uuid::Uuid::nil())
+    }
+}
 
 impl ListingId {
     /// The id of an item a source keeps re-publishing (a feed entry, a partner's listing): the

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod events;
 pub mod geo;
 pub mod ids;
+pub mod inbound;
 pub mod listing;
 pub mod mail;
 pub mod money;

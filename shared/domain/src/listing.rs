@@ -196,6 +196,10 @@ pub struct Listing {
     pub score: Option<u8>,
     pub flight: Option<FlightOffer>,
     pub seen_at: Timestamp,
+    /// Only this user may be alerted about it (deals read from their personal newsletter
+    /// address); `None` for everyone.
+    #[serde(default)]
+    pub audience: Option<crate::ids::UserId>,
 }
 
 /// A product page a user watches; shared by every watcher of the same canonical URL.

@@ -193,3 +193,8 @@ record!(crate::channels::PhoneSetup, "phone", |_r| "current"
 record!(crate::channels::PushSubscription, "push", |r| r
     .id
     .to_string());
+record!(crate::inbound::InboundSettings, "inbound", |_r| "current"
+    .to_string());
+record!(crate::inbound::InboundMail, "inbound_mail", |r| r
+    .id
+    .to_string());

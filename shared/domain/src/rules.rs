@@ -469,6 +469,7 @@ mod tests {
             score: Some(70),
             flight: None,
             seen_at: Timestamp::UNIX_EPOCH,
+            audience: None,
         }
     }
 

@@ -12,8 +12,14 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Newsletter {
     pub from: Option<String>,
+    /// Every recipient address the message names (To, Cc, Delivered-To, X-Original-To),
+    /// lower-cased: how an inbound address is recognised.
+    pub recipients: Vec<String>,
     pub subject: Option<String>,
     pub date: Option<String>,
+    /// SES's verdicts (`X-SES-Spam-Verdict`, `X-SES-Virus-Verdict`) when SES received it.
+    pub spam_verdict: Option<String>,
+    pub virus_verdict: Option<String>,
     /// The plain-text body, or the HTML body turned into text.
     pub text: String,
 }
@@ -47,12 +53,35 @@ pub fn parse_mail(raw: &[u8]) -> Result<Newsletter, MailError> {
     }
     .filter(|t| !t.trim().is_empty())
     .ok_or(MailError::NoBody)?;
+    let mut recipients: Vec<String> = Vec::new();
+    for list in [message.to(), message.cc()].into_iter().flatten() {
+        for address in list.iter() {
+            if let Some(address) = address.address() {
+                recipients.push(address.to_lowercase());
+            }
+        }
+    }
+    let header = |name: &str| -> Option<String> {
+        message
+            .header_raw(name)
+            .map(|v| v.trim().trim_matches(|c| c == '<' || c == '>').to_string())
+            .filter(|v| !v.is_empty())
+    };
+    for name in ["Delivered-To", "X-Original-To"] {
+        if let Some(address) = header(name) {
+            recipients.push(address.to_lowercase());
+        }
+    }
+    recipients.dedup();
     Ok(Newsletter {
         from: message
             .from()
             .and_then(|a| a.first())
             .and_then(|a| a.address())
             .map(|a| a.to_lowercase()),
+        recipients,
+        spam_verdict: header("X-SES-Spam-Verdict"),
+        virus_verdict: header("X-SES-Virus-Verdict"),
         subject: message.subject().map(str::to_string),
         date: message.date().map(|d| d.to_rfc3339()),
         text,

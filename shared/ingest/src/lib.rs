@@ -8,6 +8,7 @@
 //! budget; [`listings`] turns feed entries into listings.
 
 pub mod listings;
+pub mod mail;
 pub mod scrape;
 
 use dealpulse_domain::listing::{PricePoint, TrackedProduct};

@@ -106,6 +106,7 @@ pub fn listing_from_item(
         score: None,
         flight: None,
         seen_at: now,
+        audience: None,
     })
 }
 

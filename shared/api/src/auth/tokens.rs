@@ -99,6 +99,8 @@ pub enum TokenError {
 pub struct TokenKeys {
     jwt_key: Vec<u8>,
     link_key: Vec<u8>,
+    /// Tags inbound e-mail addresses (see `dealpulse_domain::inbound`).
+    inbound_key: Vec<u8>,
     pub issuer: String,
     pub audience: String,
 }
@@ -129,9 +131,16 @@ impl TokenKeys {
         Self {
             jwt_key: secret.derive("dealpulse/jwt/v1"),
             link_key: secret.derive("dealpulse/e-mail-link/v1"),
+            inbound_key: secret.derive("dealpulse/inbound-address/v1"),
             issuer: issuer.to_string(),
             audience: audience.to_string(),
         }
+    }
+
+    /// The key inbound addresses are tagged with, so every function that knows the signing
+    /// secret recognises them.
+    pub fn inbound_key(&self) -> &[u8] {
+        &self.inbound_key
     }
 
     pub fn issue_access(

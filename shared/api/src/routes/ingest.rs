@@ -5,8 +5,10 @@
 use crate::auth::extract::{Authenticated, IngestKey};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, FieldError, Problem};
+use crate::resource::QueryParams;
 use crate::routes::auth::Fields;
 use crate::state::Core;
+use axum::extract::RawQuery;
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -14,12 +16,16 @@ use axum::{Json, Router};
 use dealpulse_domain::account::Role;
 use dealpulse_domain::events::{CatalogEvent, EventPublisher};
 use dealpulse_domain::geo::GeoPoint;
-use dealpulse_domain::ids::{ListingId, SourceId};
+use dealpulse_domain::ids::{ListingId, SourceId, UserId};
+use dealpulse_domain::inbound::{
+    InboundAddresses, InboundMail, InboundSettings, MailReceiver, MailStatus, SenderRule,
+};
 use dealpulse_domain::listing::{Category, Listing, SourceName};
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::net::{PublicUrl, Schemes};
 use dealpulse_domain::normalize::{category_of, condition_of, place_of};
 use dealpulse_domain::ports::StoreError;
+use dealpulse_domain::records::records;
 use dealpulse_domain::score::score_against_category;
 use dealpulse_domain::sources::{CheckState, FeedFormat, FeedSource, FieldMapping, HostHealth};
 use jiff::{SignedDuration, Timestamp};
@@ -33,6 +39,11 @@ use utoipa::ToSchema;
 pub struct IngestState {
     pub core: Core,
     pub events: Arc<dyn EventPublisher>,
+    /// `None` when no inbound mail domain is configured.
+    pub inbound: Option<InboundAddresses>,
+    /// Takes raw messages posted by administrators (local mode); `None` on AWS, where SES
+    /// delivers mail.
+    pub mail_receiver: Option<Arc<dyn MailReceiver>>,
 }
 
 impl FromRef<IngestState> for Core {
@@ -50,6 +61,17 @@ pub fn router(state: IngestState) -> Router {
             get(get_feed).patch(update_feed).delete(delete_feed),
         )
         .route("/api/v1/ingest/hosts", get(host_health))
+        .route("/api/v1/ingest/mails", get(list_mails))
+        .route("/api/v1/ingest/email", post(post_email))
+        .route("/api/v1/ingest/mails/{id}", get(get_mail))
+        .route(
+            "/api/v1/ingest/inbound-address",
+            get(get_inbound_address).put(set_inbound_senders),
+        )
+        .route(
+            "/api/v1/ingest/inbound-address/rotate",
+            post(rotate_inbound_address),
+        )
         .with_state(state)
 }
 
@@ -233,6 +255,7 @@ fn parse_partner_listing(
         score: None,
         flight: None,
         seen_at: now,
+        audience: None,
     })
 }
 
@@ -668,4 +691,255 @@ pub async fn host_health(
     Ok(Json(HostHealthList {
         items: state.core.store.host_health().await?,
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailList {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<InboundMail>,
+}
+
+/// Received newsletters, newest first, whatever became of them (`status`: accepted, no_deals,
+/// unparseable, sender_not_allowed, unknown_address, rejected); `limit` 1–500 (default 100).
+#[utoipa::path(get, path = "/api/v1/ingest/mails", tag = "ingest",
+    security(("bearer" = [])),
+    params(("status" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses(
+        (status = 200, body = MailList),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_mails(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Json<MailList>, ApiError> {
+    require_admin(&caller)?;
+    let params = QueryParams::parse(query.as_deref(), &["status", "limit"])?;
+    let limit = params.number("limit", 1, 500, 100)? as usize;
+    let status = params
+        .text("status")
+        .map(|s| {
+            MailStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "accepted, no_deals, unparseable, sender_not_allowed, unknown_address or rejected",
+                )
+            })
+        })
+        .transpose()?;
+    let mut mails = records::<InboundMail>(state.core.store.as_ref())
+        .list(UserId::system())
+        .await?;
+    mails.reverse();
+    mails.retain(|m| status.is_none_or(|s| m.status == s));
+    mails.truncate(limit);
+    Ok(Json(MailList { items: mails }))
+}
+
+#[utoipa::path(get, path = "/api/v1/ingest/mails/{id}", tag = "ingest",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = Object),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_mail(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<InboundMail>, ApiError> {
+    require_admin(&caller)?;
+    let id: ListingId = id.parse().map_err(|_| ApiError::NotFound)?;
+    records::<InboundMail>(state.core.store.as_ref())
+        .get(UserId::system(), &id.to_string())
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"address": "u-0193...-1-k3m9q2xw7a@inbound.dealpulse.example", "system_address": "deals@inbound.dealpulse.example", "allowed_senders": ["@fares.example.com"]}))]
+pub struct InboundAddressView {
+    /// Forward deal newsletters here; deals in them are for you alone.
+    pub address: String,
+    /// The shared address administrators subscribe to newsletters with.
+    pub system_address: String,
+    /// Senders this address accepts (`name@domain` or `@domain`); empty accepts anyone.
+    pub allowed_senders: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboundSendersRequest {
+    /// Up to 50 senders: `name@domain` or `@domain`; empty accepts anyone.
+    pub allowed_senders: Vec<String>,
+}
+
+fn inbound(state: &IngestState) -> Result<&InboundAddresses, ApiError> {
+    state.inbound.as_ref().ok_or(ApiError::NotFound)
+}
+
+async fn inbound_settings(state: &IngestState, user: UserId) -> Result<InboundSettings, ApiError> {
+    Ok(records::<InboundSettings>(state.core.store.as_ref())
+        .get(user, "current")
+        .await?
+        .unwrap_or_else(|| InboundSettings::new(user)))
+}
+
+/// Stores the settings (insert on first write, else an optimistic update).
+async fn save_inbound_settings(
+    state: &IngestState,
+    settings: &InboundSettings,
+) -> Result<InboundSettings, ApiError> {
+    let settings_records = records::<InboundSettings>(state.core.store.as_ref());
+    let stored = if settings.version == 0 {
+        settings_records.insert(settings, None).await
+    } else {
+        settings_records.update(settings).await
+    };
+    match stored {
+        Ok(stored) => Ok(stored),
+        Err(StoreError::Conflict(_) | StoreError::Stale) => Err(ApiError::Conflict(
+            "the settings changed concurrently; read them and retry",
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn inbound_view(addresses: &InboundAddresses, settings: &InboundSettings) -> InboundAddressView {
+    InboundAddressView {
+        address: addresses.for_user(settings.owner, settings.generation),
+        system_address: addresses.system(),
+        allowed_senders: settings
+            .allowed_senders
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
+    }
+}
+
+/// The caller's personal newsletter address. 404 when this deployment receives no mail.
+#[utoipa::path(get, path = "/api/v1/ingest/inbound-address", tag = "ingest",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = InboundAddressView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_inbound_address(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+) -> Result<Json<InboundAddressView>, ApiError> {
+    let addresses = inbound(&state)?;
+    let settings = inbound_settings(&state, caller.user.id).await?;
+    Ok(Json(inbound_view(addresses, &settings)))
+}
+
+/// Replaces the senders the caller's address accepts.
+#[utoipa::path(put, path = "/api/v1/ingest/inbound-address", tag = "ingest",
+    security(("bearer" = [])),
+    request_body = InboundSendersRequest,
+    responses(
+        (status = 200, body = InboundAddressView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_inbound_senders(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    JsonBody(request): JsonBody<InboundSendersRequest>,
+) -> Result<Json<InboundAddressView>, ApiError> {
+    let addresses = inbound(&state)?;
+    if request.allowed_senders.len() > InboundSettings::MAX_SENDERS {
+        return Err(ApiError::invalid("allowed_senders", "at most 50 senders"));
+    }
+    let mut fields = Fields::default();
+    let mut senders = Vec::new();
+    for (index, raw) in request.allowed_senders.iter().enumerate() {
+        if let Some(rule) = fields.take(&format!("allowed_senders/{index}"), SenderRule::parse(raw))
+        {
+            senders.push(rule);
+        }
+    }
+    fields.finish()?;
+    senders.sort();
+    senders.dedup();
+    let mut settings = inbound_settings(&state, caller.user.id).await?;
+    settings.allowed_senders = senders;
+    let stored = save_inbound_settings(&state, &settings).await?;
+    Ok(Json(inbound_view(addresses, &stored)))
+}
+
+/// Retires the caller's address and issues a new one (for an address that attracts spam).
+#[utoipa::path(post, path = "/api/v1/ingest/inbound-address/rotate", tag = "ingest",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = InboundAddressView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rotate_inbound_address(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+) -> Result<Json<InboundAddressView>, ApiError> {
+    let addresses = inbound(&state)?;
+    let mut settings = inbound_settings(&state, caller.user.id).await?;
+    settings.generation = settings.generation.saturating_add(1);
+    let stored = save_inbound_settings(&state, &settings).await?;
+    Ok(Json(inbound_view(addresses, &stored)))
+}
+
+/// Largest raw message accepted (SES accepts up to 40 MB; newsletters are far smaller).
+pub const MAX_MAIL_BYTES: usize = 10 * 1024 * 1024;
+
+/// Hands one raw newsletter (`Content-Type: message/rfc822`) to ingestion, as if it had arrived
+/// by mail. The message is kept and recorded whatever it holds; the answer is its record.
+/// Local mode only (on AWS, SES delivers mail): 404 elsewhere.
+#[utoipa::path(post, path = "/api/v1/ingest/email", tag = "ingest",
+    security(("bearer" = [])),
+    request_body(content = String, content_type = "message/rfc822"),
+    responses(
+        (status = 201, body = Object),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_email(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    request: axum::extract::Request,
+) -> Result<(StatusCode, Json<InboundMail>), ApiError> {
+    require_admin(&caller)?;
+    let receiver = state.mail_receiver.clone().ok_or(ApiError::NotFound)?;
+    let content_type = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if content_type != "message/rfc822" {
+        return Err(ApiError::BadRequest(
+            "Send the raw message with Content-Type: message/rfc822.".into(),
+        ));
+    }
+    let raw = axum::body::to_bytes(request.into_body(), MAX_MAIL_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge {
+            limit: MAX_MAIL_BYTES,
+        })?;
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("body", "the message is empty"));
+    }
+    let mail = receiver
+        .receive(raw.to_vec())
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok((StatusCode::CREATED, Json(mail)))
 }

@@ -1,6 +1,8 @@
 //! The ingestion functions as compiled binaries (`cargo lambda watch` + `cargo lambda invoke
 //! --data-file events/...`) against moto: `scrape` checks a fixture shop on 127.0.0.1 and
-//! publishes to an EventBridge bus whose rule copies events to an SQS queue we read.
+//! publishes to an EventBridge bus whose rule copies events to an SQS queue we read;
+//! `api-ingest` serves partner pushes and the admin routes; `ingest-email` reads a newsletter
+//! from an S3 object, as SES's receipt rule stores it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
@@ -119,6 +121,11 @@ async fn ingestion_functions_run_every_event_against_moto() {
         ("DEALPULSE_SCRAPE_BUDGET_SECONDS", "60".into()),
         ("DEALPULSE_PUBLIC_URL", "https://app.dealpulse.test".into()),
         ("DEALPULSE_JWT_SECRET", JWT_SECRET.into()),
+        ("DEALPULSE_INBOUND_DOMAIN", "inbound.dealpulse.test".into()),
+        (
+            "DEALPULSE_INBOUND_SYSTEM_SENDERS",
+            "@fares.example.com".into(),
+        ),
     ];
     std::fs::write(
         &env_file,
@@ -228,8 +235,56 @@ async fn ingestion_functions_run_every_event_against_moto() {
     let hosts = call("hosts", 200, &values);
     assert_eq!(hosts["items"][0]["host"], "127.0.0.1");
 
+    // ingest-email: SES stored a newsletter in the bucket; the notification names it.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("inbound");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = format!("inbound/{}", unique("ses-message"));
+    let newsletter =
+        "From: Fare Alerts <news@fares.example.com>\r\nTo: deals@inbound.dealpulse.test\r\n\
+Subject: Deals\r\nX-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: PASS\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\n\
+Boston (BOS) to Lisbon (LIS) - $389 round trip, nonstop on TAP, March to May\r\n\
+Chicago (ORD) - Rome (FCO): \u{20ac}412 return\r\n";
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(newsletter.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    values.insert("BUCKET", bucket.clone());
+    values.insert("KEY", key.clone());
+    let received = invoke_event(&watch, "ingest-email", "message-stored", &values).unwrap();
+    used.insert("ingest-email/message-stored.json".to_string());
+    let mail = &received["mails"][0];
+    assert_eq!(mail["status"], "accepted", "{received:#}");
+    assert_eq!(mail["deals"], 2);
+    assert_eq!(mail["raw_ref"], format!("s3://{bucket}/{key}"));
+    let announced = drain(&sqs, &tap).await;
+    assert_eq!(announced.len(), 2, "{announced:?}");
+    // A retried delivery of the same object finds its record: no second one, no new events.
+    let again = invoke_event(&watch, "ingest-email", "message-stored", &values).unwrap();
+    assert_eq!(again["mails"][0]["id"], mail["id"]);
+    let mails =
+        dealpulse_domain::records::records::<dealpulse_domain::inbound::InboundMail>(&store)
+            .list(dealpulse_domain::ids::UserId::system())
+            .await
+            .unwrap();
+    assert_eq!(mails.len(), 1);
+    let missing = invoke_event(&watch, "ingest-email", "object-missing", &values).unwrap_err();
+    used.insert("ingest-email/object-missing.json".to_string());
+    assert!(missing.contains("ObjectUnreadable"), "{missing}");
+    let removed = invoke_event(&watch, "ingest-email", "object-removed", &values).unwrap_err();
+    used.insert("ingest-email/object-removed.json".to_string());
+    assert!(removed.contains("NotAnS3Event"), "{removed}");
+
     // Every event file of these functions is exercised.
-    for function in ["scrape", "api-ingest"] {
+    for function in ["scrape", "api-ingest", "ingest-email"] {
         for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
             let name = format!(
                 "{function}/{}",

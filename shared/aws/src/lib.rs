@@ -18,6 +18,14 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// [`describe`] for callers outside this crate (functions using an SDK client directly).
+pub fn describe_error<E>(error: &E) -> String
+where
+    E: std::error::Error + 'static,
+{
+    describe(error)
+}
+
 /// A short, log-safe description of an SDK failure: the service's error code and message.
 pub(crate) fn describe<E>(error: &E) -> String
 where

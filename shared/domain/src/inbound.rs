@@ -13,6 +13,18 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::fmt;
 
+/// The key inbound addresses are tagged with, derived from the deployment's signing secret so
+/// every runtime that knows the secret recognises the same addresses.
+pub fn derive_address_key(signing_secret: &[u8]) -> Vec<u8> {
+    match Hmac::<Sha256>::new_from_slice(signing_secret) {
+        Ok(mut mac) => {
+            mac.update(b"dealpulse/inbound-address/v1");
+            mac.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Local part of the system's address.
 pub const SYSTEM_LOCAL_PART: &str = "deals";
 

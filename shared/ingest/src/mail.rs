@@ -165,8 +165,15 @@ impl MailIngest {
     /// Errors are the store's or the bus's: the caller retries the message.
     pub async fn ingest(&self, raw: &[u8], raw_ref: &str) -> Result<InboundMail, MailIngestError> {
         let now = self.clock.now();
+        // The id follows from where the message is kept, so a retried delivery of the same
+        // object finds its record instead of making a second one.
+        let id = ListingId::derived("inbound-mail", raw_ref);
+        let mail_records = records::<InboundMail>(self.store.as_ref());
+        if let Some(done) = mail_records.get(UserId::system(), &id.to_string()).await? {
+            return Ok(done);
+        }
         let mut mail = InboundMail {
-            id: ListingId::generate(),
+            id,
             owner: UserId::system(),
             recipient_user: None,
             received_at: now,
@@ -184,10 +191,15 @@ impl MailIngest {
             mail.status = status;
             mail.reason = Some(reason);
         }
-        records::<InboundMail>(self.store.as_ref())
-            .insert(&mail, None)
-            .await
-            .map_err(MailIngestError::from)
+        match mail_records.insert(&mail, None).await {
+            Ok(stored) => Ok(stored),
+            // A concurrent delivery of the same object recorded it first.
+            Err(StoreError::Conflict(_)) => mail_records
+                .get(UserId::system(), &id.to_string())
+                .await?
+                .ok_or(MailIngestError::Store(StoreError::NotFound)),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Fills `mail`; `Ok(Err(..))` is a message that did nothing, with its status and reason.

@@ -131,7 +131,7 @@ impl TokenKeys {
         Self {
             jwt_key: secret.derive("dealpulse/jwt/v1"),
             link_key: secret.derive("dealpulse/e-mail-link/v1"),
-            inbound_key: secret.derive("dealpulse/inbound-address/v1"),
+            inbound_key: dealpulse_domain::inbound::derive_address_key(secret.as_bytes()),
             issuer: issuer.to_string(),
             audience: audience.to_string(),
         }

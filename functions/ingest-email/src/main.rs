@@ -1,0 +1,34 @@
+//! `ingest-email`: reads its configuration and builds its clients once, then serves S3 events.
+
+use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_aws::eventbridge::EventBridgePublisher;
+use dealpulse_domain::clock::SystemClock;
+use ingest_email::{Config, EmailHandler};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_vars(|name| std::env::var(name).ok())?;
+    let sdk = dealpulse_aws::load_sdk_config().await;
+    let handler = Arc::new(EmailHandler::new(
+        aws_sdk_s3::Client::new(&sdk),
+        Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.table.clone(),
+        )),
+        Arc::new(EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&sdk),
+            config.event_bus.clone(),
+        )),
+        Arc::new(SystemClock),
+        &config,
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = Arc::clone(&handler);
+        async move { handler.handle(event.payload).await }
+    }))
+    .await
+}

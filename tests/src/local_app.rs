@@ -36,6 +36,7 @@ pub fn app_with_plans(plans_file: Option<PathBuf>) -> App {
         twilio: None,
         inbound_domain: "inbound.dealpulse.test".into(),
         system_senders: vec!["@fares.example.com".into()],
+        llm: None,
     })
     .unwrap();
     let router = runtime.router();

@@ -8,6 +8,7 @@ use dealpulse_domain::clock::Clock;
 use dealpulse_domain::events::EventPublisher;
 use dealpulse_domain::inbound::{derive_address_key, InboundAddresses, InboundMail, SenderRule};
 use dealpulse_domain::ports::Store;
+use dealpulse_ingest::llm::{LlmConfig, LlmExtractor};
 use dealpulse_ingest::mail::{MailConfig, MailIngest, MailIngestError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,6 +33,9 @@ pub struct Config {
     /// The deployment's signing secret: inbound address tags are derived from it.
     pub signing_secret: String,
     pub system_senders: Vec<SenderRule>,
+    /// `DEALPULSE_LLM_URL` + `DEALPULSE_LLM_MODEL` (+ `DEALPULSE_LLM_API_KEY`): read newsletters
+    /// with a model first.
+    pub llm: Option<LlmConfig>,
 }
 
 impl Config {
@@ -60,6 +64,15 @@ impl Config {
             inbound_domain: required("DEALPULSE_INBOUND_DOMAIN")?,
             signing_secret: required("DEALPULSE_JWT_SECRET")?,
             system_senders,
+            llm: match (var("DEALPULSE_LLM_URL"), var("DEALPULSE_LLM_MODEL")) {
+                (Some(base_url), Some(model)) if !base_url.trim().is_empty() => Some(LlmConfig {
+                    base_url,
+                    model,
+                    api_key: var("DEALPULSE_LLM_API_KEY").filter(|k| !k.is_empty()),
+                    timeout: std::time::Duration::from_secs(20),
+                }),
+                _ => None,
+            },
         })
     }
 
@@ -188,11 +201,17 @@ impl EmailHandler {
         events: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
         config: &Config,
-    ) -> Self {
-        Self {
-            s3,
-            ingest: MailIngest::new(store, events, clock, config.mail_config()),
+    ) -> Result<Self, ConfigError> {
+        let mut ingest = MailIngest::new(store, events, clock, config.mail_config());
+        if let Some(llm) = &config.llm {
+            ingest = ingest.with_llm(LlmExtractor::new(llm.clone()).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "DEALPULSE_LLM_URL",
+                    why: e.to_string(),
+                }
+            })?);
         }
+        Ok(Self { s3, ingest })
     }
 
     async fn read(&self, message: &StoredMessage) -> Result<Vec<u8>, HandlerError> {

@@ -25,7 +25,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         )),
         Arc::new(SystemClock),
         &config,
-    ));
+    )?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         async move { handler.handle(event.payload).await }

@@ -4,6 +4,7 @@ use crate::accounts::{ensure_account, set_status, Ensured};
 use crate::runtime::{LocalConfig, LocalRuntime};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dealpulse_domain::account::{Role, UserStatus};
+use dealpulse_ingest::llm::LlmConfig;
 use dealpulse_outbound::TwilioConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -100,6 +101,26 @@ struct DataArgs {
     /// Senders the system address accepts (name@domain or @domain), comma separated.
     #[arg(long, env = "DEALPULSE_INBOUND_SYSTEM_SENDERS", value_delimiter = ',')]
     inbound_system_senders: Vec<String>,
+    /// Read newsletters with a language model first: base URL of an OpenAI-compatible API
+    /// (e.g. http://127.0.0.1:11434 for Ollama). The rule-based extractor stays the fallback.
+    #[arg(long, env = "DEALPULSE_LLM_URL", requires = "llm_model")]
+    llm_url: Option<String>,
+    /// Model name for --llm-url (e.g. llama3.1).
+    #[arg(long, env = "DEALPULSE_LLM_MODEL")]
+    llm_model: Option<String>,
+    #[arg(long, env = "DEALPULSE_LLM_API_KEY", hide_env_values = true)]
+    llm_api_key: Option<String>,
+}
+
+impl DataArgs {
+    fn llm(&self) -> Option<LlmConfig> {
+        Some(LlmConfig {
+            base_url: self.llm_url.clone()?,
+            model: self.llm_model.clone()?,
+            api_key: self.llm_api_key.clone(),
+            timeout: Duration::from_secs(60),
+        })
+    }
 }
 
 #[derive(Args)]
@@ -221,6 +242,7 @@ fn config_for_admin(data: &DataArgs) -> LocalConfig {
         twilio: None,
         inbound_domain: data.inbound_domain.clone(),
         system_senders: data.inbound_system_senders.clone(),
+        llm: data.llm(),
     }
 }
 
@@ -234,6 +256,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .inbound_system_senders
                     .push(crate::demo_shop::NEWSLETTER_SENDER.to_string());
             }
+            let llm = args.data.llm();
             let config = LocalConfig {
                 data_dir: args.data.data_dir,
                 public_url: args
@@ -257,6 +280,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }),
                     _ => None,
                 },
+                llm,
                 inbound_domain: args.data.inbound_domain,
                 system_senders: args.data.inbound_system_senders,
             };

@@ -23,6 +23,7 @@ use dealpulse_domain::ports::Store;
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::sms::{SmsOutboxReader, SmsSender};
 use dealpulse_fetch::polite::PoliteFetcher;
+use dealpulse_ingest::llm::{LlmConfig, LlmExtractor};
 use dealpulse_ingest::mail::{MailConfig, MailIngest};
 use dealpulse_ingest::scrape::{ScrapeSettings, Scraper};
 use dealpulse_local::{
@@ -63,6 +64,8 @@ pub struct LocalConfig {
     pub inbound_domain: String,
     /// Senders the system address accepts (`name@domain` or `@domain`).
     pub system_senders: Vec<String>,
+    /// An OpenAI-compatible model that reads newsletters before the rules do.
+    pub llm: Option<LlmConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,7 +225,7 @@ impl LocalRuntime {
             .filter(|s| !s.trim().is_empty())
             .map(|s| SenderRule::parse(s).map_err(|e| StartError::Inbound(format!("{s}: {}", e.0))))
             .collect::<Result<Vec<_>, _>>()?;
-        let mail = Arc::new(MailIngest::new(
+        let mut mail = MailIngest::new(
             store.clone() as Arc<dyn Store>,
             events.clone() as Arc<dyn EventPublisher>,
             Arc::clone(&core.clock),
@@ -230,7 +233,13 @@ impl LocalRuntime {
                 addresses: InboundAddresses::new(&config.inbound_domain, core.keys.inbound_key()),
                 system_senders,
             },
-        ));
+        );
+        if let Some(llm) = &config.llm {
+            mail = mail.with_llm(
+                LlmExtractor::new(llm.clone()).map_err(|e| StartError::Inbound(e.to_string()))?,
+            );
+        }
+        let mail = Arc::new(mail);
         Ok(Self {
             mail,
             store,

@@ -242,6 +242,9 @@ pub struct InboundMail {
     pub deals: u32,
     /// Why it was not (fully) accepted.
     pub reason: Option<String>,
+    /// Which extractor read the deals: `rules`, or `llm` when the optional model did.
+    #[serde(default)]
+    pub extractor: Option<String>,
     /// Where the raw message is kept: an S3 key, or a file in the data directory.
     pub raw_ref: String,
     pub version: u64,

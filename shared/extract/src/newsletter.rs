@@ -299,6 +299,12 @@ fn resolve_place(text: &str) -> Option<Place> {
     None
 }
 
+/// The airports a place name stands for (`Boston (BOS)`, `BOS`, `New York`) and the name as
+/// matched; `None` when the gazetteer does not know it.
+pub fn place_airports(text: &str) -> Option<(Vec<String>, String)> {
+    resolve_place(text).map(|place| (place.airports, place.name))
+}
+
 fn majority_country(airports: &[&dealpulse_domain::geo::Airport]) -> Option<String> {
     let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for airport in airports {

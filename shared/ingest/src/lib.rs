@@ -8,6 +8,7 @@
 //! budget; [`listings`] turns feed entries into listings.
 
 pub mod listings;
+pub mod llm;
 pub mod mail;
 pub mod scrape;
 

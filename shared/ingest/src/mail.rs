@@ -6,6 +6,7 @@
 //! address, sender not allowed, spam, no deals), pointing at the raw message, which the caller
 //! keeps; so nothing received is ever lost, and administrators can see why a mail did nothing.
 
+use crate::llm::{Extractor, LlmExtractor};
 use dealpulse_domain::clock::Clock;
 use dealpulse_domain::events::{CatalogEvent, EventPublisher, PublishError};
 use dealpulse_domain::ids::{ListingId, UserId};
@@ -43,6 +44,7 @@ pub struct MailIngest {
     events: Arc<dyn EventPublisher>,
     clock: Arc<dyn Clock>,
     config: MailConfig,
+    llm: Option<LlmExtractor>,
 }
 
 /// The listing source of mail from `sender`: `mail-` and the sender's domain.
@@ -154,7 +156,14 @@ impl MailIngest {
             events,
             clock,
             config,
+            llm: None,
         }
+    }
+
+    /// Reads deals with a language model first (the rules remain the fallback).
+    pub fn with_llm(mut self, llm: LlmExtractor) -> Self {
+        self.llm = Some(llm);
+        self
     }
 
     pub fn addresses(&self) -> &InboundAddresses {
@@ -183,6 +192,7 @@ impl MailIngest {
             status: MailStatus::Unparseable,
             deals: 0,
             reason: None,
+            extractor: None,
             raw_ref: raw_ref.to_string(),
             version: 0,
         };
@@ -276,7 +286,10 @@ impl MailIngest {
                 Some(user)
             }
         };
-        let deals = flight_deals(&parsed.text);
+        let (deals, extractor) = match &self.llm {
+            Some(llm) => llm.flight_deals(&parsed.text).await,
+            None => (flight_deals(&parsed.text), Extractor::Rules),
+        };
         if deals.is_empty() {
             return Ok(Err((MailStatus::NoDeals, "no flight deal found".into())));
         }
@@ -315,6 +328,13 @@ impl MailIngest {
         }
         mail.status = MailStatus::Accepted;
         mail.deals = listings.len() as u32;
+        mail.extractor = Some(
+            match extractor {
+                Extractor::Llm => "llm",
+                Extractor::Rules => "rules",
+            }
+            .to_string(),
+        );
         if !skipped.is_empty() {
             mail.reason = Some(format!("skipped: {}", skipped.join("; ")));
         }

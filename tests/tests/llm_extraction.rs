@@ -5,7 +5,7 @@
 
 use dealpulse_domain::clock::SystemClock;
 use dealpulse_domain::inbound::{InboundAddresses, MailStatus, SenderRule};
-use dealpulse_domain::ports::{CatalogRepository, Store};
+use dealpulse_domain::ports::Store;
 use dealpulse_ingest::llm::{LlmConfig, LlmExtractor};
 use dealpulse_ingest::mail::{MailConfig, MailIngest};
 use dealpulse_local::{Database, QueueEventBus, SqliteQueue, SqliteStore};

@@ -90,6 +90,10 @@ async fn page(
         )
             .into_response(),
         "redesigned" => "<html><body><h1>Our new look!</h1></body></html>".into_response(),
+        // No structured data and nothing the text fallback recognises: needs selectors.
+        "plain" => "<html lang=\"de\"><body><h2 class=\"name\">Kaffeem\u{fc}hle Plain</h2>\
+<div class=\"cost\">\u{20ac} 199,00</div><div class=\"stock\">Auf Lager</div></body></html>"
+            .into_response(),
         "blocked" => StatusCode::FORBIDDEN.into_response(),
         "captcha" => "<html><div class=\"g-recaptcha\"></div></html>".into_response(),
         "gone" => StatusCode::GONE.into_response(),

@@ -1338,6 +1338,7 @@ async fn product_history_serves_ranges_downsampled_for_charts() {
             in_stock: Some(true),
             created_at: now,
             last_checked_at: Some(now),
+            selectors: None,
             check: CheckState {
                 interval_minutes: 60,
                 ..CheckState::default()
@@ -1430,4 +1431,43 @@ async fn product_history_serves_ranges_downsampled_for_charts() {
         .call(Method::GET, &format!("{base}/history"), None, None)
         .await;
     assert_problem(&anonymous, StatusCode::UNAUTHORIZED, "no token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_can_carry_css_selectors_for_their_product_page() {
+    let app = app();
+    let token = user(&app, "selectors@example.com").await;
+    let items = "/api/v1/watchlist/items";
+    let invalid = post(
+        &app,
+        items,
+        &token,
+        json!({"url": "https://shop.example.com/p/plain", "trigger": {"kind": "any_drop"},
+               "selectors": {"price": "div[[["}}),
+    )
+    .await;
+    assert_problem(&invalid, StatusCode::UNPROCESSABLE_ENTITY, "bad CSS");
+    assert_eq!(field_errors(&invalid), ["selectors"]);
+    let made = post(
+        &app,
+        items,
+        &token,
+        json!({"url": "https://shop.example.com/p/plain", "trigger": {"kind": "any_drop"},
+               "selectors": {"price": ".cost", "title": "h2.name"}}),
+    )
+    .await;
+    let id = created(&made);
+    let product = made.body["product"]["id"].as_str().unwrap().to_string();
+    let detail = get(&app, &format!("/api/v1/products/{product}"), &token).await;
+    assert_eq!(detail.body["selectors"]["price"], ".cost");
+    let cleared = patch(
+        &app,
+        &format!("{items}/{id}"),
+        &token,
+        json!({"selectors": {}}),
+    )
+    .await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+    let detail = get(&app, &format!("/api/v1/products/{product}"), &token).await;
+    assert_eq!(detail.body["selectors"], Value::Null);
 }

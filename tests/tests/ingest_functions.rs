@@ -74,6 +74,7 @@ async fn ingestion_functions_run_every_event_against_moto() {
             in_stock: None,
             created_at: Timestamp::now(),
             last_checked_at: None,
+            selectors: None,
             check: CheckState::default(),
         })
         .await
@@ -88,6 +89,7 @@ async fn ingestion_functions_run_every_event_against_moto() {
             in_stock: None,
             created_at: Timestamp::now(),
             last_checked_at: None,
+            selectors: None,
             check: CheckState::default(),
         })
         .await

@@ -9,7 +9,7 @@ use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
 use dealpulse_domain::ids::{ProductId, SourceId};
 use dealpulse_domain::listing::{Category, Condition, SourceName, TrackedProduct};
 use dealpulse_domain::money::Currency;
-use dealpulse_domain::ports::Store;
+use dealpulse_domain::ports::{SourceRepository, Store};
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::sources::{CheckResult, CheckState, FeedFormat, FeedSource, FieldMapping};
 use dealpulse_fetch::polite::{PoliteFetcher, Politeness};
@@ -88,6 +88,7 @@ impl Harness {
             in_stock: None,
             created_at: self.clock.now(),
             last_checked_at: None,
+            selectors: None,
             check: CheckState {
                 interval_minutes: 60,
                 ..CheckState::default()
@@ -409,4 +410,56 @@ async fn a_spent_budget_leaves_due_work_for_the_next_tick() {
         h.product(product.id).await.check.last_result,
         Some(CheckResult::Ok)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selector_overrides_read_pages_without_structured_data() {
+    use dealpulse_domain::ids::UserId;
+    use dealpulse_domain::records::records;
+    use dealpulse_domain::sources::{HostSelectors, SelectorOverrides};
+    let h = harness().await;
+    let plain = h.track("/p/plain").await;
+    h.scraper.run(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(
+        h.product(plain.id).await.check.last_result,
+        Some(CheckResult::PriceMissing),
+        "no structured data, nothing recognisable"
+    );
+
+    // An administrator's selectors for the host read the price.
+    records::<HostSelectors>(h.store.as_ref())
+        .insert(
+            &HostSelectors {
+                owner: UserId::system(),
+                host: "127.0.0.1".into(),
+                selectors: SelectorOverrides {
+                    price: Some(".cost".into()),
+                    ..SelectorOverrides::default()
+                },
+                version: 0,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    h.later(3);
+    h.scraper.run(Duration::from_secs(60)).await.unwrap();
+    let read = h.product(plain.id).await;
+    assert_eq!(read.check.last_result, Some(CheckResult::Ok));
+    assert_eq!(read.current_price.unwrap().to_string(), "199.00 EUR");
+    assert_eq!(read.title, None, "the host's selectors name no title");
+
+    // The product's own selectors add to the host's, field by field.
+    let mut own = read.clone();
+    own.selectors = Some(SelectorOverrides {
+        title: Some("h2.name".into()),
+        ..SelectorOverrides::default()
+    });
+    own.check.next_check_at = None;
+    own.current_price = None;
+    h.store.save_product(&own).await.unwrap();
+    h.scraper.run(Duration::from_secs(60)).await.unwrap();
+    let both = h.product(plain.id).await;
+    assert_eq!(both.title.as_deref(), Some("Kaffeemühle Plain"));
+    assert_eq!(both.current_price.unwrap().to_string(), "199.00 EUR");
 }

@@ -66,6 +66,7 @@ async fn seed_demo_shop(
                 in_stock: None,
                 created_at: now,
                 last_checked_at: None,
+                selectors: None,
                 check: CheckState {
                     interval_minutes: DEMO_CHECK_MINUTES,
                     ..CheckState::default()

@@ -119,6 +119,7 @@ fn sample_product(url: &str) -> TrackedProduct {
         in_stock: Some(true),
         created_at: Timestamp::now(),
         last_checked_at: None,
+        selectors: None,
         check: Default::default(),
     }
 }

@@ -26,6 +26,7 @@ fn product(due: Option<Timestamp>) -> TrackedProduct {
         in_stock: None,
         created_at: Timestamp::now(),
         last_checked_at: None,
+        selectors: None,
         check: CheckState {
             next_check_at: due,
             interval_minutes: 60,

@@ -218,6 +218,9 @@ pub struct TrackedProduct {
     /// When it is checked next, and how the last checks went.
     #[serde(default)]
     pub check: CheckState,
+    /// CSS selectors for this page, set with a watch; they win over the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selectors: Option<crate::sources::SelectorOverrides>,
 }
 
 /// One observation of a product's price.

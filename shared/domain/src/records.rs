@@ -198,3 +198,6 @@ record!(crate::inbound::InboundSettings, "inbound", |_r| "current"
 record!(crate::inbound::InboundMail, "inbound_mail", |r| r
     .id
     .to_string());
+record!(crate::sources::HostSelectors, "host_selectors", |r| r
+    .host
+    .clone());

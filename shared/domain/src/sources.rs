@@ -142,6 +142,47 @@ fn jitter(wait: SignedDuration, key: u128, now: Timestamp) -> SignedDuration {
     SignedDuration::from_secs_f64(seconds.max(1.0))
 }
 
+/// CSS selectors that override the structured methods for one host or one product page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectorOverrides {
+    pub title: Option<String>,
+    pub price: Option<String>,
+    pub list_price: Option<String>,
+    pub availability: Option<String>,
+    pub image: Option<String>,
+}
+
+impl SelectorOverrides {
+    /// These overrides, with `fallback`'s filling the fields these leave open (a product's
+    /// own selectors before its host's).
+    pub fn or(&self, fallback: &SelectorOverrides) -> SelectorOverrides {
+        SelectorOverrides {
+            title: self.title.clone().or_else(|| fallback.title.clone()),
+            price: self.price.clone().or_else(|| fallback.price.clone()),
+            list_price: self
+                .list_price
+                .clone()
+                .or_else(|| fallback.list_price.clone()),
+            availability: self
+                .availability
+                .clone()
+                .or_else(|| fallback.availability.clone()),
+            image: self.image.clone().or_else(|| fallback.image.clone()),
+        }
+    }
+}
+
+/// Selector overrides for every page of one host, set by administrators (a record of the
+/// system owner, kind `host_selectors`, keyed by host).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostSelectors {
+    pub owner: crate::ids::UserId,
+    pub host: String,
+    pub selectors: SelectorOverrides,
+    pub version: u64,
+}
+
 /// Where the fields of a JSON API's listings are, as JSON pointers (RFC 6901).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

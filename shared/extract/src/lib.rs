@@ -39,15 +39,26 @@ pub enum Availability {
     Discontinued,
 }
 
-/// CSS selectors that override the structured methods for one domain or one watch.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SelectorOverrides {
-    pub title: Option<String>,
-    pub price: Option<String>,
-    pub list_price: Option<String>,
-    pub availability: Option<String>,
-    pub image: Option<String>,
+pub use dealpulse_domain::sources::SelectorOverrides;
+
+/// Checks that every selector of `overrides` is valid CSS (at the API boundary, so a broken
+/// override is refused when it is set rather than failing every later check).
+pub fn check_selectors(overrides: &SelectorOverrides) -> Result<(), BadSelector> {
+    for css in [
+        &overrides.title,
+        &overrides.price,
+        &overrides.list_price,
+        &overrides.availability,
+        &overrides.image,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if css.len() > 300 || Selector::parse(css).is_err() {
+            return Err(BadSelector(css.clone()));
+        }
+    }
+    Ok(())
 }
 
 /// What the page says about its product. `methods` names the method behind each field.

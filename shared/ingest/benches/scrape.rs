@@ -37,9 +37,13 @@ fn page(n: usize) -> Response {
         .map(|i| format!("<article class=\"review\"><h4>Review {i}</h4><p>Solid build, fast shipping, would buy again at this price. Compared with three other shops this one was cheapest in week {i}.</p></article>"))
         .collect();
     let product = if n.is_multiple_of(2) {
-        format!(r#"<script type="application/ld+json">{{"@context":"https://schema.org","@type":"Product","name":"Product {n}","sku":"SKU-{n}","offers":{{"@type":"Offer","price":"{price}","priceCurrency":"EUR","availability":"https://schema.org/{availability}"}}}}</script><h1>Product {n}</h1>"#)
+        format!(
+            r#"<script type="application/ld+json">{{"@context":"https://schema.org","@type":"Product","name":"Product {n}","sku":"SKU-{n}","offers":{{"@type":"Offer","price":"{price}","priceCurrency":"EUR","availability":"https://schema.org/{availability}"}}}}</script><h1>Product {n}</h1>"#
+        )
     } else {
-        format!(r#"<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Product {n}</h1><div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><span itemprop="price" content="{price}">{price} €</span><meta itemprop="priceCurrency" content="EUR"><link itemprop="availability" href="https://schema.org/{availability}"></div></div>"#)
+        format!(
+            r#"<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Product {n}</h1><div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><span itemprop="price" content="{price}">{price} €</span><meta itemprop="priceCurrency" content="EUR"><link itemprop="availability" href="https://schema.org/{availability}"></div></div>"#
+        )
     };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><title>Product {n}</title></head><body><nav>{}</nav>{product}{filler}<footer>Fixture shop</footer></body></html>",
@@ -51,10 +55,7 @@ fn page(n: usize) -> Response {
 async fn shop() -> u16 {
     let app = Router::new()
         .route("/robots.txt", get(|| async { "User-agent: *\nAllow: /\n" }))
-        .route(
-            "/p/{n}",
-            get(|Path(n): Path<usize>| async move { page(n) }),
-        );
+        .route("/p/{n}", get(|Path(n): Path<usize>| async move { page(n) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -77,6 +78,7 @@ async fn run(port: u16, pages: usize, politeness: Politeness, settings: ScrapeSe
                 in_stock: None,
                 created_at: Timestamp::now(),
                 last_checked_at: None,
+                selectors: None,
                 check: CheckState::default(),
             })
             .await

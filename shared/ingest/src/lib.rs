@@ -233,6 +233,7 @@ mod tests {
             in_stock: None,
             created_at: Timestamp::UNIX_EPOCH,
             last_checked_at: None,
+            selectors: None,
             check: Default::default(),
         }
     }

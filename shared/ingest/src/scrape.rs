@@ -10,11 +10,15 @@ use crate::listings::{listing_from_item, SourceDefaults};
 use crate::{apply, observe, ProductEvent};
 use dealpulse_domain::clock::Clock;
 use dealpulse_domain::events::{CatalogEvent, EventPublisher, ProductSnapshot};
+use dealpulse_domain::ids::UserId;
 use dealpulse_domain::listing::{Category, Listing, TrackedProduct};
 use dealpulse_domain::money::Money;
 use dealpulse_domain::ports::{Store, StoreError};
+use dealpulse_domain::records::records;
 use dealpulse_domain::score::{score_against_category, score_against_history};
-use dealpulse_domain::sources::{CheckResult, FeedFormat, FeedSource};
+use dealpulse_domain::sources::{
+    CheckResult, FeedFormat, FeedSource, HostSelectors, SelectorOverrides,
+};
 use dealpulse_extract::feeds::{parse_json_feed, parse_mapped_json, parse_xml_feed, FeedItem};
 use dealpulse_fetch::polite::PoliteFetcher;
 use dealpulse_fetch::{FetchOutcome, Validators};
@@ -120,6 +124,8 @@ pub struct Scraper {
 
 /// Listings from the last 30 days, by category, for scoring listings that have no history.
 type CategoryPrices = HashMap<Category, Vec<Money>>;
+/// Selector overrides by host.
+type HostSelectorMap = HashMap<String, SelectorOverrides>;
 
 impl Scraper {
     pub fn new(
@@ -143,6 +149,7 @@ impl Scraper {
         let started = Instant::now();
         let mut report = ScrapeReport::default();
         let mut category_prices: Option<Arc<CategoryPrices>> = None;
+        let mut host_selectors: Option<Arc<HostSelectorMap>> = None;
         loop {
             if started.elapsed() >= budget {
                 report.out_of_time = true;
@@ -165,13 +172,17 @@ impl Scraper {
                 category_prices = Some(Arc::new(self.category_prices(now).await));
             }
             let prices = category_prices.clone().unwrap_or_default();
+            if !products.is_empty() && host_selectors.is_none() {
+                host_selectors = Some(Arc::new(self.host_selectors().await));
+            }
+            let selectors = host_selectors.clone().unwrap_or_default();
             // Boxed so the run future stays `Send` for any caller (spawned tasks, Lambda).
             let mut checks: Vec<BoxFuture<'_, Checked>> = Vec::new();
             for feed in feeds {
                 checks.push(self.check_feed(feed, Arc::clone(&prices)).boxed());
             }
             for product in products {
-                checks.push(self.check_product(product).boxed());
+                checks.push(self.check_product(product, Arc::clone(&selectors)).boxed());
             }
             let done: Vec<Checked> = stream::iter(checks)
                 .buffer_unordered(self.settings.concurrency.max(1))
@@ -205,7 +216,22 @@ impl Scraper {
         prices
     }
 
-    async fn check_product(&self, product: TrackedProduct) -> Checked {
+    /// Administrators' per-host selector overrides, read once per run.
+    async fn host_selectors(&self) -> HostSelectorMap {
+        match records::<HostSelectors>(self.store.as_ref())
+            .list(UserId::system())
+            .await
+        {
+            Ok(all) => all.into_iter().map(|h| (h.host, h.selectors)).collect(),
+            Err(error) => {
+                // Checks still run on structured data; the failure is logged, not hidden.
+                tracing::warn!(%error, "scrape: host selector overrides unavailable");
+                HostSelectorMap::new()
+            }
+        }
+    }
+
+    async fn check_product(&self, product: TrackedProduct, hosts: Arc<HostSelectorMap>) -> Checked {
         let mut checked = Checked {
             product: true,
             ..Checked::default()
@@ -225,9 +251,14 @@ impl Scraper {
             }
             Err(error) => FetchOutcome::Error(format!("stored URL does not parse: {error}")),
         };
+        let selectors = match (&product.selectors, hosts.get(&product.host)) {
+            (Some(own), Some(host)) => Some(own.or(host)),
+            (Some(own), None) => Some(own.clone()),
+            (None, host) => host.cloned(),
+        };
         let observation = observe(
             &outcome,
-            None,
+            selectors.as_ref(),
             product.current_price.map(|price| price.currency()),
         );
         let result = observation.classification;

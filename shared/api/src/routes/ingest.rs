@@ -27,7 +27,9 @@ use dealpulse_domain::normalize::{category_of, condition_of, place_of};
 use dealpulse_domain::ports::StoreError;
 use dealpulse_domain::records::records;
 use dealpulse_domain::score::score_against_category;
-use dealpulse_domain::sources::{CheckState, FeedFormat, FeedSource, FieldMapping, HostHealth};
+use dealpulse_domain::sources::{
+    CheckState, FeedFormat, FeedSource, FieldMapping, HostHealth, HostSelectors, SelectorOverrides,
+};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,6 +63,12 @@ pub fn router(state: IngestState) -> Router {
             get(get_feed).patch(update_feed).delete(delete_feed),
         )
         .route("/api/v1/ingest/hosts", get(host_health))
+        .route(
+            "/api/v1/ingest/hosts/{host}/selectors",
+            get(get_host_selectors)
+                .put(put_host_selectors)
+                .delete(delete_host_selectors),
+        )
         .route("/api/v1/ingest/mails", get(list_mails))
         .route("/api/v1/ingest/email", post(post_email))
         .route("/api/v1/ingest/mails/{id}", get(get_mail))
@@ -731,7 +739,7 @@ pub async fn list_mails(
     let mut mails = records::<InboundMail>(state.core.store.as_ref())
         .list(UserId::system())
         .await?;
-    mails.reverse();
+    mails.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(b.id.cmp(&a.id)));
     mails.retain(|m| status.is_none_or(|s| m.status == s));
     mails.truncate(limit);
     Ok(Json(MailList { items: mails }))
@@ -942,4 +950,119 @@ pub async fn post_email(
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok((StatusCode::CREATED, Json(mail)))
+}
+
+/// A host as the scraper records it: lower-case letters, digits, dots and dashes (or an IP).
+fn host_param(host: &str) -> Result<String, ApiError> {
+    let host = host.trim().to_lowercase();
+    let valid = (1..=253).contains(&host.len())
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if valid {
+        Ok(host)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// The CSS selector overrides for every page of a host (404 when it has none).
+#[utoipa::path(get, path = "/api/v1/ingest/hosts/{host}/selectors", tag = "ingest",
+    security(("bearer" = [])),
+    params(("host" = String, Path)),
+    responses(
+        (status = 200, body = Object),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_host_selectors(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    Path(host): Path<String>,
+) -> Result<Json<SelectorOverrides>, ApiError> {
+    require_admin(&caller)?;
+    let host = host_param(&host)?;
+    records::<HostSelectors>(state.core.store.as_ref())
+        .get(UserId::system(), &host)
+        .await?
+        .map(|h| Json(h.selectors))
+        .ok_or(ApiError::NotFound)
+}
+
+/// Sets the selectors every page of the host is read with when its structured data is missing
+/// or wrong (a product's own selectors win field by field). Each must be valid CSS.
+#[utoipa::path(put, path = "/api/v1/ingest/hosts/{host}/selectors", tag = "ingest",
+    security(("bearer" = [])),
+    params(("host" = String, Path)),
+    request_body(content = Object, description = "title, price, list_price, availability, image: CSS selectors"),
+    responses(
+        (status = 200, body = Object),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_host_selectors(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    Path(host): Path<String>,
+    JsonBody(selectors): JsonBody<SelectorOverrides>,
+) -> Result<Json<SelectorOverrides>, ApiError> {
+    require_admin(&caller)?;
+    let host = host_param(&host)?;
+    dealpulse_extract::check_selectors(&selectors)
+        .map_err(|bad| ApiError::invalid("selectors", bad.to_string()))?;
+    if selectors == SelectorOverrides::default() {
+        return Err(ApiError::invalid(
+            "selectors",
+            "give at least one selector (DELETE removes them)",
+        ));
+    }
+    let host_records = records::<HostSelectors>(state.core.store.as_ref());
+    let stored = match host_records.get(UserId::system(), &host).await? {
+        Some(mut existing) => {
+            existing.selectors = selectors;
+            host_records.update(&existing).await
+        }
+        None => {
+            host_records
+                .insert(
+                    &HostSelectors {
+                        owner: UserId::system(),
+                        host,
+                        selectors,
+                        version: 0,
+                    },
+                    None,
+                )
+                .await
+        }
+    }
+    .map_err(|error| match error {
+        StoreError::Conflict(_) | StoreError::Stale => {
+            ApiError::Conflict("the selectors changed concurrently; read them and retry")
+        }
+        other => other.into(),
+    })?;
+    Ok(Json(stored.selectors))
+}
+
+#[utoipa::path(delete, path = "/api/v1/ingest/hosts/{host}/selectors", tag = "ingest",
+    security(("bearer" = [])),
+    params(("host" = String, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_host_selectors(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    Path(host): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&caller)?;
+    let host = host_param(&host)?;
+    records::<HostSelectors>(state.core.store.as_ref())
+        .delete(UserId::system(), &host, None)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

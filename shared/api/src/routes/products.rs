@@ -51,6 +51,9 @@ pub struct ProductDetail {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_check_at: Option<Timestamp>,
     pub check_interval_minutes: u32,
+    /// CSS selector overrides for this page, when a watcher set some.
+    #[schema(value_type = Option<Object>)]
+    pub selectors: Option<dealpulse_domain::sources::SelectorOverrides>,
 }
 
 /// A tracked product with its check status.
@@ -77,6 +80,7 @@ pub async fn get_product(
             .and(product.check.last_reason.clone()),
         next_check_at: product.check.next_check_at,
         check_interval_minutes: product.check.interval().as_mins() as u32,
+        selectors: product.selectors.clone(),
     }))
 }
 

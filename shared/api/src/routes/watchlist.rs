@@ -22,7 +22,7 @@ use dealpulse_domain::money::Money;
 use dealpulse_domain::net::{PublicUrl, Schemes};
 use dealpulse_domain::plans::{Limit, PlanLimits};
 use dealpulse_domain::records::records;
-use dealpulse_domain::sources::CheckState;
+use dealpulse_domain::sources::{CheckState, SelectorOverrides};
 use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -157,6 +157,33 @@ pub struct CreateWatchRequest {
     /// Minutes between checks; at least the plan's minimum (the default).
     pub check_interval_minutes: Option<u32>,
     pub label: Option<String>,
+    /// CSS selectors for a page whose structured data is missing or wrong: `title`, `price`,
+    /// `list_price`, `availability`, `image`. They apply to the product page for every watcher.
+    #[schema(value_type = Option<Object>)]
+    pub selectors: Option<SelectorOverrides>,
+}
+
+/// Valid CSS selectors, or `None` when every field is empty (clears them).
+fn parse_selectors(selectors: &SelectorOverrides) -> Result<Option<SelectorOverrides>, String> {
+    dealpulse_extract::check_selectors(selectors).map_err(|bad| format!("{bad}"))?;
+    Ok((selectors != &SelectorOverrides::default()).then(|| selectors.clone()))
+}
+
+/// Stores selector overrides on the product when they differ from what it has.
+async fn apply_selectors(
+    core: &Core,
+    product: &mut TrackedProduct,
+    selectors: Option<Option<SelectorOverrides>>,
+) -> Result<(), ApiError> {
+    if let Some(selectors) = selectors {
+        if product.selectors != selectors {
+            product.selectors = selectors;
+            // A page that failed for lack of a price is worth checking again at once.
+            product.check.next_check_at = None;
+            core.store.save_product(product).await?;
+        }
+    }
+    Ok(())
 }
 
 fn parse_trigger(value: &Value) -> Result<WatchTrigger, String> {
@@ -220,6 +247,7 @@ async fn product_for_url(
         in_stock: None,
         created_at: core.clock.now(),
         last_checked_at: None,
+        selectors: None,
         check: CheckState {
             interval_minutes,
             ..CheckState::default()
@@ -267,6 +295,10 @@ pub async fn create_item(
         None => Some(None),
         Some(label) => fields.take("label", WatchItem::parse_label(label)),
     };
+    let selectors = match &request.selectors {
+        None => None,
+        Some(selectors) => fields.take("selectors", parse_selectors(selectors)),
+    };
     fields.finish()?;
     let (Some(trigger), Some(rearm), Some(label)) = (trigger, rearm, label) else {
         return Err(ApiError::internal("validated fields missing"));
@@ -278,7 +310,7 @@ pub async fn create_item(
         &caller,
         limits,
     )?;
-    let (product, price_when_watched) = match (url, listing_id) {
+    let (mut product, price_when_watched) = match (url, listing_id) {
         (Some(url), _) => {
             let product = product_for_url(&core, &url, interval).await?;
             let price = product.current_price;
@@ -332,6 +364,7 @@ pub async fn create_item(
         .insert(&item, Some(limits.max_watches))
         .await
         .map_err(|e| quota_error(e, caller.user.plan, limits, Limit::Watches))?;
+    apply_selectors(&core, &mut product, selectors).await?;
     let mut response = record_response(
         &headers,
         &stored,
@@ -442,6 +475,9 @@ pub struct UpdateWatchRequest {
     #[serde(default, deserialize_with = "crate::json::present")]
     pub label: Option<Value>,
     pub enabled: Option<bool>,
+    /// Replaces the product page's selector overrides; `{}` clears them.
+    #[schema(value_type = Option<Object>)]
+    pub selectors: Option<SelectorOverrides>,
 }
 
 /// Changes an item. A new trigger re-arms it. `If-Match` → 412 when stale.
@@ -493,6 +529,10 @@ pub async fn update_item(
             fields.take::<(), _>("label", Err("label is a string or null"));
         }
     }
+    let selectors = match &request.selectors {
+        None => None,
+        Some(selectors) => fields.take("selectors", parse_selectors(selectors)),
+    };
     fields.finish()?;
     if let Some(minutes) = request.check_interval_minutes {
         item.check_interval_minutes = check_interval(minutes, &caller, limits)?;
@@ -513,6 +553,7 @@ pub async fn update_item(
         if product.check != before {
             core.store.save_product(product).await?;
         }
+        apply_selectors(&core, product, selectors).await?;
     }
     Ok(record_response(
         &HeaderMap::new(),

@@ -9,7 +9,7 @@ use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
 use dealpulse_domain::ids::{ProductId, SourceId};
 use dealpulse_domain::listing::{Category, Condition, SourceName, TrackedProduct};
 use dealpulse_domain::money::Currency;
-use dealpulse_domain::ports::{SourceRepository, Store};
+use dealpulse_domain::ports::Store;
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::sources::{CheckResult, CheckState, FeedFormat, FeedSource, FieldMapping};
 use dealpulse_fetch::polite::{PoliteFetcher, Politeness};

@@ -1023,6 +1023,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/ingest/listings", "post"),
         ("/api/v1/ingest/feeds", "get"),
         ("/api/v1/ingest/feeds", "post"),
+        ("/api/v1/ingest/products", "post"),
         ("/api/v1/ingest/feeds/{id}", "get"),
         ("/api/v1/ingest/feeds/{id}", "patch"),
         ("/api/v1/ingest/feeds/{id}", "delete"),

@@ -52,6 +52,7 @@ use utoipa::{Modify, OpenApi};
         products::product_history,
         ingest::push_listings,
         ingest::create_feed,
+        ingest::track_product,
         ingest::list_feeds,
         ingest::get_feed,
         ingest::update_feed,

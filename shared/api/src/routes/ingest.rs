@@ -7,6 +7,7 @@ use crate::json::JsonBody;
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::resource::QueryParams;
 use crate::routes::auth::Fields;
+use crate::routes::products::ProductDetail;
 use crate::state::Core;
 use axum::extract::RawQuery;
 use axum::extract::{FromRef, Path, State};
@@ -16,10 +17,11 @@ use axum::{Json, Router};
 use dealpulse_domain::account::Role;
 use dealpulse_domain::events::{CatalogEvent, EventPublisher};
 use dealpulse_domain::geo::GeoPoint;
-use dealpulse_domain::ids::{ListingId, SourceId, UserId};
+use dealpulse_domain::ids::{ListingId, ProductId, SourceId, UserId};
 use dealpulse_domain::inbound::{
     InboundAddresses, InboundMail, InboundSettings, MailReceiver, MailStatus, SenderRule,
 };
+use dealpulse_domain::listing::TrackedProduct;
 use dealpulse_domain::listing::{Category, Listing, SourceName};
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::net::{PublicUrl, Schemes};
@@ -58,6 +60,7 @@ pub fn router(state: IngestState) -> Router {
     Router::new()
         .route("/api/v1/ingest/listings", post(push_listings))
         .route("/api/v1/ingest/feeds", get(list_feeds).post(create_feed))
+        .route("/api/v1/ingest/products", post(track_product))
         .route(
             "/api/v1/ingest/feeds/{id}",
             get(get_feed).patch(update_feed).delete(delete_feed),
@@ -1065,4 +1068,90 @@ pub async fn delete_host_selectors(
         .delete(UserId::system(), &host, None)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://shop.example.com/p/espresso-x1", "interval_minutes": 60}))]
+pub struct TrackProductRequest {
+    /// Product page (public http/https).
+    pub url: String,
+    /// Minutes between checks, 5 to 10080 (default 360).
+    pub interval_minutes: Option<u32>,
+    #[schema(value_type = Option<Object>)]
+    pub selectors: Option<SelectorOverrides>,
+}
+
+/// Tracks a product page without a watch (price history for the catalogue, deal scores): the
+/// product is checked on its interval like any watched one. Tracking a URL already tracked
+/// returns that product, with the shorter interval and the given selectors.
+#[utoipa::path(post, path = "/api/v1/ingest/products", tag = "ingest",
+    security(("bearer" = [])),
+    request_body = TrackProductRequest,
+    responses(
+        (status = 200, description = "Already tracked", body = ProductDetail),
+        (status = 201, body = ProductDetail),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn track_product(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    JsonBody(request): JsonBody<TrackProductRequest>,
+) -> Result<(StatusCode, Json<ProductDetail>), ApiError> {
+    require_admin(&caller)?;
+    let mut fields = Fields::default();
+    let url = fields.take(
+        "url",
+        PublicUrl::parse(&request.url, Schemes::HttpOrHttps).map_err(|e| e.0),
+    );
+    let interval = fields.take(
+        "interval_minutes",
+        parse_interval(request.interval_minutes.unwrap_or(360)),
+    );
+    if let Some(selectors) = &request.selectors {
+        fields.take("selectors", dealpulse_extract::check_selectors(selectors));
+    }
+    fields.finish()?;
+    let (Some(url), Some(interval)) = (url, interval) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let store = &state.core.store;
+    let now = state.core.clock.now();
+    let (mut product, status) = match store.product_by_url(url.as_str()).await? {
+        Some(existing) => (existing, StatusCode::OK),
+        None => {
+            let fresh = TrackedProduct {
+                id: ProductId::generate(),
+                url: url.as_str().to_string(),
+                host: url.host(),
+                title: None,
+                current_price: None,
+                in_stock: None,
+                created_at: now,
+                last_checked_at: None,
+                selectors: request.selectors.clone(),
+                check: CheckState {
+                    interval_minutes: interval,
+                    ..CheckState::default()
+                },
+            };
+            let stored = store.insert_product(&fresh).await?;
+            let status = if stored.id == fresh.id {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (stored, status)
+        }
+    };
+    let before = product.clone();
+    product.check.tighten(interval, now);
+    if let Some(selectors) = request.selectors {
+        product.selectors = (selectors != SelectorOverrides::default()).then_some(selectors);
+    }
+    if product != before {
+        store.save_product(&product).await?;
+    }
+    Ok((status, Json(ProductDetail::from(&product))))
 }

@@ -70,18 +70,24 @@ pub async fn get_product(
     Path(id): Path<String>,
 ) -> Result<Json<ProductDetail>, ApiError> {
     let product = product(&core, &id).await?;
-    Ok(Json(ProductDetail {
-        product: ProductView::from(&product),
-        last_result: product.check.last_result.map(|r| r.as_str().to_string()),
-        last_failure: product
-            .check
-            .last_result
-            .filter(|r| !CheckResult::succeeded(*r))
-            .and(product.check.last_reason.clone()),
-        next_check_at: product.check.next_check_at,
-        check_interval_minutes: product.check.interval().as_mins() as u32,
-        selectors: product.selectors.clone(),
-    }))
+    Ok(Json(ProductDetail::from(&product)))
+}
+
+impl From<&TrackedProduct> for ProductDetail {
+    fn from(product: &TrackedProduct) -> Self {
+        ProductDetail {
+            product: ProductView::from(product),
+            last_result: product.check.last_result.map(|r| r.as_str().to_string()),
+            last_failure: product
+                .check
+                .last_result
+                .filter(|r| !CheckResult::succeeded(*r))
+                .and(product.check.last_reason.clone()),
+            next_check_at: product.check.next_check_at,
+            check_interval_minutes: product.check.interval().as_mins() as u32,
+            selectors: product.selectors.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

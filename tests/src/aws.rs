@@ -208,12 +208,14 @@ pub async fn ses_mailer() -> MailFixture {
     }
 }
 
-/// Drains an SQS queue that an EventBridge rule targets: each body is an event envelope.
-async fn drain_events(
+/// Drains an SQS queue that an EventBridge rule targets: each body is an event envelope. An
+/// empty queue is polled a few times (half a second in all) before nothing counts as nothing.
+pub async fn drain_events(
     client: &aws_sdk_sqs::Client,
     url: &str,
 ) -> Vec<dealpulse_domain::events::EventEnvelope> {
     let mut events = Vec::new();
+    let mut empty_polls = 0;
     loop {
         let output = client
             .receive_message()
@@ -224,7 +226,12 @@ async fn drain_events(
             .unwrap();
         let messages = output.messages.unwrap_or_default();
         if messages.is_empty() {
-            return events;
+            empty_polls += 1;
+            if !events.is_empty() || empty_polls >= 5 {
+                return events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
         }
         for message in messages {
             events.push(serde_json::from_str(message.body().unwrap()).unwrap());

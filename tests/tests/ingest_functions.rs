@@ -9,15 +9,15 @@ use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
 use dealpulse_aws::dynamodb::DynamoStore;
 use dealpulse_conformance::store::{sample_key, sample_session, sample_user};
 use dealpulse_domain::account::{ApiKeyScope, Role};
-use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
-use dealpulse_domain::ids::{ListingId, ProductId, SourceId};
+use dealpulse_domain::events::CatalogEvent;
+use dealpulse_domain::ids::{ListingId, SourceId};
 use dealpulse_domain::listing::{SourceName, TrackedProduct};
 use dealpulse_domain::money::Currency;
 use dealpulse_domain::ports::{ApiKeyRepository, SessionRepository, UserRepository};
 use dealpulse_domain::ports::{CatalogRepository, SourceRepository};
 use dealpulse_domain::sources::{CheckResult, CheckState, FeedFormat, FeedSource};
 use dealpulse_lambda::{TOKEN_AUDIENCE, TOKEN_ISSUER};
-use dealpulse_tests::aws::{create_table, event_bus_to_queue, sdk_config};
+use dealpulse_tests::aws::{create_table, drain_events, event_bus_to_queue, sdk_config};
 use dealpulse_tests::fixture_shop;
 use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch};
 use dealpulse_tests::{moto, unique};
@@ -25,33 +25,6 @@ use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 
 const JWT_SECRET: &str = "ingest-test-secret-of-at-least-32-bytes!";
-
-async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<EventEnvelope> {
-    let mut events = Vec::new();
-    for _ in 0..20 {
-        let output = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = output.messages.unwrap_or_default();
-        if messages.is_empty() && !events.is_empty() {
-            break;
-        }
-        for message in messages {
-            events.push(serde_json::from_str(message.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-    events
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingestion_functions_run_every_event_against_moto() {
@@ -65,33 +38,19 @@ async fn ingestion_functions_run_every_event_against_moto() {
     let shop = fixture_shop::start().await;
 
     let espresso = store
-        .insert_product(&TrackedProduct {
-            id: ProductId::generate(),
-            url: shop.url("/p/espresso"),
-            host: "127.0.0.1".into(),
-            title: None,
-            current_price: None,
-            in_stock: None,
-            created_at: Timestamp::now(),
-            last_checked_at: None,
-            selectors: None,
-            check: CheckState::default(),
-        })
+        .insert_product(&TrackedProduct::new(
+            shop.url("/p/espresso"),
+            "127.0.0.1",
+            Timestamp::now(),
+        ))
         .await
         .unwrap();
     let blocked = store
-        .insert_product(&TrackedProduct {
-            id: ProductId::generate(),
-            url: shop.url("/p/blocked"),
-            host: "127.0.0.1".into(),
-            title: None,
-            current_price: None,
-            in_stock: None,
-            created_at: Timestamp::now(),
-            last_checked_at: None,
-            selectors: None,
-            check: CheckState::default(),
-        })
+        .insert_product(&TrackedProduct::new(
+            shop.url("/p/blocked"),
+            "127.0.0.1",
+            Timestamp::now(),
+        ))
         .await
         .unwrap();
     let feed = FeedSource {
@@ -175,7 +134,7 @@ async fn ingestion_functions_run_every_event_against_moto() {
     let refused = store.product_by_id(blocked.id).await.unwrap().unwrap();
     assert_eq!(refused.current_price, None);
     assert_eq!(refused.check.last_result, Some(CheckResult::Blocked));
-    let events = drain(&sqs, &tap).await;
+    let events = drain_events(&sqs, &tap).await;
     let kinds: BTreeMap<String, usize> = events.iter().fold(BTreeMap::new(), |mut m, e| {
         *m.entry(e.detail_type.clone()).or_default() += 1;
         m
@@ -216,7 +175,7 @@ async fn ingestion_functions_run_every_event_against_moto() {
         .unwrap();
     let stored = store.listing_by_id(bike).await.unwrap().unwrap();
     assert_eq!(stored.source.as_str(), "partner-acme");
-    let announced = drain(&sqs, &tap).await;
+    let announced = drain_events(&sqs, &tap).await;
     assert_eq!(
         announced
             .iter()
@@ -267,7 +226,7 @@ Chicago (ORD) - Rome (FCO): \u{20ac}412 return\r\n";
     assert_eq!(mail["status"], "accepted", "{received:#}");
     assert_eq!(mail["deals"], 2);
     assert_eq!(mail["raw_ref"], format!("s3://{bucket}/{key}"));
-    let announced = drain(&sqs, &tap).await;
+    let announced = drain_events(&sqs, &tap).await;
     assert_eq!(announced.len(), 2, "{announced:?}");
     // A retried delivery of the same object finds its record: no second one, no new events.
     let again = invoke_event(&watch, "ingest-email", "message-stored", &values).unwrap();

@@ -79,21 +79,8 @@ async fn harness() -> Harness {
 
 impl Harness {
     async fn track(&self, path: &str) -> TrackedProduct {
-        let product = TrackedProduct {
-            id: ProductId::generate(),
-            url: self.shop.url(path),
-            host: "127.0.0.1".into(),
-            title: None,
-            current_price: None,
-            in_stock: None,
-            created_at: self.clock.now(),
-            last_checked_at: None,
-            selectors: None,
-            check: CheckState {
-                interval_minutes: 60,
-                ..CheckState::default()
-            },
-        };
+        let mut product = TrackedProduct::new(self.shop.url(path), "127.0.0.1", self.clock.now());
+        product.check.interval_minutes = 60;
         self.store.insert_product(&product).await.unwrap()
     }
 

@@ -64,7 +64,6 @@ Boston (BOS) to Lisbon (LIS) - $389 round trip, nonstop on TAP, March to May\r\n
 
 #[test]
 fn a_scrape_run_checks_due_pages_on_an_allowed_loopback_port() {
-    use dealpulse_domain::ids::ProductId;
     use dealpulse_domain::listing::TrackedProduct;
     use dealpulse_local::{Database, SqliteStore};
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -86,18 +85,11 @@ fn a_scrape_run_checks_due_pages_on_an_allowed_loopback_port() {
         let store = SqliteStore::new(Database::open(&dir.path().join("dealpulse.db")).unwrap());
         use dealpulse_domain::ports::CatalogRepository;
         store
-            .insert_product(&TrackedProduct {
-                id: ProductId::generate(),
-                url: format!("http://127.0.0.1:{port}/p/1"),
-                host: "127.0.0.1".into(),
-                title: None,
-                current_price: None,
-                in_stock: None,
-                created_at: jiff::Timestamp::now(),
-                last_checked_at: None,
-                selectors: None,
-                check: Default::default(),
-            })
+            .insert_product(&TrackedProduct::new(
+                format!("http://127.0.0.1:{port}/p/1"),
+                "127.0.0.1",
+                jiff::Timestamp::now(),
+            ))
             .await
             .unwrap()
     });

@@ -16,23 +16,17 @@ fn at(seconds_from_now: i64) -> Timestamp {
 }
 
 fn product(due: Option<Timestamp>) -> TrackedProduct {
-    let id = ProductId::generate();
-    TrackedProduct {
-        id,
-        url: format!("https://shop.example.com/p/{id}"),
-        host: "shop.example.com".into(),
-        title: None,
-        current_price: None,
-        in_stock: None,
-        created_at: Timestamp::now(),
-        last_checked_at: None,
-        selectors: None,
-        check: CheckState {
-            next_check_at: due,
-            interval_minutes: 60,
-            ..CheckState::default()
-        },
-    }
+    let mut product = TrackedProduct::new(
+        format!("https://shop.example.com/p/{}", ProductId::generate()),
+        "shop.example.com",
+        Timestamp::now(),
+    );
+    product.check = CheckState {
+        next_check_at: due,
+        interval_minutes: 60,
+        ..CheckState::default()
+    };
+    product
 }
 
 pub fn sample_feed(name: &str) -> FeedSource {

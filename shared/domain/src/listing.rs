@@ -223,6 +223,24 @@ pub struct TrackedProduct {
     pub selectors: Option<crate::sources::SelectorOverrides>,
 }
 
+impl TrackedProduct {
+    /// A page never checked yet: due at once, on the default interval.
+    pub fn new(url: impl Into<String>, host: impl Into<String>, created_at: Timestamp) -> Self {
+        Self {
+            id: ProductId::generate(),
+            url: url.into(),
+            host: host.into(),
+            title: None,
+            current_price: None,
+            in_stock: None,
+            created_at,
+            last_checked_at: None,
+            check: CheckState::default(),
+            selectors: None,
+        }
+    }
+}
+
 /// One observation of a product's price.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PricePoint {

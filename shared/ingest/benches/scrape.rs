@@ -14,10 +14,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use dealpulse_domain::clock::SystemClock;
-use dealpulse_domain::ids::ProductId;
 use dealpulse_domain::listing::TrackedProduct;
 use dealpulse_domain::ports::Store;
-use dealpulse_domain::sources::CheckState;
 use dealpulse_fetch::polite::{PoliteFetcher, Politeness};
 use dealpulse_fetch::{AddressPolicy, FetchConfig, Fetcher, SystemLookup};
 use dealpulse_ingest::scrape::{ScrapeSettings, Scraper};
@@ -69,18 +67,11 @@ async fn run(port: u16, pages: usize, politeness: Politeness, settings: ScrapeSe
     let store: Arc<dyn Store> = Arc::new(SqliteStore::new(db.clone()));
     for n in 0..pages {
         store
-            .insert_product(&TrackedProduct {
-                id: ProductId::generate(),
-                url: format!("http://127.0.0.1:{port}/p/{n}"),
-                host: "127.0.0.1".into(),
-                title: None,
-                current_price: None,
-                in_stock: None,
-                created_at: Timestamp::now(),
-                last_checked_at: None,
-                selectors: None,
-                check: CheckState::default(),
-            })
+            .insert_product(&TrackedProduct::new(
+                format!("http://127.0.0.1:{port}/p/{n}"),
+                "127.0.0.1",
+                Timestamp::now(),
+            ))
             .await
             .unwrap();
     }

@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use dealpulse_domain::account::Role;
 use dealpulse_domain::events::{CatalogEvent, EventPublisher};
 use dealpulse_domain::geo::GeoPoint;
-use dealpulse_domain::ids::{ListingId, ProductId, SourceId, UserId};
+use dealpulse_domain::ids::{ListingId, SourceId, UserId};
 use dealpulse_domain::inbound::{
     InboundAddresses, InboundMail, InboundSettings, MailReceiver, MailStatus, SenderRule,
 };
@@ -1121,21 +1121,9 @@ pub async fn track_product(
     let (mut product, status) = match store.product_by_url(url.as_str()).await? {
         Some(existing) => (existing, StatusCode::OK),
         None => {
-            let fresh = TrackedProduct {
-                id: ProductId::generate(),
-                url: url.as_str().to_string(),
-                host: url.host(),
-                title: None,
-                current_price: None,
-                in_stock: None,
-                created_at: now,
-                last_checked_at: None,
-                selectors: request.selectors.clone(),
-                check: CheckState {
-                    interval_minutes: interval,
-                    ..CheckState::default()
-                },
-            };
+            let mut fresh = TrackedProduct::new(url.as_str(), url.host(), now);
+            fresh.check.interval_minutes = interval;
+            fresh.selectors = request.selectors.clone();
             let stored = store.insert_product(&fresh).await?;
             let status = if stored.id == fresh.id {
                 StatusCode::CREATED

@@ -16,13 +16,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use dealpulse_domain::ids::{ListingId, ProductId, UserId, WatchId};
+use dealpulse_domain::ids::{ListingId, UserId, WatchId};
 use dealpulse_domain::listing::TrackedProduct;
 use dealpulse_domain::money::Money;
 use dealpulse_domain::net::{PublicUrl, Schemes};
 use dealpulse_domain::plans::{Limit, PlanLimits};
 use dealpulse_domain::records::records;
-use dealpulse_domain::sources::{CheckState, SelectorOverrides};
+use dealpulse_domain::sources::SelectorOverrides;
 use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -238,21 +238,8 @@ async fn product_for_url(
         }
         return Ok(existing);
     }
-    let product = TrackedProduct {
-        id: ProductId::generate(),
-        url: url.as_str().to_string(),
-        host: url.host(),
-        title: None,
-        current_price: None,
-        in_stock: None,
-        created_at: core.clock.now(),
-        last_checked_at: None,
-        selectors: None,
-        check: CheckState {
-            interval_minutes,
-            ..CheckState::default()
-        },
-    };
+    let mut product = TrackedProduct::new(url.as_str(), url.host(), core.clock.now());
+    product.check.interval_minutes = interval_minutes;
     Ok(core.store.insert_product(&product).await?)
 }
 

@@ -1,4 +1,4 @@
-//! The `scrape` function's handler: an EventBridge schedule invokes it every few minutes; each
+//! The `scrape` function's handler: an EventBridge schedule invokes it every minute; each
 //! invocation checks due product pages and feeds for at most its time budget and answers with
 //! the run's report. A claim failure (the table is unreachable) fails the invocation, so the
 //! scheduler's retry policy applies; per-item failures are in the report and retried when their
@@ -29,7 +29,8 @@ pub enum ConfigError {
 pub struct Config {
     pub table: String,
     pub event_bus: String,
-    /// `DEALPULSE_SCRAPE_BUDGET_SECONDS` (default 240): keep it well under the function timeout.
+    /// `DEALPULSE_SCRAPE_BUDGET_SECONDS` (default 48, as local mode's 60 s tick): keep it well
+    /// under the function timeout, since a round in progress finishes after the budget.
     pub budget: Duration,
     /// `DEALPULSE_FETCH_MIN_DELAY_MS` (default 1000): minimum gap between requests to one host.
     pub min_delay: Duration,
@@ -71,7 +72,7 @@ impl Config {
         Ok(Self {
             table: required("DEALPULSE_TABLE")?,
             event_bus: required("DEALPULSE_EVENT_BUS")?,
-            budget: Duration::from_secs(number("DEALPULSE_SCRAPE_BUDGET_SECONDS", 240)?),
+            budget: Duration::from_secs(number("DEALPULSE_SCRAPE_BUDGET_SECONDS", 48)?),
             min_delay: Duration::from_millis(number("DEALPULSE_FETCH_MIN_DELAY_MS", 1000)?),
             loopback_ports,
         })
@@ -215,7 +216,7 @@ mod tests {
             ("DEALPULSE_FETCH_LOOPBACK_PORTS", "8081, 9000"),
         ]))
         .unwrap();
-        assert_eq!(config.budget, Duration::from_secs(240));
+        assert_eq!(config.budget, Duration::from_secs(48));
         assert_eq!(config.loopback_ports, BTreeSet::from([8081, 9000]));
         assert!(Config::from_vars(vars(&[
             ("DEALPULSE_TABLE", "t"),

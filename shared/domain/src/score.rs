@@ -117,6 +117,19 @@ pub fn score_against_history(
     }
 }
 
+/// Recent listings' prices grouped by category: what [`score_against_category`] compares with.
+pub fn prices_by_category(
+    listings: &[crate::listing::Listing],
+) -> std::collections::HashMap<crate::listing::Category, Vec<Money>> {
+    let mut prices: std::collections::HashMap<_, Vec<Money>> = std::collections::HashMap::new();
+    for listing in listings {
+        if let Some(category) = listing.category {
+            prices.entry(category).or_default().push(listing.price);
+        }
+    }
+    prices
+}
+
 /// Scores a listing with no history of its own against recent prices in its category.
 pub fn score_against_category(
     current: Money,

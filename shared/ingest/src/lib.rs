@@ -46,6 +46,19 @@ impl Observation {
     }
 }
 
+/// How a fetch that brought no page ended, with the reason for the host's tally; `None` when it
+/// brought a page (which `observe` or a feed reader then reads).
+pub fn unread(outcome: &FetchOutcome) -> Option<(CheckResult, Option<String>)> {
+    match outcome {
+        FetchOutcome::Ok(_) => None,
+        FetchOutcome::NotModified => Some((CheckResult::NotModified, None)),
+        FetchOutcome::Blocked(why) => Some((CheckResult::Blocked, Some(why.clone()))),
+        FetchOutcome::NotFound => Some((CheckResult::NotFound, Some("404".into()))),
+        FetchOutcome::Gone => Some((CheckResult::Gone, Some("410".into()))),
+        FetchOutcome::Error(why) => Some((CheckResult::Error, Some(why.clone()))),
+    }
+}
+
 /// Classifies a fetch, extracting the page when there is one. `currency_hint` is the product's
 /// known currency (pages that print a bare `$` or `kr` need it).
 pub fn observe(
@@ -53,22 +66,16 @@ pub fn observe(
     selectors: Option<&SelectorOverrides>,
     currency_hint: Option<Currency>,
 ) -> Observation {
-    let page = match outcome {
-        FetchOutcome::Ok(page) => page,
-        FetchOutcome::NotModified => {
-            return Observation {
-                classification: CheckResult::NotModified,
-                price: None,
-                list_price: None,
-                in_stock: None,
-                title: None,
-                reason: None,
-            }
-        }
-        FetchOutcome::Blocked(why) => return Observation::failed(CheckResult::Blocked, why),
-        FetchOutcome::NotFound => return Observation::failed(CheckResult::NotFound, "404"),
-        FetchOutcome::Gone => return Observation::failed(CheckResult::Gone, "410"),
-        FetchOutcome::Error(why) => return Observation::failed(CheckResult::Error, why),
+    let FetchOutcome::Ok(page) = outcome else {
+        let (classification, reason) = unread(outcome).unwrap_or((CheckResult::Error, None));
+        return Observation {
+            classification,
+            price: None,
+            list_price: None,
+            in_stock: None,
+            title: None,
+            reason,
+        };
     };
     let html = String::from_utf8_lossy(&page.body);
     let extracted = match extract(&Page {

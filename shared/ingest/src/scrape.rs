@@ -7,7 +7,7 @@
 //! published again. Events are therefore at least once; their consumers deduplicate.
 
 use crate::listings::{listing_from_item, SourceDefaults};
-use crate::{apply, observe, ProductEvent};
+use crate::{apply, observe, unread, ProductEvent};
 use dealpulse_domain::clock::Clock;
 use dealpulse_domain::events::{CatalogEvent, EventPublisher, ProductSnapshot};
 use dealpulse_domain::ids::UserId;
@@ -15,7 +15,7 @@ use dealpulse_domain::listing::{Category, Listing, TrackedProduct};
 use dealpulse_domain::money::Money;
 use dealpulse_domain::ports::{Store, StoreError};
 use dealpulse_domain::records::records;
-use dealpulse_domain::score::{score_against_category, score_against_history};
+use dealpulse_domain::score::{prices_by_category, score_against_category, score_against_history};
 use dealpulse_domain::sources::{
     CheckResult, FeedFormat, FeedSource, HostSelectors, SelectorOverrides,
 };
@@ -201,19 +201,14 @@ impl Scraper {
         let since = now
             .checked_sub(SignedDuration::from_hours(30 * 24))
             .unwrap_or(now);
-        let mut prices = CategoryPrices::new();
         match self.store.listings_seen_since(since, 5000).await {
-            Ok(listings) => {
-                for listing in listings {
-                    if let Some(category) = listing.category {
-                        prices.entry(category).or_default().push(listing.price);
-                    }
-                }
-            }
+            Ok(listings) => prices_by_category(&listings),
             // Scores then rest on the discount alone; the feed is still read.
-            Err(error) => tracing::warn!(%error, "scrape: no category prices for scoring"),
+            Err(error) => {
+                tracing::warn!(%error, "scrape: no category prices for scoring");
+                CategoryPrices::new()
+            }
         }
-        prices
     }
 
     /// Administrators' per-host selector overrides, read once per run.
@@ -371,14 +366,7 @@ impl Scraper {
         let page = match self.fetcher.fetch(&url, &validators).await {
             FetchOutcome::Ok(page) => page,
             other => {
-                let (result, reason) = match other {
-                    FetchOutcome::NotModified => (CheckResult::NotModified, None),
-                    FetchOutcome::Blocked(why) => (CheckResult::Blocked, Some(why)),
-                    FetchOutcome::NotFound => (CheckResult::NotFound, Some("404".into())),
-                    FetchOutcome::Gone => (CheckResult::Gone, Some("410".into())),
-                    FetchOutcome::Error(why) => (CheckResult::Error, Some(why)),
-                    FetchOutcome::Ok(_) => (CheckResult::Error, None),
-                };
+                let (result, reason) = unread(&other).unwrap_or((CheckResult::Error, None));
                 return self.finish_feed(feed, result, reason, None, checked).await;
             }
         };

@@ -28,7 +28,7 @@ use dealpulse_domain::net::{PublicUrl, Schemes};
 use dealpulse_domain::normalize::{category_of, condition_of, place_of};
 use dealpulse_domain::ports::StoreError;
 use dealpulse_domain::records::records;
-use dealpulse_domain::score::score_against_category;
+use dealpulse_domain::score::{prices_by_category, score_against_category};
 use dealpulse_domain::sources::{
     CheckState, FeedFormat, FeedSource, FieldMapping, HostHealth, HostSelectors, SelectorOverrides,
 };
@@ -310,20 +310,15 @@ pub async fn push_listings(
         }
     }
     // Recent prices per category, for scoring listings that have no history of their own.
-    let mut category_prices: HashMap<Category, Vec<Money>> = HashMap::new();
-    if accepted.iter().any(|(_, l)| l.category.is_some()) {
-        let since = now
-            .checked_sub(SignedDuration::from_hours(7 * 24))
-            .map_err(ApiError::internal)?;
-        for listing in store.listings_seen_since(since, 2000).await? {
-            if let Some(category) = listing.category {
-                category_prices
-                    .entry(category)
-                    .or_default()
-                    .push(listing.price);
-            }
-        }
-    }
+    let category_prices: HashMap<Category, Vec<Money>> =
+        if accepted.iter().any(|(_, l)| l.category.is_some()) {
+            let since = now
+                .checked_sub(SignedDuration::from_hours(7 * 24))
+                .map_err(ApiError::internal)?;
+            prices_by_category(&store.listings_seen_since(since, 2000).await?)
+        } else {
+            HashMap::new()
+        };
     let mut events = Vec::new();
     let mut statuses = Vec::with_capacity(accepted.len());
     for (_, listing) in accepted.iter_mut() {

@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         env.required("DEALPULSE_TABLE")?,
     ));
     let state = AccountState {
-        core: env.core(store)?,
+        core: dealpulse_lambda::core(&env, store)?,
     };
     let routes = dealpulse_api::routes::account::router(state);
     run(lambda_app(routes, &env, "api-account")).await

@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         env.optional("DEALPULSE_SES_CONFIGURATION_SET"),
     ));
     let state = AuthState {
-        core: env.core(store)?,
+        core: dealpulse_lambda::core(&env, store)?,
         mailer,
     };
     let routes = dealpulse_api::routes::auth::router(state);

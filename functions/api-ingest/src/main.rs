@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_eventbridge::Client::new(&sdk),
         env.required("DEALPULSE_EVENT_BUS")?,
     ));
-    let core = env.core(store)?;
+    let core = dealpulse_lambda::core(&env, store)?;
     // Personal newsletter addresses exist when the stack receives mail (InboundDomain).
     let inbound = env
         .optional("DEALPULSE_INBOUND_DOMAIN")

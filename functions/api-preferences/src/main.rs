@@ -55,7 +55,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         }
     })?;
     let state = PreferencesState {
-        core: env.core(store)?,
+        core: dealpulse_lambda::core(&env, store)?,
         sms: sms_sender(&env)?,
         vapid: Arc::new(vapid),
     };

@@ -13,6 +13,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_dynamodb::Client::new(&sdk),
         env.required("DEALPULSE_TABLE")?,
     ));
-    let routes = dealpulse_api::routes::rules::router(env.core(store)?);
+    let routes = dealpulse_api::routes::rules::router(dealpulse_lambda::core(&env, store)?);
     run(lambda_app(routes, &env, "api-rules")).await
 }

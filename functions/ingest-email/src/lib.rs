@@ -17,13 +17,7 @@ use std::sync::Arc;
 /// Largest object read (SES stores messages of up to 40 MB).
 const MAX_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    #[error("environment variable {name} is invalid: {why}")]
-    Invalid { name: &'static str, why: String },
-}
+pub use dealpulse_aws::env::{ConfigError, FunctionEnv};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -39,14 +33,9 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            var(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let system_senders = var("DEALPULSE_INBOUND_SYSTEM_SENDERS")
+    pub fn from_env(env: &FunctionEnv) -> Result<Self, ConfigError> {
+        let system_senders = env
+            .optional("DEALPULSE_INBOUND_SYSTEM_SENDERS")
             .unwrap_or_default()
             .split(',')
             .map(str::trim)
@@ -59,16 +48,19 @@ impl Config {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            table: required("DEALPULSE_TABLE")?,
-            event_bus: required("DEALPULSE_EVENT_BUS")?,
-            inbound_domain: required("DEALPULSE_INBOUND_DOMAIN")?,
-            signing_secret: required("DEALPULSE_JWT_SECRET")?,
+            table: env.required("DEALPULSE_TABLE")?,
+            event_bus: env.required("DEALPULSE_EVENT_BUS")?,
+            inbound_domain: env.required("DEALPULSE_INBOUND_DOMAIN")?,
+            signing_secret: env.required("DEALPULSE_JWT_SECRET")?,
             system_senders,
-            llm: match (var("DEALPULSE_LLM_URL"), var("DEALPULSE_LLM_MODEL")) {
-                (Some(base_url), Some(model)) if !base_url.trim().is_empty() => Some(LlmConfig {
+            llm: match (
+                env.optional("DEALPULSE_LLM_URL"),
+                env.optional("DEALPULSE_LLM_MODEL"),
+            ) {
+                (Some(base_url), Some(model)) => Some(LlmConfig {
                     base_url,
                     model,
-                    api_key: var("DEALPULSE_LLM_API_KEY").filter(|k| !k.is_empty()),
+                    api_key: env.optional("DEALPULSE_LLM_API_KEY"),
                     timeout: std::time::Duration::from_secs(20),
                 }),
                 _ => None,

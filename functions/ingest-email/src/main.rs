@@ -3,7 +3,7 @@
 use dealpulse_aws::dynamodb::DynamoStore;
 use dealpulse_aws::eventbridge::EventBridgePublisher;
 use dealpulse_domain::clock::SystemClock;
-use ingest_email::{Config, EmailHandler};
+use ingest_email::{Config, EmailHandler, FunctionEnv};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_vars(|name| std::env::var(name).ok())?;
+    let config = Config::from_env(&FunctionEnv::from_process())?;
     let sdk = dealpulse_aws::load_sdk_config().await;
     let handler = Arc::new(EmailHandler::new(
         aws_sdk_s3::Client::new(&sdk),

@@ -16,13 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    #[error("environment variable {name} is invalid: {why}")]
-    Invalid { name: &'static str, why: String },
-}
+pub use dealpulse_aws::env::{ConfigError, FunctionEnv};
 
 /// What the function reads from its environment, once.
 #[derive(Debug, Clone)]
@@ -40,22 +34,8 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            var(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match var(name).filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(text) => text.trim().parse().map_err(|_| ConfigError::Invalid {
-                    name,
-                    why: format!("{text:?} is not a whole number"),
-                }),
-            }
-        };
-        let loopback_ports = match var("DEALPULSE_FETCH_LOOPBACK_PORTS") {
+    pub fn from_env(env: &FunctionEnv) -> Result<Self, ConfigError> {
+        let loopback_ports = match env.optional("DEALPULSE_FETCH_LOOPBACK_PORTS") {
             None => BTreeSet::new(),
             Some(list) => list
                 .split(',')
@@ -70,10 +50,10 @@ impl Config {
                 .collect::<Result<_, _>>()?,
         };
         Ok(Self {
-            table: required("DEALPULSE_TABLE")?,
-            event_bus: required("DEALPULSE_EVENT_BUS")?,
-            budget: Duration::from_secs(number("DEALPULSE_SCRAPE_BUDGET_SECONDS", 48)?),
-            min_delay: Duration::from_millis(number("DEALPULSE_FETCH_MIN_DELAY_MS", 1000)?),
+            table: env.required("DEALPULSE_TABLE")?,
+            event_bus: env.required("DEALPULSE_EVENT_BUS")?,
+            budget: Duration::from_secs(env.number("DEALPULSE_SCRAPE_BUDGET_SECONDS", 48)?),
+            min_delay: Duration::from_millis(env.number("DEALPULSE_FETCH_MIN_DELAY_MS", 1000)?),
             loopback_ports,
         })
     }
@@ -198,19 +178,11 @@ mod tests {
 
     #[test]
     fn config_needs_table_and_bus_and_parses_numbers() {
-        let vars = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
         assert!(matches!(
-            Config::from_vars(vars(&[("DEALPULSE_TABLE", "t")])),
+            Config::from_env(&FunctionEnv::from_pairs(&[("DEALPULSE_TABLE", "t")])),
             Err(ConfigError::Missing("DEALPULSE_EVENT_BUS"))
         ));
-        let config = Config::from_vars(vars(&[
+        let config = Config::from_env(&FunctionEnv::from_pairs(&[
             ("DEALPULSE_TABLE", "t"),
             ("DEALPULSE_EVENT_BUS", "b"),
             ("DEALPULSE_FETCH_LOOPBACK_PORTS", "8081, 9000"),
@@ -218,7 +190,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.budget, Duration::from_secs(48));
         assert_eq!(config.loopback_ports, BTreeSet::from([8081, 9000]));
-        assert!(Config::from_vars(vars(&[
+        assert!(Config::from_env(&FunctionEnv::from_pairs(&[
             ("DEALPULSE_TABLE", "t"),
             ("DEALPULSE_EVENT_BUS", "b"),
             ("DEALPULSE_SCRAPE_BUDGET_SECONDS", "soon"),

@@ -3,14 +3,14 @@
 use dealpulse_aws::dynamodb::DynamoStore;
 use dealpulse_aws::eventbridge::EventBridgePublisher;
 use lambda_runtime::{service_fn, LambdaEvent};
-use scrape::{Config, ScrapeHandler};
+use scrape::{Config, FunctionEnv, ScrapeHandler};
 use serde_json::Value;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_vars(|name| std::env::var(name).ok())?;
+    let config = Config::from_env(&FunctionEnv::from_process())?;
     let sdk = dealpulse_aws::load_sdk_config().await;
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),

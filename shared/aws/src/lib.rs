@@ -3,6 +3,7 @@
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+pub mod env;
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
 #[cfg(feature = "ses")]

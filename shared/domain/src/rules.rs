@@ -260,6 +260,78 @@ impl AlertRule {
             .map(|money| money.currency())
     }
 
+    /// Whether the listing meets every criterion: the allocation-free twin of
+    /// [`AlertRule::evaluate`] (`evaluate(l).is_empty()`), for the matching engine's hot path.
+    /// `haystack` is `query::words(title + " " + description)`.
+    pub fn matches(&self, listing: &Listing, haystack: &[String]) -> bool {
+        if !self.query.is_empty() && !self.query.matches(haystack) {
+            return false;
+        }
+        if let Some(currency) = self.price_currency() {
+            let price = listing.price;
+            if price.currency() != currency
+                || self
+                    .max_price
+                    .is_some_and(|max| price.minor() > max.minor())
+                || self
+                    .min_price
+                    .is_some_and(|min| price.minor() < min.minor())
+            {
+                return false;
+            }
+        }
+        if !self.categories.is_empty()
+            && !listing
+                .category
+                .is_some_and(|c| self.categories.contains(&c))
+        {
+            return false;
+        }
+        if !self.conditions.is_empty()
+            && !listing
+                .condition
+                .is_some_and(|c| self.conditions.contains(&c))
+        {
+            return false;
+        }
+        if let (Some(location), Some(radius)) = (&self.location, &self.radius) {
+            match &listing.location {
+                Some(point) if location.point.distance_km(point) <= radius.km() => {}
+                _ => return false,
+            }
+        }
+        if let Some(min_score) = self.min_score {
+            if listing.score.is_none_or(|score| score < min_score) {
+                return false;
+            }
+        }
+        if !self.sources.is_empty() && !self.sources.contains(&listing.source) {
+            return false;
+        }
+        if let Some(criteria) = &self.flight {
+            let Some(offer) = &listing.flight else {
+                return false;
+            };
+            let ok = criteria.origins.iter().any(|p| p.contains(&offer.origin))
+                && (criteria.destinations.is_empty()
+                    || criteria
+                        .destinations
+                        .iter()
+                        .any(|p| p.contains(&offer.destination)))
+                && criteria.depart.is_none_or(|w| w.contains(offer.depart_on))
+                && criteria
+                    .return_window
+                    .is_none_or(|w| offer.return_on.is_some_and(|date| w.contains(date)))
+                && criteria.trip_type.is_none_or(|t| t == offer.trip_type())
+                && criteria.max_stops.is_none_or(|max| offer.stops <= max)
+                && (criteria.cabins.is_empty() || criteria.cabins.contains(&offer.cabin));
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Every criterion the listing fails; empty when the listing matches. Disabled rules are
     /// evaluated all the same (a dry run of a paused rule is useful).
     pub fn evaluate(&self, listing: &Listing) -> Vec<CriterionMiss> {

@@ -1,0 +1,210 @@
+//! Which alert rules a listing matches, without checking every rule.
+//!
+//! Each enabled rule is filed under one *key* that any matching listing must have:
+//! - a keyword token: for a rule with required terms, its most selective required word (the one
+//!   the fewest rules share); for a rule with only OR groups, one word of each term of its
+//!   smallest group;
+//! - otherwise its flight origins (airport, city, country or region of departure);
+//! - otherwise its categories;
+//! - otherwise nothing narrows it down, and it is a candidate for every listing.
+//!
+//! A listing collects the rules filed under its words, its origin and its category, and each
+//! candidate is verified against the whole rule ([`AlertRule::matches`]). [`naive_matches`]
+//! checks every rule; property tests hold the index to exactly its answers.
+
+use dealpulse_domain::geo::{FlightPlace, Gazetteer, Region};
+use dealpulse_domain::ids::RuleId;
+use dealpulse_domain::listing::{Category, Listing};
+use dealpulse_domain::query::{words, Term};
+use dealpulse_domain::rules::AlertRule;
+use std::collections::HashMap;
+
+/// The words of a listing that queries are matched against.
+pub fn listing_words(listing: &Listing) -> Vec<String> {
+    words(&format!("{} {}", listing.title, listing.description))
+}
+
+/// The reference: every enabled rule checked in turn. Sorted ids.
+pub fn naive_matches(rules: &[AlertRule], listing: &Listing) -> Vec<RuleId> {
+    let haystack = listing_words(listing);
+    let mut found: Vec<RuleId> = rules
+        .iter()
+        .filter(|rule| rule.enabled && rule.matches(listing, &haystack))
+        .map(|rule| rule.id)
+        .collect();
+    found.sort();
+    found
+}
+
+/// Rules filed by key; values are positions in `rules`.
+#[derive(Default)]
+pub struct MatchIndex {
+    rules: Vec<AlertRule>,
+    by_word: HashMap<String, Vec<u32>>,
+    by_airport: HashMap<String, Vec<u32>>,
+    by_city: HashMap<(String, String), Vec<u32>>,
+    by_country: HashMap<String, Vec<u32>>,
+    by_region: HashMap<Region, Vec<u32>>,
+    by_category: HashMap<Category, Vec<u32>>,
+    everywhere: Vec<u32>,
+}
+
+/// How many rules could be filed under each word: a word fewer rules share is more selective.
+fn word_counts(rules: &[AlertRule]) -> HashMap<&str, u32> {
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    for rule in rules {
+        let query = &rule.query;
+        for term in query.all_of().iter().chain(query.any_of().iter().flatten()) {
+            for word in term.words() {
+                *counts.entry(word.as_str()).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// The most selective word of a term (every word of a phrase must occur).
+fn best_word<'a>(term: &'a Term, counts: &HashMap<&str, u32>) -> Option<&'a String> {
+    term.words().iter().min_by_key(|word| {
+        (
+            counts.get(word.as_str()).copied().unwrap_or(0),
+            usize::MAX - word.len(),
+        )
+    })
+}
+
+impl MatchIndex {
+    /// Files every enabled rule under its most selective key.
+    pub fn build(rules: Vec<AlertRule>) -> MatchIndex {
+        let rules: Vec<AlertRule> = rules.into_iter().filter(|r| r.enabled).collect();
+        let counts = word_counts(&rules);
+        let mut index = MatchIndex::default();
+        let mut keyed: Vec<(u32, Vec<String>)> = Vec::new();
+        for (position, rule) in rules.iter().enumerate() {
+            let position = position as u32;
+            let query = &rule.query;
+            // A required word narrows best; else one word per term of the smallest OR group.
+            let words: Vec<String> = if let Some(word) = query
+                .all_of()
+                .iter()
+                .filter_map(|term| best_word(term, &counts))
+                .min_by_key(|w| counts.get(w.as_str()).copied().unwrap_or(0))
+            {
+                vec![word.clone()]
+            } else if let Some(group) = query.any_of().iter().min_by_key(|group| {
+                group
+                    .iter()
+                    .filter_map(|t| best_word(t, &counts))
+                    .map(|w| counts.get(w.as_str()).copied().unwrap_or(0) as u64)
+                    .sum::<u64>()
+            }) {
+                group
+                    .iter()
+                    .filter_map(|t| best_word(t, &counts).cloned())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if !words.is_empty() {
+                keyed.push((position, words));
+            } else if let Some(flight) = &rule.flight {
+                for origin in &flight.origins {
+                    let list = match origin {
+                        FlightPlace::Airport(code) => index.by_airport.entry(code.clone()),
+                        FlightPlace::Country(code) => index.by_country.entry(code.clone()),
+                        FlightPlace::City(city, country) => {
+                            index
+                                .by_city
+                                .entry((city.clone(), country.clone()))
+                                .or_default()
+                                .push(position);
+                            continue;
+                        }
+                        FlightPlace::Region(region) => {
+                            index.by_region.entry(*region).or_default().push(position);
+                            continue;
+                        }
+                    };
+                    list.or_default().push(position);
+                }
+            } else if !rule.categories.is_empty() {
+                for category in &rule.categories {
+                    index
+                        .by_category
+                        .entry(*category)
+                        .or_default()
+                        .push(position);
+                }
+            } else {
+                index.everywhere.push(position);
+            }
+        }
+        for (position, words) in keyed {
+            for word in words {
+                index.by_word.entry(word).or_default().push(position);
+            }
+        }
+        index.rules = rules;
+        index
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The enabled rules the listing matches, as sorted ids.
+    pub fn matches(&self, listing: &Listing) -> Vec<RuleId> {
+        let haystack = listing_words(listing);
+        let mut candidates: Vec<u32> = self.everywhere.clone();
+        let mut seen_words: Vec<&str> = Vec::with_capacity(haystack.len());
+        for word in &haystack {
+            if seen_words.contains(&word.as_str()) {
+                continue;
+            }
+            seen_words.push(word);
+            if let Some(list) = self.by_word.get(word) {
+                candidates.extend_from_slice(list);
+            }
+        }
+        if let Some(category) = listing.category {
+            if let Some(list) = self.by_category.get(&category) {
+                candidates.extend_from_slice(list);
+            }
+        }
+        if let Some(offer) = &listing.flight {
+            if let Some(list) = self.by_airport.get(&offer.origin) {
+                candidates.extend_from_slice(list);
+            }
+            if let Some(airport) = Gazetteer::get().airport(&offer.origin) {
+                let city = (
+                    dealpulse_domain::query::fold(&airport.city),
+                    airport.country.clone(),
+                );
+                for list in [
+                    self.by_city.get(&city),
+                    self.by_country.get(&airport.country),
+                    self.by_region.get(&airport.region),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    candidates.extend_from_slice(list);
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut found: Vec<RuleId> = candidates
+            .into_iter()
+            .map(|position| &self.rules[position as usize])
+            .filter(|rule| rule.matches(listing, &haystack))
+            .map(|rule| rule.id)
+            .collect();
+        found.sort();
+        found
+    }
+}

@@ -1,0 +1,246 @@
+//! The indexed engine against the naive reference on random rules and listings: exactly the same
+//! matches, always. And the boolean rule check against the explaining one.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use dealpulse_domain::geo::{FlightPlace, FlightPlaceInput, GeoPoint, Location};
+use dealpulse_domain::ids::{ListingId, RuleId, UserId};
+use dealpulse_domain::listing::{Cabin, Category, FlightOffer, Listing, SourceName};
+use dealpulse_domain::money::{Currency, Money};
+use dealpulse_domain::query::Query;
+use dealpulse_domain::rules::{AlertRule, FlightCriteria, RuleName};
+use dealpulse_matching::{listing_words, naive_matches, MatchIndex};
+use jiff::civil::Date;
+use jiff::Timestamp;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use std::collections::BTreeSet;
+
+const WORDS: &[&str] = &[
+    "gaming",
+    "pc",
+    "desktop",
+    "mac",
+    "rtx",
+    "4070",
+    "laptop",
+    "chair",
+    "monitor",
+    "ergonomic",
+];
+const CATEGORIES: &[Category] = &[Category::Computers, Category::Gaming, Category::Furniture];
+const AIRPORTS: &[&str] = &["BOS", "JFK", "LHR", "CDG", "LIS"];
+
+fn usd(cents: i64) -> Money {
+    Money::from_minor(cents, Currency::parse("USD").unwrap()).unwrap()
+}
+
+fn place(text: &str) -> FlightPlace {
+    match text {
+        "US" => FlightPlace::Country("US".into()),
+        _ => FlightPlace::resolve(&FlightPlaceInput::Text(text.into())).unwrap(),
+    }
+}
+
+fn word() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(WORDS)
+}
+
+/// Query text from the vocabulary: required words, a phrase, an OR group, an exclusion.
+fn query_text() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(word(), 0..3),
+        prop::option::of((word(), word())),
+        prop::option::of((word(), word())),
+        prop::option::of(word()),
+    )
+        .prop_map(|(required, phrase, group, excluded)| {
+            let mut parts: Vec<String> = required.iter().map(|w| w.to_string()).collect();
+            if let Some((a, b)) = phrase {
+                parts.push(format!("\"{a} {b}\""));
+            }
+            if let Some((a, b)) = group {
+                parts.push(format!("({a} OR {b})"));
+            }
+            if let Some(x) = excluded {
+                parts.push(format!("-{x}"));
+            }
+            parts.join(" ")
+        })
+}
+
+fn rule() -> impl Strategy<Value = AlertRule> {
+    (
+        query_text(),
+        prop::collection::btree_set(prop::sample::select(CATEGORIES), 0..3),
+        prop::option::of(10_000i64..200_000),
+        prop::option::of((
+            prop::sample::select(&["BOS", "New York", "Europe", "US"][..]),
+            prop::option::of(0u8..2),
+        )),
+        prop::option::of(0u8..2),
+        any::<bool>(),
+        prop::bool::weighted(0.9),
+    )
+        .prop_map(
+            |(text, categories, max_cents, flight, near_boston, _, enabled)| {
+                let now = Timestamp::UNIX_EPOCH;
+                AlertRule {
+                    id: RuleId::generate(),
+                    owner: UserId::generate(),
+                    name: RuleName::parse("random").unwrap(),
+                    query: Query::parse(&text).unwrap_or_default(),
+                    min_price: None,
+                    max_price: max_cents.map(usd),
+                    categories,
+                    conditions: BTreeSet::new(),
+                    location: near_boston.map(|_| Location {
+                        label: "Boston".into(),
+                        point: GeoPoint::new(42.36, -71.06).unwrap(),
+                    }),
+                    radius: near_boston.map(|n| {
+                        dealpulse_domain::geo::Radius::new(
+                            if n == 0 { 30.0 } else { 400.0 },
+                            dealpulse_domain::geo::DistanceUnit::Km,
+                        )
+                        .unwrap()
+                    }),
+                    min_score: None,
+                    sources: BTreeSet::new(),
+                    flight: flight.map(|(origin, stops)| FlightCriteria {
+                        origins: vec![place(origin)],
+                        destinations: Vec::new(),
+                        depart: None,
+                        return_window: None,
+                        trip_type: None,
+                        max_stops: stops,
+                        cabins: BTreeSet::new(),
+                    }),
+                    channels: None,
+                    frequency: None,
+                    enabled,
+                    cooldown_minutes: 60,
+                    created_at: now,
+                    updated_at: now,
+                    last_triggered_at: None,
+                    version: 1,
+                }
+            },
+        )
+}
+
+fn listing() -> impl Strategy<Value = Listing> {
+    (
+        prop::collection::vec(word(), 1..7),
+        prop::option::of(prop::sample::select(CATEGORIES)),
+        5_000i64..250_000,
+        prop::option::of((prop::sample::select(AIRPORTS), 0u8..3)),
+        prop::option::of(prop::sample::select(
+            &[(42.37, -71.11), (40.71, -74.0), (51.5, -0.12)][..],
+        )),
+    )
+        .prop_map(|(title, category, cents, flight, location)| Listing {
+            id: ListingId::generate(),
+            source: SourceName::parse("prop").unwrap(),
+            url: "https://deals.example.com/x".into(),
+            title: title.join(" "),
+            description: String::new(),
+            price: usd(cents),
+            was_price: None,
+            category,
+            condition: None,
+            location: location.map(|(lat, lon)| GeoPoint::new(lat, lon).unwrap()),
+            score: None,
+            flight: flight.map(|(origin, stops)| FlightOffer {
+                origin: origin.into(),
+                destination: "LIS".into(),
+                depart_on: Date::new(2027, 3, 1).unwrap(),
+                return_on: None,
+                stops,
+                cabin: Cabin::Economy,
+            }),
+            seen_at: Timestamp::UNIX_EPOCH,
+            audience: None,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn the_index_finds_exactly_what_checking_every_rule_finds(
+        rules in prop::collection::vec(rule(), 0..80),
+        listings in prop::collection::vec(listing(), 1..20),
+    ) {
+        let index = MatchIndex::build(rules.clone());
+        for listing in &listings {
+            prop_assert_eq!(index.matches(listing), naive_matches(&rules, listing), "{}", listing.title);
+        }
+    }
+
+    #[test]
+    fn the_fast_rule_check_agrees_with_the_explaining_one(rule in rule(), listing in listing()) {
+        let haystack = listing_words(&listing);
+        prop_assert_eq!(rule.matches(&listing, &haystack), rule.evaluate(&listing).is_empty());
+    }
+}
+
+#[test]
+fn a_listing_matches_through_each_kind_of_key() {
+    let rules: Vec<AlertRule> = ["gaming pc", "(chair OR monitor)", ""]
+        .iter()
+        .map(|text| {
+            let mut rule = rule()
+                .new_tree(&mut proptest::test_runner::TestRunner::deterministic())
+                .unwrap()
+                .current();
+            rule.query = Query::parse(text).unwrap_or_default();
+            rule.enabled = true;
+            rule.max_price = None;
+            rule.categories = BTreeSet::new();
+            rule.location = None;
+            rule.radius = None;
+            rule.flight = None;
+            rule
+        })
+        .collect();
+    let index = MatchIndex::build(rules.clone());
+    assert_eq!(index.len(), 3);
+    let mut pc = listing()
+        .new_tree(&mut proptest::test_runner::TestRunner::deterministic())
+        .unwrap()
+        .current();
+    pc.title = "Gaming PC with RTX".into();
+    pc.flight = None;
+    let found = index.matches(&pc);
+    assert!(found.contains(&rules[0].id));
+    assert!(!found.contains(&rules[1].id));
+    assert!(
+        found.contains(&rules[2].id),
+        "a rule with no criteria matches everything"
+    );
+    assert_eq!(found, naive_matches(&rules, &pc));
+}
+
+/// The equivalence test means something only if random rules do match random listings.
+#[test]
+fn random_rules_match_a_fair_share_of_random_listings() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let rules: Vec<AlertRule> = (0..300)
+        .map(|_| rule().new_tree(&mut runner).unwrap().current())
+        .collect();
+    let index = MatchIndex::build(rules.clone());
+    let mut matched_listings = 0;
+    let mut matches = 0;
+    for _ in 0..300 {
+        let listing = listing().new_tree(&mut runner).unwrap().current();
+        let found = index.matches(&listing);
+        assert_eq!(found, naive_matches(&rules, &listing));
+        matched_listings += usize::from(!found.is_empty());
+        matches += found.len();
+    }
+    assert!(
+        matched_listings > 100,
+        "only {matched_listings} of 300 listings matched anything"
+    );
+    assert!(matches > 300, "only {matches} matches");
+}

@@ -6,6 +6,8 @@
 //!   smallest group;
 //! - otherwise its flight origins (airport, city, country or region of departure);
 //! - otherwise its categories;
+//! - otherwise its search area: every grid cell (half a degree square) its location and radius
+//!   touch, the exact distance being checked with the rest of the rule;
 //! - otherwise nothing narrows it down, and it is a candidate for every listing.
 //!
 //! A listing collects the rules filed under its words, its origin and its category, and each
@@ -46,7 +48,57 @@ pub struct MatchIndex {
     by_country: HashMap<String, Vec<u32>>,
     by_region: HashMap<Region, Vec<u32>>,
     by_category: HashMap<Category, Vec<u32>>,
+    by_cell: HashMap<(i32, i32), Vec<u32>>,
     everywhere: Vec<u32>,
+}
+
+/// Grid cells are this many degrees on a side.
+const CELL_DEGREES: f64 = 0.5;
+
+fn cell_of(lat: f64, lon: f64) -> (i32, i32) {
+    (
+        (lat / CELL_DEGREES).floor() as i32,
+        (lon.rem_euclid(360.0) / CELL_DEGREES).floor() as i32,
+    )
+}
+
+/// A search area touching more cells than this is cheaper to check for every listing.
+const MAX_CELLS: usize = 2_000;
+
+/// Every cell a circle of `km` around (lat, lon) touches: the cells of its bounding box, with a
+/// cell of margin; the whole longitude range near the poles or for very large circles. `None`
+/// when that is more than [`MAX_CELLS`].
+fn cells_around(lat: f64, lon: f64, km: f64) -> Option<Vec<(i32, i32)>> {
+    let dlat = km / 111.0 + CELL_DEGREES;
+    let cos = (lat.abs() + dlat).min(89.9).to_radians().cos();
+    let dlon = km / (111.0 * cos.max(1e-6)) + CELL_DEGREES;
+    let (low_lat, high_lat) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
+    let lat_cells =
+        ((low_lat / CELL_DEGREES).floor() as i32)..=((high_lat / CELL_DEGREES).floor() as i32);
+    let columns = (360.0 / CELL_DEGREES) as i32;
+    let rows = lat_cells.clone().count();
+    let width = if dlon >= 180.0 {
+        columns as usize
+    } else {
+        (((2.0 * dlon) / CELL_DEGREES).ceil() as usize + 1).min(columns as usize)
+    };
+    if rows * width > MAX_CELLS {
+        return None;
+    }
+    let lon_cells: Vec<i32> = if dlon >= 180.0 {
+        (0..columns).collect()
+    } else {
+        let first = ((lon - dlon).rem_euclid(360.0) / CELL_DEGREES).floor() as i32;
+        let count = ((2.0 * dlon) / CELL_DEGREES).ceil() as i32 + 1;
+        (0..count.min(columns))
+            .map(|i| (first + i) % columns)
+            .collect()
+    };
+    Some(
+        lat_cells
+            .flat_map(|la| lon_cells.iter().map(move |lo| (la, *lo)))
+            .collect(),
+    )
 }
 
 /// How many rules could be filed under each word: a word fewer rules share is more selective.
@@ -135,6 +187,17 @@ impl MatchIndex {
                         .or_default()
                         .push(position);
                 }
+            } else if let Some(cells) =
+                rule.location
+                    .as_ref()
+                    .zip(rule.radius.as_ref())
+                    .and_then(|(location, radius)| {
+                        cells_around(location.point.lat(), location.point.lon(), radius.km())
+                    })
+            {
+                for cell in cells {
+                    index.by_cell.entry(cell).or_default().push(position);
+                }
             } else {
                 index.everywhere.push(position);
             }
@@ -172,6 +235,11 @@ impl MatchIndex {
         }
         if let Some(category) = listing.category {
             if let Some(list) = self.by_category.get(&category) {
+                candidates.extend_from_slice(list);
+            }
+        }
+        if let Some(point) = &listing.location {
+            if let Some(list) = self.by_cell.get(&cell_of(point.lat(), point.lon())) {
                 candidates.extend_from_slice(list);
             }
         }

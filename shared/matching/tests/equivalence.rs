@@ -134,11 +134,17 @@ fn listing() -> impl Strategy<Value = Listing> {
         prop::option::of(prop::sample::select(CATEGORIES)),
         5_000i64..250_000,
         prop::option::of((prop::sample::select(AIRPORTS), 0u8..3)),
+        prop::option::of((-89.0f64..89.0, -180.0f64..180.0)),
         prop::option::of(prop::sample::select(
-            &[(42.37, -71.11), (40.71, -74.0), (51.5, -0.12)][..],
+            &[
+                (42.37, -71.11),
+                (40.71, -74.0),
+                (51.5, -0.12),
+                (42.36, -71.06),
+            ][..],
         )),
     )
-        .prop_map(|(title, category, cents, flight, location)| Listing {
+        .prop_map(|(title, category, cents, flight, anywhere, near)| Listing {
             id: ListingId::generate(),
             source: SourceName::parse("prop").unwrap(),
             url: "https://deals.example.com/x".into(),
@@ -148,7 +154,9 @@ fn listing() -> impl Strategy<Value = Listing> {
             was_price: None,
             category,
             condition: None,
-            location: location.map(|(lat, lon)| GeoPoint::new(lat, lon).unwrap()),
+            location: near
+                .or(anywhere)
+                .map(|(lat, lon)| GeoPoint::new(lat, lon).unwrap()),
             score: None,
             flight: flight.map(|(origin, stops)| FlightOffer {
                 origin: origin.into(),
@@ -243,4 +251,58 @@ fn random_rules_match_a_fair_share_of_random_listings() {
         "only {matched_listings} of 300 listings matched anything"
     );
     assert!(matches > 300, "only {matches} matches");
+}
+
+fn area_rule(lat: f64, lon: f64, km: f64) -> AlertRule {
+    let mut rule = rule()
+        .new_tree(&mut proptest::test_runner::TestRunner::deterministic())
+        .unwrap()
+        .current();
+    rule.id = RuleId::generate();
+    rule.query = Query::default();
+    rule.enabled = true;
+    rule.max_price = None;
+    rule.categories = BTreeSet::new();
+    rule.flight = None;
+    rule.location = Some(Location {
+        label: "centre".into(),
+        point: GeoPoint::new(lat, lon).unwrap(),
+    });
+    rule.radius = Some(
+        dealpulse_domain::geo::Radius::new(km, dealpulse_domain::geo::DistanceUnit::Km).unwrap(),
+    );
+    rule
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Search areas anywhere on the globe, across the antimeridian and near the poles, of every
+    /// size: the grid never loses a listing the distance check accepts.
+    #[test]
+    fn search_areas_are_found_through_the_grid_everywhere(
+        centres in prop::collection::vec(
+            (-89.9f64..89.9, -180.0f64..180.0, prop::sample::select(&[5.0, 80.0, 600.0, 3000.0, 9000.0][..])),
+            1..30,
+        ),
+        points in prop::collection::vec((-89.9f64..89.9, -180.0f64..180.0), 1..30),
+        nudges in prop::collection::vec((-0.5f64..0.5, -0.5f64..0.5), 30),
+    ) {
+        let rules: Vec<AlertRule> = centres.iter().map(|(lat, lon, km)| area_rule(*lat, *lon, *km)).collect();
+        let index = MatchIndex::build(rules.clone());
+        let mut template = listing()
+            .new_tree(&mut proptest::test_runner::TestRunner::deterministic())
+            .unwrap()
+            .current();
+        template.flight = None;
+        // Random points, and points right next to each centre (so matches do happen).
+        let near = centres.iter().zip(nudges.iter()).map(|((lat, lon, _), (dlat, dlon))| {
+            ((lat + dlat).clamp(-89.9, 89.9), (lon + dlon + 540.0).rem_euclid(360.0) - 180.0)
+        });
+        for (lat, lon) in points.iter().copied().chain(near) {
+            let mut listing = template.clone();
+            listing.location = Some(GeoPoint::new(lat, lon).unwrap());
+            prop_assert_eq!(index.matches(&listing), naive_matches(&rules, &listing), "({}, {})", lat, lon);
+        }
+    }
 }

@@ -229,6 +229,50 @@ pub async fn documents_list_by_owner_and_kind_in_key_order(store: &dyn Store) {
     );
 }
 
+pub async fn every_document_of_a_kind_lists_across_owners(store: &dyn Store) {
+    let owners = [UserId::generate(), UserId::generate(), UserId::generate()];
+    let rules = records::<AlertRule>(store);
+    let mut expected = Vec::new();
+    for (i, owner) in owners.iter().enumerate() {
+        for n in 0..=i {
+            expected.push(
+                rules
+                    .insert(&sample_rule(*owner, &format!("rule {n}")), None)
+                    .await
+                    .unwrap(),
+            );
+        }
+        records::<WatchItem>(store)
+            .insert(&sample_watch(*owner, ProductId::generate()), None)
+            .await
+            .unwrap();
+    }
+    // An update shows up with its new state; a deleted one is gone.
+    let mut changed = expected[1].clone();
+    changed.enabled = false;
+    expected[1] = rules.update(&changed).await.unwrap();
+    let gone = expected.remove(0);
+    rules.delete(gone.owner, &gone.key(), None).await.unwrap();
+    let ours: BTreeSet<UserId> = owners.iter().copied().collect();
+    let mut all: Vec<AlertRule> = rules
+        .all()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| ours.contains(&r.owner))
+        .collect();
+    let key = |r: &AlertRule| (r.owner, r.key());
+    all.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(all, expected);
+    let watches = records::<WatchItem>(store).all().await.unwrap();
+    assert_eq!(
+        watches.iter().filter(|w| ours.contains(&w.owner)).count(),
+        3,
+        "one watch per owner, and no rules among them"
+    );
+}
+
 pub async fn document_updates_are_optimistic(store: &dyn Store) {
     let rules = records::<AlertRule>(store);
     let stored = rules

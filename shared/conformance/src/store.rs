@@ -594,6 +594,7 @@ macro_rules! store_conformance {
             ping_answers,
             every_record_kind_round_trips,
             documents_list_by_owner_and_kind_in_key_order,
+            every_document_of_a_kind_lists_across_owners,
             document_updates_are_optimistic,
             concurrent_updates_of_one_version_let_exactly_one_win,
             document_deletes_honour_versions_and_free_the_quota,

@@ -57,6 +57,10 @@ pub trait DocumentRepository: Send + Sync {
     ) -> Result<(), StoreError>;
     /// How many documents of this kind the owner has.
     async fn count_documents(&self, kind: &'static str, owner: UserId) -> Result<u32, StoreError>;
+    /// Every document of a kind, across owners, ordered by (owner, key): what the matching
+    /// engine's index is built from. May lag the latest writes by a moment (DynamoDB reads an
+    /// index for it).
+    async fn all_documents(&self, kind: &'static str) -> Result<Vec<Document>, StoreError>;
 }
 
 /// A record stored as a document.
@@ -154,6 +158,16 @@ impl<T: Record> Records<'_, T> {
 
     pub async fn count(&self, owner: UserId) -> Result<u32, StoreError> {
         self.store.count_documents(T::KIND, owner).await
+    }
+
+    /// Every record of this kind, of every owner.
+    pub async fn all(&self) -> Result<Vec<T>, StoreError> {
+        self.store
+            .all_documents(T::KIND)
+            .await?
+            .into_iter()
+            .map(from_document)
+            .collect()
     }
 }
 

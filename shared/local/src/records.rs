@@ -211,6 +211,36 @@ impl DocumentRepository for SqliteStore {
             .await
     }
 
+    async fn all_documents(&self, kind: &'static str) -> Result<Vec<Document>, StoreError> {
+        database(self)
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare(
+                        "SELECT owner, key, version, body FROM documents WHERE kind = ?1 ORDER BY owner, key",
+                    )
+                    .map_err(store_error)?;
+                let rows = statement
+                    .query_map(params![kind], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                            row.get::<_, String>(3)?,
+                        ))
+                    })
+                    .map_err(store_error)?;
+                rows.map(|row| {
+                    let (owner, key, version, body) = row.map_err(store_error)?;
+                    let owner = owner
+                        .parse::<UserId>()
+                        .map_err(|_| StoreError::Corrupt(format!("document owner {owner}")))?;
+                    document_row(kind, owner, key, version, &body)
+                })
+                .collect()
+            })
+            .await
+    }
+
     async fn count_documents(&self, kind: &'static str, owner: UserId) -> Result<u32, StoreError> {
         database(self)
             .read(move |connection| {

@@ -33,6 +33,13 @@ pub(super) mod key {
     pub fn document_prefix(kind: &str) -> String {
         format!("DOC#{kind}#")
     }
+    /// Documents of one kind across owners, spread over [`KIND_SHARDS`] GSI2 partitions by the
+    /// last character of their key.
+    pub fn kind_shard(kind: &str, key: &str) -> String {
+        let shard = key.bytes().last().unwrap_or(0) % KIND_SHARDS;
+        format!("DOCS#{kind}#{shard}")
+    }
+    pub const KIND_SHARDS: u8 = 8;
     pub fn counter(kind: &str, owner: UserId) -> (String, String) {
         (self::owner(owner), format!("COUNT#{kind}"))
     }
@@ -96,6 +103,14 @@ fn document_item(document: &Document, version: u64) -> Result<Item, StoreError> 
         ("body".to_string(), s(encode(&document.body)?)),
         ("GSI1PK".to_string(), s(pk)),
         ("GSI1SK".to_string(), s(sk)),
+        (
+            "GSI2PK".to_string(),
+            s(key::kind_shard(document.kind, &document.key)),
+        ),
+        (
+            "GSI2SK".to_string(),
+            s(format!("{}#{}", document.owner, document.key)),
+        ),
     ]))
 }
 
@@ -319,6 +334,42 @@ impl DocumentRepository for DynamoStore {
             }
         }
         Err(StoreError::Stale)
+    }
+
+    async fn all_documents(&self, kind: &'static str) -> Result<Vec<Document>, StoreError> {
+        let mut documents = Vec::new();
+        for shard in 0..key::KIND_SHARDS {
+            let mut start: Option<Item> = None;
+            loop {
+                let output = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("GSI2")
+                    .key_condition_expression("GSI2PK = :pk")
+                    .expression_attribute_values(":pk", s(format!("DOCS#{kind}#{shard}")))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in output.items.unwrap_or_default() {
+                    let owner = match item.get("PK") {
+                        Some(AttributeValue::S(pk)) => pk
+                            .strip_prefix("USER#")
+                            .and_then(|id| id.parse::<UserId>().ok())
+                            .ok_or_else(|| StoreError::Corrupt(format!("document owner {pk}")))?,
+                        _ => return Err(StoreError::Corrupt("document without an owner".into())),
+                    };
+                    documents.push(document_from(kind, owner, &item)?);
+                }
+                match output.last_evaluated_key {
+                    Some(next) if !next.is_empty() => start = Some(next),
+                    _ => break,
+                }
+            }
+        }
+        documents.sort_by(|a, b| (a.owner, &a.key).cmp(&(b.owner, &b.key)));
+        Ok(documents)
     }
 
     async fn count_documents(&self, kind: &'static str, owner: UserId) -> Result<u32, StoreError> {

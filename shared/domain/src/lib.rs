@@ -16,6 +16,7 @@ pub mod money;
 pub mod net;
 pub mod normalize;
 pub mod plans;
+pub mod policy;
 pub mod ports;
 pub mod preferences;
 pub mod price_text;

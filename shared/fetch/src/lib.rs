@@ -126,6 +126,37 @@ impl Resolve for VettingResolver {
     }
 }
 
+/// What a webhook answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostAnswer {
+    pub status: u16,
+    /// `Retry-After` in seconds, when sent.
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PostError {
+    /// The guard refused the address: never retried.
+    #[error("blocked: {0}")]
+    Blocked(String),
+    /// Connecting, sending or reading failed (timeouts included): worth retrying.
+    #[error("failed: {0}")]
+    Failed(String),
+}
+
+/// A reqwest error with its causes, for reasons an operator can read.
+fn describe_reqwest(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
 /// The resolver refused every address of a name.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -263,6 +294,58 @@ impl Fetcher {
 
     /// GETs `url`, following up to `max_redirects` redirects (each vetted), conditionally when
     /// `validators` are given, retrying timeouts and 5xx.
+    /// POSTs `body` to a user-supplied URL (a webhook) through the same guard as fetches: the
+    /// URL is vetted, every resolved address must be public, and redirects are not followed (a
+    /// 3xx is the answer). The answer's body is read up to 64 KiB.
+    pub async fn post(
+        &self,
+        url: &Url,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<PostAnswer, PostError> {
+        self.vet_url(url).map_err(PostError::Blocked)?;
+        let mut request = self.client.post(url.clone()).timeout(timeout).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.map_err(|error| {
+            let text = describe_reqwest(&error);
+            if text.contains("non-public") || text.contains("resolves only") {
+                PostError::Blocked(text)
+            } else {
+                PostError::Failed(text)
+            }
+        })?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    body.extend_from_slice(&bytes);
+                    if body.len() > 64 * 1024 {
+                        body.truncate(64 * 1024);
+                        break;
+                    }
+                }
+                Err(error) => return Err(PostError::Failed(describe_reqwest(&error))),
+            }
+        }
+        Ok(PostAnswer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> FetchOutcome {
         let mut current = url.clone();
         for hop in 0..=self.config.max_redirects {

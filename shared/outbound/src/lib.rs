@@ -2,5 +2,6 @@
 //! HTTP protocol to a base URL from configuration, so tests point it at a recorder on loopback.
 
 pub mod twilio;
+pub mod webhooks;
 
 pub use twilio::{TwilioConfig, TwilioSms};

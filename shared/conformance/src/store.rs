@@ -6,6 +6,7 @@ use dealpulse_domain::ports::{Store, StoreError};
 use dealpulse_domain::secret::{random_token, TokenHash};
 use jiff::{SignedDuration, Timestamp};
 
+pub use crate::deliveries::*;
 pub use crate::records::*;
 pub use crate::sources::*;
 
@@ -608,7 +609,10 @@ macro_rules! store_conformance {
             concurrent_scrapers_split_due_products_without_overlap,
             saved_products_keep_their_state_and_schedule,
             feeds_round_trip_with_unique_names_and_only_enabled_ones_fall_due,
-            host_health_counts_every_check
+            host_health_counts_every_check,
+            a_delivery_is_claimed_once_and_its_result_ends_it,
+            lapsed_and_retrying_claims_are_retaken_with_fencing,
+            concurrent_claims_of_one_delivery_let_exactly_one_win
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod channels;
 pub mod clock;
+pub mod delivery;
 pub mod events;
 pub mod geo;
 pub mod ids;

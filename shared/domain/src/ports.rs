@@ -215,6 +215,7 @@ pub trait Store:
     + DocumentRepository
     + CatalogRepository
     + SourceRepository
+    + crate::delivery::DeliveryRepository
 {
     /// Cheap round trip proving the store answers (readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;

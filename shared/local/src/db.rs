@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_rules_and_catalog.sql"),
     include_str!("migrations/0003_sources.sql"),
     include_str!("migrations/0004_api_key_scopes.sql"),
+    include_str!("migrations/0005_deliveries.sql"),
 ];
 
 const READERS: usize = 4;

@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod db;
+mod deliveries;
 pub mod mail;
 pub mod queue;
 mod records;

@@ -17,8 +17,11 @@
 use dealpulse_domain::geo::{FlightPlace, Gazetteer, Region};
 use dealpulse_domain::ids::RuleId;
 use dealpulse_domain::listing::{Category, Listing};
+use dealpulse_domain::ports::StoreError;
 use dealpulse_domain::query::{words, Term};
+use dealpulse_domain::records::{records, DocumentRepository};
 use dealpulse_domain::rules::AlertRule;
+use dealpulse_domain::watch::WatchItem;
 use std::collections::HashMap;
 
 /// The words of a listing that queries are matched against.
@@ -274,5 +277,39 @@ impl MatchIndex {
             .collect();
         found.sort();
         found
+    }
+}
+
+/// Everything an event is matched against: the rule index, and enabled watches by product.
+pub struct MatchEngine {
+    pub rules: MatchIndex,
+    watches: HashMap<dealpulse_domain::ids::ProductId, Vec<WatchItem>>,
+}
+
+impl MatchEngine {
+    /// Reads every rule and watch of every user and indexes the enabled ones.
+    pub async fn load(store: &dyn DocumentRepository) -> Result<MatchEngine, StoreError> {
+        let rules = records::<AlertRule>(store).all().await?;
+        let watches = records::<WatchItem>(store).all().await?;
+        Ok(MatchEngine::new(rules, watches))
+    }
+
+    pub fn new(rules: Vec<AlertRule>, watches: Vec<WatchItem>) -> MatchEngine {
+        let mut by_product: HashMap<_, Vec<WatchItem>> = HashMap::new();
+        for watch in watches.into_iter().filter(|w| w.enabled) {
+            by_product.entry(watch.product_id).or_default().push(watch);
+        }
+        MatchEngine {
+            rules: MatchIndex::build(rules),
+            watches: by_product,
+        }
+    }
+
+    /// The enabled watches of a product (their triggers decide whether they fire).
+    pub fn watches_of(&self, product: dealpulse_domain::ids::ProductId) -> &[WatchItem] {
+        self.watches
+            .get(&product)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 }

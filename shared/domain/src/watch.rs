@@ -134,9 +134,268 @@ impl WatchItem {
     }
 }
 
+/// A product's check as a watch sees it: the new state, the previous one, and the earlier
+/// history (oldest first, before this check).
+#[derive(Debug, Clone, Copy)]
+pub struct PriceObservation<'a> {
+    pub price: Money,
+    pub previous: Option<Money>,
+    pub in_stock: bool,
+    pub was_in_stock: Option<bool>,
+    pub history: &'a [crate::listing::PricePoint],
+    pub at: Timestamp,
+}
+
+/// What a watch does with an observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchDecision {
+    /// Alert, and record the firing (disarm, or start the cooldown).
+    Fire,
+    /// The condition cleared: arm again.
+    Rearm,
+    /// Nothing changes.
+    Hold,
+}
+
+impl WatchTrigger {
+    /// Whether the trigger's condition holds for this observation.
+    pub fn holds(&self, seen: &PriceObservation<'_>, price_when_watched: Option<Money>) -> bool {
+        let same = |money: &Money| money.currency() == seen.price.currency();
+        // Prices in effect since `since`: the points after it, and the one in effect at its
+        // start (unchanged prices are coalesced, so a price holds until the next point).
+        let earlier = |since: Option<Timestamp>| {
+            let before: Vec<&crate::listing::PricePoint> = seen
+                .history
+                .iter()
+                .filter(|p| p.at < seen.at && same(&p.price))
+                .collect();
+            let start = match since {
+                None => 0,
+                Some(since) => before.iter().rposition(|p| p.at <= since).unwrap_or(0),
+            };
+            before
+                .into_iter()
+                .skip(start)
+                .map(|p| p.price.minor())
+                .collect::<Vec<i64>>()
+                .into_iter()
+        };
+        match self {
+            WatchTrigger::TargetPrice { price } => {
+                same(price) && seen.price.minor() <= price.minor()
+            }
+            WatchTrigger::PercentDrop { percent } => {
+                let base = price_when_watched.filter(same).or_else(|| {
+                    seen.history
+                        .iter()
+                        .find(|p| same(&p.price))
+                        .map(|p| p.price)
+                });
+                base.is_some_and(|base| {
+                    seen.price.minor() * 100 <= base.minor() * i64::from(100 - *percent)
+                })
+            }
+            WatchTrigger::AnyDrop {} => seen
+                .previous
+                .is_some_and(|previous| same(&previous) && seen.price.minor() < previous.minor()),
+            WatchTrigger::LowestInDays { days } => {
+                let since = seen
+                    .at
+                    .checked_sub(jiff::SignedDuration::from_hours(i64::from(*days) * 24))
+                    .ok();
+                let mut window = earlier(since).peekable();
+                window.peek().is_some() && window.all(|p| seen.price.minor() < p)
+            }
+            WatchTrigger::AllTimeLow {} => {
+                let mut all = earlier(None).peekable();
+                all.peek().is_some() && all.all(|p| seen.price.minor() < p)
+            }
+            WatchTrigger::BackInStock {} => seen.in_stock && seen.was_in_stock == Some(false),
+        }
+    }
+}
+
+impl WatchItem {
+    /// Applies the trigger and the re-arm rule to an observation.
+    pub fn decide(&self, seen: &PriceObservation<'_>) -> WatchDecision {
+        if !self.enabled {
+            return WatchDecision::Hold;
+        }
+        let holds = self.trigger.holds(seen, self.price_when_watched);
+        match self.rearm {
+            Rearm::WhenConditionClears {} => match (self.armed, holds) {
+                (true, true) => WatchDecision::Fire,
+                (false, false) => WatchDecision::Rearm,
+                _ => WatchDecision::Hold,
+            },
+            Rearm::AfterCooldown { minutes } => {
+                let cooled = self.last_fired_at.is_none_or(|last| {
+                    seen.at.duration_since(last)
+                        >= jiff::SignedDuration::from_mins(i64::from(minutes))
+                });
+                if holds && cooled {
+                    WatchDecision::Fire
+                } else {
+                    WatchDecision::Hold
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::listing::PricePoint;
+    use crate::money::Currency;
+
+    fn eur(amount: &str) -> Money {
+        Money::parse(amount, Currency::parse("EUR").unwrap()).unwrap()
+    }
+
+    fn at(hours: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + hours * 3600).unwrap()
+    }
+
+    fn history(prices: &[(i64, &str)]) -> Vec<PricePoint> {
+        prices
+            .iter()
+            .map(|(hours, amount)| PricePoint {
+                product_id: ProductId::generate(),
+                at: at(*hours),
+                price: eur(amount),
+                in_stock: true,
+            })
+            .collect()
+    }
+
+    fn seen<'a>(
+        price: &str,
+        previous: Option<&str>,
+        points: &'a [PricePoint],
+        hour: i64,
+    ) -> PriceObservation<'a> {
+        PriceObservation {
+            price: eur(price),
+            previous: previous.map(eur),
+            in_stock: true,
+            was_in_stock: Some(true),
+            history: points,
+            at: at(hour),
+        }
+    }
+
+    fn item(trigger: WatchTrigger, rearm: Rearm) -> WatchItem {
+        WatchItem {
+            id: WatchId::generate(),
+            owner: UserId::generate(),
+            product_id: ProductId::generate(),
+            listing_id: None,
+            label: None,
+            trigger,
+            rearm,
+            check_interval_minutes: 60,
+            price_when_watched: Some(eur("300")),
+            armed: true,
+            last_fired_at: None,
+            enabled: true,
+            created_at: at(0),
+            updated_at: at(0),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn each_trigger_holds_exactly_when_it_says() {
+        let points = history(&[(0, "300"), (24, "280"), (48, "290")]);
+        let target = WatchTrigger::TargetPrice { price: eur("250") };
+        assert!(target.holds(&seen("250", None, &points, 72), None));
+        assert!(!target.holds(&seen("250.01", None, &points, 72), None));
+        let drop = WatchTrigger::PercentDrop { percent: 20 };
+        assert!(drop.holds(&seen("240", None, &points, 72), Some(eur("300"))));
+        assert!(!drop.holds(&seen("240.01", None, &points, 72), Some(eur("300"))));
+        assert!(
+            drop.holds(&seen("240", None, &points, 72), None),
+            "first price seen as base"
+        );
+        let any = WatchTrigger::AnyDrop {};
+        assert!(any.holds(&seen("289", Some("290"), &points, 72), None));
+        assert!(!any.holds(&seen("290", Some("290"), &points, 72), None));
+        let lowest = WatchTrigger::LowestInDays { days: 2 };
+        assert!(
+            lowest.holds(&seen("279", None, &points, 72), None),
+            "below 280 and 290 of the last two days"
+        );
+        assert!(!lowest.holds(&seen("285", None, &points, 72), None));
+        assert!(
+            lowest.holds(&seen("285", None, &points, 100), None),
+            "only 290 is within two days"
+        );
+        let low = WatchTrigger::AllTimeLow {};
+        assert!(low.holds(&seen("279.99", None, &points, 72), None));
+        assert!(
+            !low.holds(&seen("280", None, &points, 72), None),
+            "strictly lower"
+        );
+        assert!(
+            !low.holds(&seen("1", None, &[], 72), None),
+            "no history, no record"
+        );
+        let back = WatchTrigger::BackInStock {};
+        let mut restocked = seen("300", None, &points, 72);
+        restocked.was_in_stock = Some(false);
+        assert!(back.holds(&restocked, None));
+        assert!(!back.holds(&seen("300", None, &points, 72), None));
+    }
+
+    #[test]
+    fn watches_fire_once_per_crossing_or_after_their_cooldown() {
+        let points = history(&[(0, "300")]);
+        let mut watch = item(
+            WatchTrigger::TargetPrice { price: eur("250") },
+            Rearm::WhenConditionClears {},
+        );
+        assert_eq!(
+            watch.decide(&seen("249", None, &points, 1)),
+            WatchDecision::Fire
+        );
+        watch.armed = false;
+        assert_eq!(
+            watch.decide(&seen("239", None, &points, 2)),
+            WatchDecision::Hold,
+            "still below: once"
+        );
+        assert_eq!(
+            watch.decide(&seen("260", None, &points, 3)),
+            WatchDecision::Rearm
+        );
+        watch.armed = true;
+        assert_eq!(
+            watch.decide(&seen("245", None, &points, 4)),
+            WatchDecision::Fire,
+            "a new crossing"
+        );
+
+        let mut cooling = item(
+            WatchTrigger::TargetPrice { price: eur("250") },
+            Rearm::AfterCooldown { minutes: 120 },
+        );
+        cooling.last_fired_at = Some(at(10));
+        assert_eq!(
+            cooling.decide(&seen("240", None, &points, 11)),
+            WatchDecision::Hold
+        );
+        assert_eq!(
+            cooling.decide(&seen("240", None, &points, 12)),
+            WatchDecision::Fire
+        );
+        cooling.enabled = false;
+        assert_eq!(
+            cooling.decide(&seen("240", None, &points, 20)),
+            WatchDecision::Hold,
+            "paused"
+        );
+    }
 
     #[test]
     fn triggers_parse_from_tagged_json_and_check_bounds() {

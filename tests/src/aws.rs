@@ -174,23 +174,37 @@ pub async fn verify_sender(config: &aws_config::SdkConfig) {
         .await;
 }
 
-/// Mail moto's SES accepted, from its state dump.
+/// Mail moto's SES accepted, from its state dump: simple messages as SES keeps them, raw
+/// messages (what `SesMailer` sends) whole, with the subject read from their headers.
 pub async fn ses_sent(moto: &Moto) -> Vec<Delivered> {
     let data = moto.data().await;
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|message| Delivered {
-            to: message["destinations"]["ToAddresses"][0]
+    let list = |kind: &str| data["ses"][kind].as_array().cloned().unwrap_or_default();
+    let simple = list("Message").into_iter().map(|message| Delivered {
+        to: message["destinations"]["ToAddresses"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        subject: message["subject"].as_str().unwrap_or_default().to_string(),
+        body: message["body"].as_str().unwrap_or_default().to_string(),
+    });
+    let raw = list("RawMessage").into_iter().map(|message| {
+        let body = message["raw_data"].as_str().unwrap_or_default().to_string();
+        let subject = body
+            .lines()
+            .take_while(|line| !line.is_empty())
+            .find_map(|line| line.strip_prefix("Subject: "))
+            .unwrap_or_default()
+            .to_string();
+        Delivered {
+            to: message["destinations"][0]
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
-            subject: message["subject"].as_str().unwrap_or_default().to_string(),
-            body: message["body"].as_str().unwrap_or_default().to_string(),
-        })
-        .collect()
+            subject,
+            body,
+        }
+    });
+    simple.chain(raw).collect()
 }
 
 pub async fn ses_mailer() -> MailFixture {

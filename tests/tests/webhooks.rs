@@ -9,7 +9,8 @@ use dealpulse_domain::ids::{EndpointId, UserId};
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::net::{PublicUrl, Schemes};
 use dealpulse_fetch::{AddressPolicy, FetchConfig, Fetcher, SystemLookup};
-use dealpulse_outbound::webhooks::{sign, AlertMessage, SendError, WebhookSender};
+use dealpulse_domain::notify::{DealLine, Notice, NoticeKind, SendFailure as SendError};
+use dealpulse_outbound::webhooks::{sign, WebhookSender};
 use dealpulse_tests::http_recorder::HttpRecorder;
 use jiff::Timestamp;
 use serde_json::Value;
@@ -33,14 +34,19 @@ fn endpoint(kind: EndpointKind, url: &str, secret: Option<&str>) -> ChannelEndpo
     }
 }
 
-fn message() -> AlertMessage {
-    AlertMessage {
+fn message() -> Notice {
+    Notice {
         delivery_id: "msg_2f1d0c".into(),
-        title: "Espresso machine X1".into(),
-        url: "https://shop.example.com/p/x1".into(),
-        price: Money::parse("249.00", Currency::parse("EUR").unwrap()).unwrap(),
-        was_price: Money::parse("279.00", Currency::parse("EUR").unwrap()).ok(),
-        reasons: vec!["Espresso under 250".into()],
+        kind: NoticeKind::Alert { urgent: false },
+        deals: vec![DealLine {
+            title: "Espresso machine X1".into(),
+            url: "https://shop.example.com/p/x1".into(),
+            price: Money::parse("249.00", Currency::parse("EUR").unwrap()).unwrap(),
+            was_price: Money::parse("279.00", Currency::parse("EUR").unwrap()).ok(),
+            reasons: vec!["Espresso under 250".into()],
+            score: Some(81),
+            history: vec![],
+        }],
         occurred_at: "2026-11-25T12:00:00Z".parse().unwrap(),
     }
 }
@@ -105,7 +111,8 @@ async fn each_service_gets_its_own_payload_and_generic_webhooks_are_signed() {
         .contains("was 279.00 EUR"));
     assert_eq!(requests[1].path, "/services/T1/B2/x");
     let blocks: Value = serde_json::from_slice(&requests[1].body).unwrap();
-    assert_eq!(blocks["blocks"][0]["type"], "section");
+    assert_eq!(blocks["blocks"][0]["type"], "header");
+    assert_eq!(blocks["blocks"][1]["type"], "section");
     assert!(blocks["text"].as_str().unwrap().contains("249.00 EUR"));
 
     let signed = &requests[2];
@@ -126,7 +133,8 @@ async fn each_service_gets_its_own_payload_and_generic_webhooks_are_signed() {
     );
     let event: Value = serde_json::from_slice(&signed.body).unwrap();
     assert_eq!(event["type"], "deal.alert");
-    assert_eq!(event["data"]["price"]["amount"], "249.00");
+    assert_eq!(event["data"]["deals"][0]["price"]["amount"], "249.00");
+    assert_eq!(event["data"]["delivery_id"], "msg_2f1d0c");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

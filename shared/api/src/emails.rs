@@ -1,15 +1,7 @@
 //! The account e-mails, as text and HTML. Links are built from the configured public URL.
 
 use dealpulse_domain::account::Email;
-use dealpulse_domain::mail::EmailMessage;
-
-fn escape_html(value: &str) -> String {
-    value
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use dealpulse_domain::mail::{escape_html, EmailMessage};
 
 fn layout(heading: &str, paragraph: &str, link: &str, button: &str, footer: &str) -> String {
     format!(
@@ -40,6 +32,8 @@ pub fn verification(to: &Email, link: &str, valid_hours: i64) -> EmailMessage {
                 "The link works once and expires in {valid_hours} hours. If you did not sign up, ignore this message."
             ),
         )),
+        headers: Vec::new(),
+        tags: Vec::new(),
     }
 }
 
@@ -61,6 +55,8 @@ pub fn password_reset(to: &Email, link: &str, valid_minutes: i64) -> EmailMessag
                 "The link works once and expires in {valid_minutes} minutes. If it was not you, ignore this message: your password stays as it is."
             ),
         )),
+        headers: Vec::new(),
+        tags: Vec::new(),
     }
 }
 

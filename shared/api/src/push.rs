@@ -60,6 +60,11 @@ impl VapidKeys {
         Err(VapidError::InvalidKey)
     }
 
+    /// The private key, for signing VAPID tokens.
+    pub fn secret(&self) -> &p256::SecretKey {
+        &self.secret
+    }
+
     pub fn private_base64(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.secret.to_bytes())
     }

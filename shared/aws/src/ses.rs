@@ -3,7 +3,8 @@
 use crate::describe;
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use aws_sdk_sesv2::Client;
 use dealpulse_domain::mail::{EmailMessage, MailError, Mailer, SentMail};
 
@@ -28,14 +29,6 @@ impl SesMailer {
     }
 }
 
-fn content(data: &str) -> Result<Content, MailError> {
-    Content::builder()
-        .data(data)
-        .charset("UTF-8")
-        .build()
-        .map_err(|e| MailError::Rejected(describe(&e)))
-}
-
 /// SES error codes that mean this message will never be accepted as it is.
 const PERMANENT: &[&str] = &[
     "MessageRejected",
@@ -49,14 +42,17 @@ const PERMANENT: &[&str] = &[
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, message: &EmailMessage) -> Result<SentMail, MailError> {
-        let mut body = Body::builder().text(content(&message.text)?);
-        if let Some(html) = &message.html {
-            body = body.html(content(html)?);
-        }
-        let simple = Message::builder()
-            .subject(content(&message.subject)?)
-            .body(body.build())
-            .build();
+        // Raw MIME: the only SES content that carries our own headers (List-Unsubscribe).
+        let raw = RawMessage::builder()
+            .data(Blob::new(message.to_mime(&self.sender)?))
+            .build()
+            .map_err(|e| MailError::Rejected(describe(&e)))?;
+        let tags = message
+            .tags
+            .iter()
+            .map(|(name, value)| MessageTag::builder().name(name).value(value).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| MailError::Rejected(describe(&e)))?;
         let output = self
             .client
             .send_email()
@@ -66,7 +62,8 @@ impl Mailer for SesMailer {
                     .to_addresses(message.to.as_str())
                     .build(),
             )
-            .content(EmailContent::builder().simple(simple).build())
+            .content(EmailContent::builder().raw(raw).build())
+            .set_email_tags((!tags.is_empty()).then_some(tags))
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await

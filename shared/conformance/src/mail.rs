@@ -27,6 +27,8 @@ fn message(marker: &str) -> EmailMessage {
         subject: format!("Price drop {marker}"),
         text: format!("The price fell. Marker {marker}."),
         html: Some(format!("<p>The price fell. Marker {marker}.</p>")),
+        headers: Vec::new(),
+        tags: Vec::new(),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod money;
 pub mod net;
 pub mod normalize;
+pub mod notify;
 pub mod plans;
 pub mod policy;
 pub mod ports;
@@ -29,6 +30,7 @@ pub mod score;
 pub mod secret;
 pub mod sms;
 pub mod sources;
+pub mod unsubscribe;
 pub mod watch;
 
 pub use account::*;

@@ -3,12 +3,89 @@
 use crate::account::Email;
 use async_trait::async_trait;
 
+/// Text made safe to place in HTML (element content or a quoted attribute).
+pub fn escape_html(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailMessage {
     pub to: Email,
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// Extra headers (`List-Unsubscribe`, `List-Unsubscribe-Post`), already in header syntax.
+    pub headers: Vec<(String, String)>,
+    /// Name/value tags the transport reports back with delivery events (SES message tags).
+    pub tags: Vec<(String, String)>,
+}
+
+impl EmailMessage {
+    pub fn new(to: Email, subject: impl Into<String>, text: String, html: Option<String>) -> Self {
+        Self {
+            to,
+            subject: subject.into(),
+            text,
+            html,
+            headers: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn with_tag(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.tags.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// The message as RFC 5322 bytes from `from` (`Name <address>` or an address): plain text,
+    /// or multipart/alternative with the HTML part, and the extra headers. Every transport sends
+    /// these same bytes, so what the outbox keeps is what SES would have sent.
+    pub fn to_mime(&self, from: &str) -> Result<Vec<u8>, MailError> {
+        use lettre_builder::message::header::{HeaderName, HeaderValue};
+        use lettre_builder::message::{Mailbox, MultiPart, SinglePart};
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| MailError::Rejected(format!("sender {from:?}: {e}")))?;
+        let to: Mailbox = self
+            .to
+            .as_str()
+            .parse()
+            .map_err(|e| MailError::Rejected(format!("recipient: {e}")))?;
+        let mut builder = lettre_builder::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(self.subject.clone());
+        for (name, value) in &self.headers {
+            let valid = !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+                && !value.contains(['\r', '\n']);
+            if !valid {
+                return Err(MailError::Rejected(format!("header {name:?} is malformed")));
+            }
+            let name = HeaderName::new_from_ascii(name.clone())
+                .map_err(|_| MailError::Rejected(format!("header {name:?} is malformed")))?;
+            builder = builder.raw_header(HeaderValue::new(name, value.clone()));
+        }
+        let built = match &self.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                self.text.clone(),
+                html.clone(),
+            )),
+            None => builder.singlepart(SinglePart::plain(self.text.clone())),
+        };
+        built
+            .map(|message| message.formatted())
+            .map_err(|e| MailError::Rejected(e.to_string()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +119,8 @@ pub struct OutboxEntry {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// Extra headers the message carried (`List-Unsubscribe`, …).
+    pub headers: Vec<(String, String)>,
     /// RFC 3339 time the message was written.
     pub created_at: String,
 }
@@ -51,4 +130,75 @@ pub struct OutboxEntry {
 pub trait OutboxReader: Send + Sync {
     /// Newest first.
     async fn recent(&self, limit: usize) -> Result<Vec<OutboxEntry>, MailError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mime_carries_both_parts_and_the_extra_headers() {
+        let message = EmailMessage::new(
+            Email::parse("ana@example.com").unwrap(),
+            "Prix en baisse: €249",
+            "Now €249".into(),
+            Some("<p>Now €249</p>".into()),
+        )
+        .with_header("List-Unsubscribe", "<https://x.test/u?t=abc>")
+        .with_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+        let mime = String::from_utf8(message.to_mime("DealPulse <alerts@x.test>").unwrap()).unwrap();
+        assert!(mime.contains("List-Unsubscribe: <https://x.test/u?t=abc>\r\n"));
+        assert!(mime.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+        assert!(mime.contains("multipart/alternative"));
+        assert!(mime.contains("To: ana@example.com"));
+        let injected = message
+            .clone()
+            .with_header("X-Evil", "a\r\nBcc: victim@example.com");
+        assert!(injected.to_mime("alerts@x.test").is_err());
+    }
+}
+
+/// Why an address no longer gets mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Suppression {
+    /// A permanent bounce: the mailbox does not exist.
+    Bounce,
+    /// The recipient marked a message as spam.
+    Complaint,
+}
+
+/// What the mail provider told us about an address (SES bounce, complaint and delivery events).
+/// Kept per address, owned by the system: suppressed addresses are never sent to again.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AddressHealth {
+    pub owner: crate::ids::UserId,
+    /// Lower-cased address.
+    pub address: String,
+    pub suppressed: Option<Suppression>,
+    pub transient_bounces: u32,
+    pub deliveries: u32,
+    /// The provider's words for the last bounce or complaint.
+    pub detail: Option<String>,
+    pub updated_at: jiff::Timestamp,
+    pub version: u64,
+}
+
+impl AddressHealth {
+    pub fn key_of(address: &str) -> String {
+        address.trim().to_lowercase()
+    }
+
+    pub fn new(address: &str, now: jiff::Timestamp) -> Self {
+        Self {
+            owner: crate::ids::UserId::system(),
+            address: Self::key_of(address),
+            suppressed: None,
+            transient_bounces: 0,
+            deliveries: 0,
+            detail: None,
+            updated_at: now,
+            version: 0,
+        }
+    }
 }

@@ -215,3 +215,49 @@ record!(crate::inbound::InboundMail, "inbound_mail", |r| r
 record!(crate::sources::HostSelectors, "host_selectors", |r| r
     .host
     .clone());
+record!(crate::mail::AddressHealth, "address_health", |r| r
+    .address
+    .clone());
+
+/// Changes whenever a rule or watch is written: the matching engine rebuilds its index when the
+/// stamp it was built at is no longer the current one. The stamp is the document's version.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct MatchingStamp {
+    pub owner: UserId,
+    pub version: u64,
+}
+
+record!(MatchingStamp, "matching_stamp", |_r| "current".to_string());
+
+/// The current matching stamp (0 before any rule or watch was written).
+pub async fn matching_stamp(store: &dyn DocumentRepository) -> Result<u64, StoreError> {
+    Ok(records::<MatchingStamp>(store)
+        .get(UserId::system(), "current")
+        .await?
+        .map(|stamp| stamp.version)
+        .unwrap_or(0))
+}
+
+/// Moves the matching stamp on; called after every rule or watch write.
+pub async fn bump_matching_stamp(store: &dyn DocumentRepository) -> Result<(), StoreError> {
+    let stamps = records::<MatchingStamp>(store);
+    for _ in 0..8 {
+        let outcome = match stamps.get(UserId::system(), "current").await? {
+            Some(current) => stamps.update(&current).await.map(|_| ()),
+            None => {
+                let first = MatchingStamp {
+                    owner: UserId::system(),
+                    version: 0,
+                };
+                stamps.insert(&first, None).await.map(|_| ())
+            }
+        };
+        match outcome {
+            Ok(()) => return Ok(()),
+            // Someone else moved it at the same moment: either way it moved, but make sure.
+            Err(StoreError::Stale) | Err(StoreError::Conflict(_)) => continue,
+            Err(other) => return Err(other),
+        }
+    }
+    Err(StoreError::Stale)
+}

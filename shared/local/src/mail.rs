@@ -5,30 +5,10 @@ use async_trait::async_trait;
 use dealpulse_domain::mail::{
     EmailMessage, MailError, Mailer, OutboxEntry, OutboxReader, SentMail,
 };
-use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::address::Envelope;
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::path::{Path, PathBuf};
-
-/// Builds the MIME message both local mailers deliver.
-fn mime_message(from: &Mailbox, message: &EmailMessage) -> Result<Message, MailError> {
-    let to: Mailbox = message
-        .to
-        .as_str()
-        .parse()
-        .map_err(|e| MailError::Rejected(format!("recipient: {e}")))?;
-    let builder = Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(message.subject.clone());
-    let built = match &message.html {
-        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
-            message.text.clone(),
-            html.clone(),
-        )),
-        None => builder.singlepart(SinglePart::plain(message.text.clone())),
-    };
-    built.map_err(|e| MailError::Rejected(e.to_string()))
-}
 
 fn parse_sender(sender: &str) -> Result<Mailbox, MailError> {
     sender
@@ -61,7 +41,7 @@ impl OutboxMailer {
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, message: &EmailMessage) -> Result<SentMail, MailError> {
-        let mime = mime_message(&self.from, message)?;
+        let mime = message.to_mime(&self.from.to_string())?;
         let id = uuid::Uuid::now_v7().to_string();
         let entry = OutboxEntry {
             id: id.clone(),
@@ -69,6 +49,7 @@ impl Mailer for OutboxMailer {
             subject: message.subject.clone(),
             text: message.text.clone(),
             html: message.html.clone(),
+            headers: message.headers.clone(),
             created_at: jiff::Timestamp::now().to_string(),
         };
         let index =
@@ -81,7 +62,7 @@ impl Mailer for OutboxMailer {
                     .map_err(|e| MailError::Unavailable(format!("{}: {e}", path.display())))
             }
         };
-        write(format!("{id}.eml"), mime.formatted()).await?;
+        write(format!("{id}.eml"), mime).await?;
         // The index file is written last: a listed message always has its .eml beside it.
         write(format!("{id}.json"), index).await?;
         tracing::info!(outbox = %self.dir.display(), %id, to = %entry.to, "mail kept in outbox");
@@ -137,6 +118,8 @@ struct StoredEntry {
     subject: String,
     text: String,
     html: Option<String>,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
     created_at: String,
 }
 
@@ -148,6 +131,7 @@ impl From<StoredEntry> for OutboxEntry {
             subject: stored.subject,
             text: stored.text,
             html: stored.html,
+            headers: stored.headers,
             created_at: stored.created_at,
         }
     }
@@ -177,8 +161,15 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, message: &EmailMessage) -> Result<SentMail, MailError> {
-        let mime = mime_message(&self.from, message)?;
-        let response = self.transport.send(mime).await.map_err(|e| {
+        let mime = message.to_mime(&self.from.to_string())?;
+        let to = message
+            .to
+            .as_str()
+            .parse()
+            .map_err(|e| MailError::Rejected(format!("recipient: {e}")))?;
+        let envelope = Envelope::new(Some(self.from.email.clone()), vec![to])
+            .map_err(|e| MailError::Rejected(e.to_string()))?;
+        let response = self.transport.send_raw(&envelope, &mime).await.map_err(|e| {
             if e.is_permanent() {
                 MailError::Rejected(e.to_string())
             } else {

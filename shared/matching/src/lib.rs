@@ -224,6 +224,13 @@ impl MatchIndex {
 
     /// The enabled rules the listing matches, as sorted ids.
     pub fn matches(&self, listing: &Listing) -> Vec<RuleId> {
+        let mut found: Vec<RuleId> = self.matching_rules(listing).map(|rule| rule.id).collect();
+        found.sort();
+        found
+    }
+
+    /// The enabled rules the listing matches, in index order.
+    pub fn matching_rules<'a>(&'a self, listing: &'a Listing) -> impl Iterator<Item = &'a AlertRule> + 'a {
         let haystack = listing_words(listing);
         let mut candidates: Vec<u32> = self.everywhere.clone();
         let mut seen_words: Vec<&str> = Vec::with_capacity(haystack.len());
@@ -269,14 +276,10 @@ impl MatchIndex {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut found: Vec<RuleId> = candidates
+        candidates
             .into_iter()
             .map(|position| &self.rules[position as usize])
-            .filter(|rule| rule.matches(listing, &haystack))
-            .map(|rule| rule.id)
-            .collect();
-        found.sort();
-        found
+            .filter(move |rule| rule.matches(listing, &haystack))
     }
 }
 

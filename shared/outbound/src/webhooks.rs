@@ -4,9 +4,10 @@
 //! (429 with its `retry_after`, 408, 5xx, timeouts) or permanently refused (other 4xx, 3xx, an
 //! address the guard refuses), so the delivery pipeline knows whether to back off or stop.
 
+use async_trait::async_trait;
 use base64::Engine;
 use dealpulse_domain::channels::{ChannelEndpoint, EndpointKind};
-use dealpulse_domain::money::Money;
+use dealpulse_domain::notify::{EndpointNotifier, Notice, NoticeKind, SendFailure, Sent};
 use dealpulse_fetch::{Fetcher, PostError};
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
@@ -16,40 +17,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-/// Version of the generic webhook event schema (`type` = `deal.alert`).
+/// Version of the generic webhook event schema (`type` = `deal.alert` or `deal.digest`).
 pub const WEBHOOK_SCHEMA: &str = "2026-11-25";
 
-/// What an alert says, whatever the channel.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertMessage {
-    /// Stable per delivery: the webhook id receivers deduplicate on.
-    pub delivery_id: String,
-    pub title: String,
-    pub url: String,
-    pub price: Money,
-    pub was_price: Option<Money>,
-    /// Why the user gets it: the rules' names and watches' labels.
-    pub reasons: Vec<String>,
-    pub occurred_at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SendError {
-    #[error("temporary failure: {reason}")]
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-    #[error("refused: {reason}")]
-    Permanent { reason: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
-    pub status: u16,
-    /// The provider's id for the message, when it gives one (Discord with `wait=true`).
-    pub provider_id: Option<String>,
-}
+/// Discord takes at most 10 embeds per message; Slack at most 50 blocks.
+const DISCORD_EMBEDS: usize = 10;
+const SLACK_DEALS: usize = 20;
 
 /// The Standard Webhooks signature header value: `v1,<base64 HMAC-SHA256>` of
 /// `<id>.<timestamp>.<body>`, keyed with the secret (`whsec_<base64>`; other secrets are used
@@ -81,17 +54,6 @@ pub struct WebhookSender {
     origin_override: Option<Url>,
 }
 
-fn describe(message: &AlertMessage) -> String {
-    let mut text = format!("Now {}", message.price);
-    if let Some(was) = message.was_price {
-        text.push_str(&format!(" (was {was})"));
-    }
-    if !message.reasons.is_empty() {
-        text.push_str(&format!(" · {}", message.reasons.join(", ")));
-    }
-    text
-}
-
 impl WebhookSender {
     pub fn new(fetcher: Arc<Fetcher>, origin_override: Option<Url>) -> Self {
         Self {
@@ -101,10 +63,10 @@ impl WebhookSender {
         }
     }
 
-    fn target(&self, endpoint: &ChannelEndpoint) -> Result<Url, SendError> {
+    fn target(&self, endpoint: &ChannelEndpoint) -> Result<Url, SendFailure> {
         let mut url = endpoint.url.url().clone();
         if let Some(origin) = &self.origin_override {
-            let permanent = |what: &str| SendError::Permanent {
+            let permanent = |what: &str| SendFailure::Permanent {
                 reason: format!("origin override: {what}"),
             };
             url.set_scheme(origin.scheme())
@@ -119,38 +81,56 @@ impl WebhookSender {
         Ok(url)
     }
 
-    fn payload(endpoint: &ChannelEndpoint, message: &AlertMessage) -> serde_json::Value {
+    fn payload(endpoint: &ChannelEndpoint, notice: &Notice) -> serde_json::Value {
+        let headline = notice.headline();
         match endpoint.kind {
-            EndpointKind::Discord => json!({
-                "username": "DealPulse",
-                "embeds": [{
-                    "title": message.title.chars().take(256).collect::<String>(),
-                    "url": message.url,
-                    "description": describe(message),
-                    "color": 0x2e7d32,
-                    "timestamp": message.occurred_at.to_string(),
-                    "fields": [{"name": "Price", "value": message.price.to_string(), "inline": true}]
-                }]
-            }),
-            EndpointKind::Slack => json!({
-                "text": format!("{}: {}", message.title, message.price),
-                "blocks": [
-                    {"type": "section", "text": {"type": "mrkdwn",
-                        "text": format!("*<{}|{}>*\n{}", message.url, message.title.replace(['<', '>', '|'], " "), describe(message))}},
-                    {"type": "context", "elements": [{"type": "mrkdwn", "text": "DealPulse alert"}]}
-                ]
-            }),
+            EndpointKind::Discord => {
+                let embeds: Vec<serde_json::Value> = notice
+                    .deals
+                    .iter()
+                    .take(DISCORD_EMBEDS)
+                    .map(|deal| {
+                        json!({
+                            "title": deal.title.chars().take(256).collect::<String>(),
+                            "url": deal.url,
+                            "description": deal.describe().chars().take(4000).collect::<String>(),
+                            "color": 0x2e7d32,
+                            "timestamp": notice.occurred_at.to_string(),
+                            "fields": [{"name": "Price", "value": deal.price.to_string(), "inline": true}]
+                        })
+                    })
+                    .collect();
+                let content = match notice.kind {
+                    NoticeKind::Digest { .. } => headline,
+                    NoticeKind::Alert { .. } => String::new(),
+                };
+                json!({"username": "DealPulse", "content": content, "embeds": embeds})
+            }
+            EndpointKind::Slack => {
+                let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text",
+                    "text": headline.chars().take(150).collect::<String>()}})];
+                for deal in notice.deals.iter().take(SLACK_DEALS) {
+                    blocks.push(json!({"type": "section", "text": {"type": "mrkdwn",
+                        "text": format!("*<{}|{}>*\n{}", deal.url, deal.title.replace(['<', '>', '|'], " "), deal.describe())}}));
+                }
+                blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": "DealPulse alert"}]}));
+                json!({"text": headline, "blocks": blocks})
+            }
             EndpointKind::Webhook => json!({
-                "type": "deal.alert",
+                "type": match notice.kind { NoticeKind::Alert { .. } => "deal.alert", NoticeKind::Digest { .. } => "deal.digest" },
                 "schema": WEBHOOK_SCHEMA,
-                "timestamp": message.occurred_at.to_string(),
+                "timestamp": notice.occurred_at.to_string(),
                 "data": {
-                    "delivery_id": message.delivery_id,
-                    "title": message.title,
-                    "url": message.url,
-                    "price": message.price,
-                    "was_price": message.was_price,
-                    "reasons": message.reasons,
+                    "delivery_id": notice.delivery_id,
+                    "summary": headline,
+                    "deals": notice.deals.iter().map(|deal| json!({
+                        "title": deal.title,
+                        "url": deal.url,
+                        "price": deal.price,
+                        "was_price": deal.was_price,
+                        "reasons": deal.reasons,
+                        "score": deal.score,
+                    })).collect::<Vec<_>>(),
                 }
             }),
         }
@@ -160,32 +140,32 @@ impl WebhookSender {
     pub async fn send(
         &self,
         endpoint: &ChannelEndpoint,
-        message: &AlertMessage,
+        notice: &Notice,
         now: Timestamp,
-    ) -> Result<Delivered, SendError> {
+    ) -> Result<Sent, SendFailure> {
         let url = self.target(endpoint)?;
-        let body = serde_json::to_vec(&Self::payload(endpoint, message)).map_err(|e| {
-            SendError::Permanent {
+        let body = serde_json::to_vec(&Self::payload(endpoint, notice)).map_err(|e| {
+            SendFailure::Permanent {
                 reason: e.to_string(),
             }
         })?;
         let mut headers = vec![("content-type", "application/json".to_string())];
         if endpoint.kind == EndpointKind::Webhook {
             let timestamp = now.as_second();
-            headers.push(("webhook-id", message.delivery_id.clone()));
+            headers.push(("webhook-id", notice.delivery_id.clone()));
             headers.push(("webhook-timestamp", timestamp.to_string()));
             if let Some(secret) = &endpoint.signing_secret {
                 headers.push((
                     "webhook-signature",
-                    sign(secret, &message.delivery_id, timestamp, &body),
+                    sign(secret, &notice.delivery_id, timestamp, &body),
                 ));
             }
         }
         let answer = match self.fetcher.post(&url, &headers, body, self.timeout).await {
             Ok(answer) => answer,
-            Err(PostError::Blocked(reason)) => return Err(SendError::Permanent { reason }),
+            Err(PostError::Blocked(reason)) => return Err(SendFailure::Permanent { reason }),
             Err(PostError::Failed(reason)) => {
-                return Err(SendError::Transient {
+                return Err(SendFailure::Transient {
                     reason,
                     retry_after: None,
                 })
@@ -196,7 +176,7 @@ impl WebhookSender {
             .take(300)
             .collect::<String>();
         match answer.status {
-            200..=299 => Ok(Delivered {
+            200..=299 => Ok(Sent {
                 status: answer.status,
                 provider_id: serde_json::from_slice::<serde_json::Value>(&answer.body)
                     .ok()
@@ -209,18 +189,30 @@ impl WebhookSender {
                     .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
                     .filter(|s| s.is_finite() && *s >= 0.0)
                     .map(Duration::from_secs_f64);
-                Err(SendError::Transient {
+                Err(SendFailure::Transient {
                     reason: format!("429 rate limited: {text}"),
                     retry_after: answer.retry_after.or(from_body),
                 })
             }
-            408 | 500..=599 => Err(SendError::Transient {
+            408 | 500..=599 => Err(SendFailure::Transient {
                 reason: format!("{}: {text}", answer.status),
                 retry_after: answer.retry_after,
             }),
-            status => Err(SendError::Permanent {
+            status => Err(SendFailure::Permanent {
                 reason: format!("{status}: {text}"),
             }),
         }
+    }
+}
+
+#[async_trait]
+impl EndpointNotifier for WebhookSender {
+    async fn post(
+        &self,
+        endpoint: &ChannelEndpoint,
+        notice: &Notice,
+        now: Timestamp,
+    ) -> Result<Sent, SendFailure> {
+        self.send(endpoint, notice, now).await
     }
 }

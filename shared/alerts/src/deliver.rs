@@ -1,0 +1,392 @@
+//! The `deliver` step: one queued task, sent at most once. The delivery is claimed under its id
+//! before anything is sent (a redelivered message finds the claim or the result and stops);
+//! the answer is recorded, fenced by the claim's attempt; transient failures come back after an
+//! exponential backoff with full jitter, permanent ones stop at once, and the queue's redrive
+//! policy moves a message that keeps failing to the dead-letter queue.
+
+use crate::model::DeliveryTask;
+use crate::render::{self, EmailLinks};
+use dealpulse_domain::channels::{ChannelEndpoint, PhoneSetup, PushSubscription};
+use dealpulse_domain::clock::Clock;
+use dealpulse_domain::delivery::{Claim, Outcome};
+use dealpulse_domain::mail::{AddressHealth, MailError, Mailer};
+use dealpulse_domain::notify::{EndpointNotifier, PushNotifier, SendFailure, Sent};
+use dealpulse_domain::ports::{Store, StoreError};
+use dealpulse_domain::preferences::{Channel, NotificationPreferences};
+use dealpulse_domain::queue::{Queue, ReceivedMessage};
+use dealpulse_domain::records::records;
+use dealpulse_domain::rules::AlertRule;
+use dealpulse_domain::sms::{SmsError, SmsSender};
+use dealpulse_domain::unsubscribe::{self, UnsubscribeScope};
+use jiff::{SignedDuration, Timestamp};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The transports, one per kind of channel.
+#[derive(Clone)]
+pub struct Senders {
+    pub mailer: Arc<dyn Mailer>,
+    pub sms: Arc<dyn SmsSender>,
+    pub endpoints: Arc<dyn EndpointNotifier>,
+    pub push: Arc<dyn PushNotifier>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// How long a claim holds: longer than the slowest send (15 s timeouts).
+    pub lease: Duration,
+    /// Backoff before attempt n+1 is drawn from 0..min(cap, base·2ⁿ⁻¹).
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// Public base URL for links in messages (unsubscribe, preferences).
+    pub public_url: String,
+    pub unsubscribe_key: Vec<u8>,
+}
+
+impl DeliverySettings {
+    pub fn new(public_url: &str, unsubscribe_key: Vec<u8>) -> Self {
+        Self {
+            lease: Duration::from_secs(120),
+            backoff_base: Duration::from_secs(10),
+            backoff_cap: Duration::from_secs(15 * 60),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            unsubscribe_key,
+        }
+    }
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Disposition {
+    /// Finished: sent, refused for good, or already handled by an earlier receipt.
+    Done(&'static str),
+    /// Try again after this long.
+    Retry(Duration),
+    /// Not a task at all: left for the dead-letter queue.
+    Poison(String),
+}
+
+/// SQS caps a message's visibility timeout at 12 hours.
+const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
+
+pub struct Deliverer {
+    store: Arc<dyn Store>,
+    senders: Senders,
+    clock: Arc<dyn Clock>,
+    settings: DeliverySettings,
+}
+
+enum Attempt {
+    Sent(Sent),
+    Failed(SendFailure),
+}
+
+impl Deliverer {
+    pub fn new(
+        store: Arc<dyn Store>,
+        senders: Senders,
+        clock: Arc<dyn Clock>,
+        settings: DeliverySettings,
+    ) -> Self {
+        Self {
+            store,
+            senders,
+            clock,
+            settings,
+        }
+    }
+
+    /// Processes a batch concurrently; returns the ids of the messages that must come back
+    /// (SQS `batchItemFailures`). Those to retry get their visibility set to the backoff; with
+    /// `delete_done` (local worker) finished ones are deleted, as Lambda's event source mapping
+    /// does for the messages not reported.
+    pub async fn run_batch(
+        &self,
+        queue: &dyn Queue,
+        messages: &[ReceivedMessage],
+        delete_done: bool,
+    ) -> Vec<String> {
+        let outcomes = futures::future::join_all(
+            messages.iter().map(|message| self.deliver(&message.body)),
+        )
+        .await;
+        let mut failed = Vec::new();
+        for (message, outcome) in messages.iter().zip(outcomes) {
+            match outcome {
+                Disposition::Done(_) => {
+                    if delete_done {
+                        if let Err(error) = queue.delete(&message.receipt).await {
+                            // It comes back and finds the delivery finished: nothing is lost.
+                            tracing::warn!(id = %message.message_id, %error, "could not delete a finished message");
+                        }
+                    }
+                }
+                Disposition::Retry(after) => {
+                    if let Err(error) = queue
+                        .change_visibility(&message.receipt, after.min(MAX_VISIBILITY))
+                        .await
+                    {
+                        tracing::warn!(id = %message.message_id, %error, "could not set the backoff; the queue's timeout applies");
+                    }
+                    failed.push(message.message_id.clone());
+                }
+                Disposition::Poison(reason) => {
+                    tracing::error!(id = %message.message_id, %reason, "undeliverable message");
+                    failed.push(message.message_id.clone());
+                }
+            }
+        }
+        failed
+    }
+
+    pub async fn deliver(&self, body: &str) -> Disposition {
+        let task = match DeliveryTask::parse(body) {
+            Ok(task) => task,
+            Err(error) => return Disposition::Poison(error.to_string()),
+        };
+        let now = self.clock.now();
+        if let Some(not_before) = task.not_before {
+            if not_before > now {
+                return Disposition::Retry(duration_between(now, not_before));
+            }
+        }
+        let lease_until = now
+            .checked_add(SignedDuration::try_from(self.settings.lease).unwrap_or_default())
+            .unwrap_or(now);
+        let claim = self
+            .store
+            .claim_delivery(&task.id, task.user, task.channel, now, lease_until)
+            .await;
+        let attempt = match claim {
+            Ok(Claim::Claimed { attempt }) => attempt,
+            Ok(Claim::AlreadySent) => return Disposition::Done("already sent"),
+            Ok(Claim::AlreadyFailed) => return Disposition::Done("already failed"),
+            Ok(Claim::Busy { until }) => {
+                return Disposition::Retry(duration_between(now, until) + Duration::from_secs(1))
+            }
+            Err(error) => {
+                tracing::warn!(id = %task.id, %error, "claim failed");
+                return Disposition::Retry(self.backoff(1, None));
+            }
+        };
+        let attempted = match self.send(&task, now).await {
+            Ok(attempted) => attempted,
+            Err(error) => {
+                tracing::warn!(id = %task.id, %error, "store failed while sending");
+                Attempt::Failed(SendFailure::Transient {
+                    reason: format!("store: {error}"),
+                    retry_after: None,
+                })
+            }
+        };
+        let (outcome, disposition) = match attempted {
+            Attempt::Sent(sent) => (
+                Outcome::Sent {
+                    provider_id: sent.provider_id,
+                },
+                Disposition::Done("sent"),
+            ),
+            Attempt::Failed(SendFailure::Permanent { reason })
+            | Attempt::Failed(SendFailure::Gone { reason }) => {
+                (Outcome::Failed { reason }, Disposition::Done("failed"))
+            }
+            Attempt::Failed(SendFailure::Transient {
+                reason,
+                retry_after,
+            }) => (
+                Outcome::Retry { reason },
+                Disposition::Retry(self.backoff(attempt, retry_after)),
+            ),
+        };
+        match self
+            .store
+            .finish_delivery(&task.id, attempt, outcome, self.clock.now())
+            .await
+        {
+            Ok(()) => disposition,
+            Err(StoreError::Stale) => {
+                tracing::warn!(id = %task.id, attempt, "a newer attempt owns this delivery");
+                Disposition::Done("superseded")
+            }
+            Err(error) => {
+                // The claim lapses and a later receipt finds it claimable again.
+                tracing::warn!(id = %task.id, %error, "could not record the outcome");
+                Disposition::Retry(self.backoff(attempt, None))
+            }
+        }
+    }
+
+    /// Full jitter: uniformly 0..min(cap, base·2^(attempt−1)), but never before the service's
+    /// own `retry_after`.
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(20);
+        let ceiling = self
+            .settings
+            .backoff_base
+            .saturating_mul(1 << exponent)
+            .min(self.settings.backoff_cap);
+        let random = dealpulse_domain::secret::random_bytes::<8>()
+            .map(u64::from_le_bytes)
+            .unwrap_or(u64::MAX / 2);
+        let fraction = (random >> 11) as f64 / (1u64 << 53) as f64;
+        let drawn = ceiling.mul_f64(fraction);
+        drawn.max(retry_after.unwrap_or_default())
+    }
+
+    async fn send(&self, task: &DeliveryTask, now: Timestamp) -> Result<Attempt, StoreError> {
+        let permanent = |reason: &str| {
+            Ok(Attempt::Failed(SendFailure::Permanent {
+                reason: reason.to_string(),
+            }))
+        };
+        let Some(user) = self.store.user_by_id(task.user).await? else {
+            return permanent("the account no longer exists");
+        };
+        if user.is_suspended() {
+            return permanent("the account is suspended");
+        }
+        // The user may have turned the channel or the rules off since the alert was queued.
+        let prefs = records::<NotificationPreferences>(self.store.as_ref())
+            .get(user.id, "current")
+            .await?
+            .unwrap_or_else(|| NotificationPreferences::defaults(user.id, now));
+        let mut rules = Vec::new();
+        for id in &task.rules {
+            if let Some(rule) = records::<AlertRule>(self.store.as_ref())
+                .get(user.id, &id.to_string())
+                .await?
+            {
+                rules.push(rule);
+            }
+        }
+        let live_rules: Vec<&AlertRule> = rules.iter().filter(|r| r.enabled).collect();
+        if !task.rules.is_empty() && live_rules.is_empty() {
+            return permanent("the rules that matched were turned off");
+        }
+        let wanted = if task.rules.is_empty() {
+            prefs.channels.contains(&task.channel)
+        } else {
+            live_rules.iter().any(|rule| {
+                rule.channels
+                    .as_ref()
+                    .unwrap_or(&prefs.channels)
+                    .contains(&task.channel)
+            })
+        };
+        if !wanted {
+            return permanent("the channel was turned off");
+        }
+        let target = task.target.clone().unwrap_or_default();
+        let result = match task.channel {
+            Channel::Email => {
+                let key = AddressHealth::key_of(user.email.as_str());
+                let health = records::<AddressHealth>(self.store.as_ref())
+                    .get(dealpulse_domain::ids::UserId::system(), &key)
+                    .await?;
+                if let Some(reason) = health.and_then(|h| h.suppressed) {
+                    return permanent(&format!("the address is suppressed ({reason:?})"));
+                }
+                let links = self.links(user.id, &live_rules);
+                let message = render::email(&task.notice, user.email.clone(), &links)
+                    .with_tag("delivery", &task.id[..32]);
+                match self.senders.mailer.send(&message).await {
+                    Ok(sent) => Ok(Sent {
+                        status: 200,
+                        provider_id: Some(sent.message_id),
+                    }),
+                    Err(MailError::Rejected(reason)) => Err(SendFailure::Permanent { reason }),
+                    Err(MailError::Unavailable(reason)) => Err(SendFailure::Transient {
+                        reason,
+                        retry_after: None,
+                    }),
+                }
+            }
+            Channel::Sms => {
+                let phone = records::<PhoneSetup>(self.store.as_ref())
+                    .get(user.id, "current")
+                    .await?;
+                let Some(phone) = phone.filter(|p| p.verified_at.is_some()) else {
+                    return permanent("no verified phone number");
+                };
+                match self
+                    .senders
+                    .sms
+                    .send_sms(&phone.number, &render::sms(&task.notice))
+                    .await
+                {
+                    Ok(id) => Ok(Sent {
+                        status: 201,
+                        provider_id: Some(id),
+                    }),
+                    Err(SmsError::Rejected(reason)) => Err(SendFailure::Permanent { reason }),
+                    Err(SmsError::Unavailable(reason)) => Err(SendFailure::Transient {
+                        reason,
+                        retry_after: None,
+                    }),
+                }
+            }
+            Channel::Discord | Channel::Slack | Channel::Webhook => {
+                let endpoint = records::<ChannelEndpoint>(self.store.as_ref())
+                    .get(user.id, &target)
+                    .await?;
+                let Some(endpoint) =
+                    endpoint.filter(|e| e.enabled && e.kind.channel() == task.channel)
+                else {
+                    return permanent("the endpoint was removed or disabled");
+                };
+                self.senders.endpoints.post(&endpoint, &task.notice, now).await
+            }
+            Channel::Push => {
+                let subscriptions = records::<PushSubscription>(self.store.as_ref());
+                let Some(subscription) = subscriptions.get(user.id, &target).await? else {
+                    return permanent("the push subscription was removed");
+                };
+                let result = self
+                    .senders
+                    .push
+                    .push(&subscription, &task.notice, now)
+                    .await;
+                if let Err(SendFailure::Gone { reason }) = &result {
+                    tracing::info!(user = %user.id, %reason, "push subscription gone; removing it");
+                    match subscriptions.delete(user.id, &target, None).await {
+                        Ok(()) | Err(StoreError::NotFound) => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+                result
+            }
+        };
+        Ok(match result {
+            Ok(sent) => Attempt::Sent(sent),
+            Err(failure) => Attempt::Failed(failure),
+        })
+    }
+
+    fn links(&self, user: dealpulse_domain::ids::UserId, rules: &[&AlertRule]) -> EmailLinks {
+        let key = &self.settings.unsubscribe_key;
+        let base = &self.settings.public_url;
+        let link = |scope| {
+            format!(
+                "{base}/api/v1/unsubscribe?token={}",
+                unsubscribe::token(key, user, scope)
+            )
+        };
+        EmailLinks {
+            unsubscribe_all: link(UnsubscribeScope::Email),
+            unsubscribe_rules: rules
+                .iter()
+                .map(|rule| {
+                    (
+                        rule.name.as_str().to_string(),
+                        link(UnsubscribeScope::Rule(rule.id)),
+                    )
+                })
+                .collect(),
+            preferences: format!("{base}/preferences"),
+        }
+    }
+}
+
+fn duration_between(from: Timestamp, to: Timestamp) -> Duration {
+    Duration::try_from(to.duration_since(from)).unwrap_or_default()
+}

@@ -37,6 +37,7 @@ pub fn app_with_plans(plans_file: Option<PathBuf>) -> App {
         inbound_domain: "inbound.dealpulse.test".into(),
         system_senders: vec!["@fares.example.com".into()],
         llm: None,
+        notify_origin: None,
     })
     .unwrap();
     let router = runtime.router();

@@ -170,6 +170,10 @@ struct ServeArgs {
         default_value = "https://api.twilio.com"
     )]
     twilio_base_url: String,
+    /// Send every Discord, Slack, webhook and web push request to this origin instead of the
+    /// endpoint's own (a relay, or a recorder when testing).
+    #[arg(long, env = "DEALPULSE_NOTIFY_ORIGIN")]
+    notify_origin: Option<url::Url>,
     #[arg(long, env = "DEALPULSE_LOG_FORMAT", value_enum, default_value = "json")]
     log_format: LogFormat,
     #[command(flatten)]
@@ -243,6 +247,7 @@ fn config_for_admin(data: &DataArgs) -> LocalConfig {
         inbound_domain: data.inbound_domain.clone(),
         system_senders: data.inbound_system_senders.clone(),
         llm: data.llm(),
+        notify_origin: None,
     }
 }
 
@@ -281,6 +286,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     _ => None,
                 },
                 llm,
+                notify_origin: args.notify_origin,
                 inbound_domain: args.data.inbound_domain,
                 system_senders: args.data.inbound_system_senders,
             };

@@ -7,6 +7,10 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use dealpulse_alerts::deliver::{Deliverer, DeliverySettings, Senders};
+use dealpulse_alerts::digest::DigestRun;
+use dealpulse_alerts::matcher::Matcher;
+use dealpulse_alerts::AlertSettings;
 use dealpulse_api::auth::extract::ClientIp;
 use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
 use dealpulse_api::observability::{Metrics, MetricsSink};
@@ -35,6 +39,22 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The three steps of the alert pipeline, ready to run in this process.
+#[derive(Clone)]
+pub struct AlertPipeline {
+    pub matcher: Arc<Matcher>,
+    pub deliverer: Arc<Deliverer>,
+    pub digests: Arc<DigestRun>,
+}
+
+/// The bare address of `Name <address>`.
+fn sender_address(sender: &str) -> &str {
+    match (sender.rfind('<'), sender.rfind('>')) {
+        (Some(open), Some(close)) if open < close => sender[open + 1..close].trim(),
+        _ => sender.trim(),
+    }
+}
+
 /// Issuer and audience shared with the Lambda functions, so tokens mean the same everywhere.
 pub const TOKEN_ISSUER: &str = "dealpulse";
 pub const TOKEN_AUDIENCE: &str = "dealpulse-api";
@@ -45,6 +65,7 @@ pub const DELIVERY_DEAD_LETTERS: &str = "deliveries-dlq";
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 /// The local event bus: catalogue events wait here for the matcher, as on EventBridge → SQS.
 pub const CATALOG_EVENTS_QUEUE: &str = "catalog-events";
+pub const CATALOG_EVENTS_DEAD_LETTERS: &str = "catalog-events-dlq";
 
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
@@ -66,6 +87,9 @@ pub struct LocalConfig {
     pub system_senders: Vec<String>,
     /// An OpenAI-compatible model that reads newsletters before the rules do.
     pub llm: Option<LlmConfig>,
+    /// Sends every Discord, Slack, webhook and web push request to this origin instead of the
+    /// endpoint's own (a relay or a test recorder on this machine).
+    pub notify_origin: Option<url::Url>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,10 +193,12 @@ impl LocalRuntime {
             Arc::clone(&clock),
             DELIVERY_DEAD_LETTERS,
         ));
-        let events_queue = Arc::new(SqliteQueue::plain(
+        let events_queue = Arc::new(SqliteQueue::with_dead_letters(
             db,
             Arc::clone(&clock),
             CATALOG_EVENTS_QUEUE,
+            CATALOG_EVENTS_DEAD_LETTERS,
+            MAX_RECEIVE_COUNT,
         ));
         let events = Arc::new(QueueEventBus::new(
             events_queue.clone() as Arc<dyn Queue>,
@@ -281,6 +307,63 @@ impl LocalRuntime {
             Arc::clone(&self.core.clock),
             ScrapeSettings::default(),
         ))
+    }
+
+    /// The alert pipeline over this runtime's store, queues and transports.
+    pub fn alerts(&self) -> Result<AlertPipeline, dealpulse_fetch::BuildError> {
+        let store = self.store.clone() as Arc<dyn Store>;
+        let queue = self.queue.clone() as Arc<dyn Queue>;
+        let clock = Arc::clone(&self.core.clock);
+        let mut config = dealpulse_fetch::FetchConfig {
+            retries: 0,
+            ..dealpulse_fetch::FetchConfig::default()
+        };
+        if let Some(origin) = &self.config.notify_origin {
+            let loopback = origin
+                .host_str()
+                .is_some_and(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]");
+            if loopback {
+                if let Some(port) = origin.port_or_known_default() {
+                    config.policy.loopback_ports.insert(port);
+                }
+            }
+        }
+        let fetcher = Arc::new(dealpulse_fetch::Fetcher::new(
+            config,
+            Arc::new(dealpulse_fetch::SystemLookup),
+        )?);
+        let senders = Senders {
+            mailer: Arc::clone(&self.mailer),
+            sms: Arc::clone(&self.sms),
+            endpoints: Arc::new(dealpulse_outbound::webhooks::WebhookSender::new(
+                Arc::clone(&fetcher),
+                self.config.notify_origin.clone(),
+            )),
+            push: Arc::new(dealpulse_outbound::push::WebPushSender::new(
+                fetcher,
+                self.vapid.secret().clone(),
+                format!("mailto:{}", sender_address(&self.config.sender)),
+                self.config.notify_origin.clone(),
+            )),
+        };
+        Ok(AlertPipeline {
+            matcher: Arc::new(Matcher::new(
+                Arc::clone(&store),
+                Arc::clone(&queue),
+                Arc::clone(&clock),
+                AlertSettings::default(),
+            )),
+            deliverer: Arc::new(Deliverer::new(
+                Arc::clone(&store),
+                senders,
+                Arc::clone(&clock),
+                DeliverySettings::new(
+                    &self.config.public_url,
+                    self.core.keys.unsubscribe_key().to_vec(),
+                ),
+            )),
+            digests: Arc::new(DigestRun::new(store, queue, clock)),
+        })
     }
 
     /// Every route group on one router, with the common layers and the caller's socket address.

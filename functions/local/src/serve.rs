@@ -142,6 +142,101 @@ async fn run_jobs(runtime: std::sync::Arc<LocalRuntime>, mut shutdown: watch::Re
     }
 }
 
+/// Deliveries in flight at once: workers, each with a batch of up to 10.
+const DELIVERY_WORKERS: usize = 4;
+/// How often due digests and held alerts are looked for.
+const DIGEST_EVERY: Duration = Duration::from_secs(60);
+
+/// The alert pipeline in this process: a matcher on the event queue, a pool of delivery
+/// workers, and the digest run — the same code the Lambda functions run.
+fn run_alerts(
+    runtime: &LocalRuntime,
+    pipeline: crate::runtime::AlertPipeline,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let idle = Duration::from_millis(500);
+    let mut tasks = Vec::new();
+    {
+        let matcher = std::sync::Arc::clone(&pipeline.matcher);
+        let events = std::sync::Arc::clone(&runtime.events_queue);
+        let mut shutdown = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let handled = match dealpulse_alerts::worker::pump_events(
+                    &matcher,
+                    events.as_ref(),
+                    10,
+                )
+                .await
+                {
+                    Ok(handled) => handled,
+                    Err(error) => {
+                        tracing::error!(job = "match", %error, "event queue failed");
+                        0
+                    }
+                };
+                if handled == 0 {
+                    tokio::select! {
+                        _ = tokio::time::sleep(idle) => {}
+                        _ = shutdown.changed() => break,
+                    }
+                } else if *shutdown.borrow() {
+                    break;
+                }
+            }
+        }));
+    }
+    for _ in 0..DELIVERY_WORKERS {
+        let deliverer = std::sync::Arc::clone(&pipeline.deliverer);
+        let queue = std::sync::Arc::clone(&runtime.queue);
+        let mut shutdown = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let received = match dealpulse_alerts::worker::pump_deliveries(
+                    &deliverer,
+                    queue.as_ref(),
+                    Duration::from_secs(120),
+                )
+                .await
+                {
+                    Ok(received) => received,
+                    Err(error) => {
+                        tracing::error!(job = "deliver", %error, "delivery queue failed");
+                        0
+                    }
+                };
+                if received == 0 {
+                    tokio::select! {
+                        _ = tokio::time::sleep(idle) => {}
+                        _ = shutdown.changed() => break,
+                    }
+                } else if *shutdown.borrow() {
+                    break;
+                }
+            }
+        }));
+    }
+    {
+        let digests = std::sync::Arc::clone(&pipeline.digests);
+        let mut shutdown = shutdown;
+        tasks.push(tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(DIGEST_EVERY);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => match digests.run().await {
+                        Ok(report) if report.users == 0 => {}
+                        Ok(report) => tracing::info!(job = "digest", users = report.users,
+                            deals = report.deals, queued = report.queued, "job finished"),
+                        Err(error) => tracing::error!(job = "digest", %error, "job failed"),
+                    },
+                    _ = shutdown.changed() => break,
+                }
+            }
+        }));
+    }
+    tasks
+}
+
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -190,6 +285,7 @@ pub async fn serve(
         jobs_shutdown.clone(),
     ));
     let maildrop = tokio::spawn(watch_maildrop(runtime.mail_drop(), jobs_shutdown.clone()));
+    let alerts = run_alerts(&runtime, runtime.alerts()?, jobs_shutdown.clone());
     let scraping = match options.scrape_every {
         Some(every) => {
             let scraper =
@@ -235,5 +331,8 @@ pub async fn serve(
         scraping.await?;
     }
     maildrop.await?;
+    for task in alerts {
+        task.await?;
+    }
     Ok(())
 }

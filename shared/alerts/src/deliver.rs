@@ -106,10 +106,9 @@ impl Deliverer {
         messages: &[ReceivedMessage],
         delete_done: bool,
     ) -> Vec<String> {
-        let outcomes = futures::future::join_all(
-            messages.iter().map(|message| self.deliver(&message.body)),
-        )
-        .await;
+        let outcomes =
+            futures::future::join_all(messages.iter().map(|message| self.deliver(&message.body)))
+                .await;
         let mut failed = Vec::new();
         for (message, outcome) in messages.iter().zip(outcomes) {
             match outcome {
@@ -334,7 +333,10 @@ impl Deliverer {
                 else {
                     return permanent("the endpoint was removed or disabled");
                 };
-                self.senders.endpoints.post(&endpoint, &task.notice, now).await
+                self.senders
+                    .endpoints
+                    .post(&endpoint, &task.notice, now)
+                    .await
             }
             Channel::Push => {
                 let subscriptions = records::<PushSubscription>(self.store.as_ref());

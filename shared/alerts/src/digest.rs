@@ -87,7 +87,11 @@ impl DigestRun {
             _ => "daily",
         };
         let latest = entries.iter().map(|e| e.due).max().unwrap_or(now);
-        let digest_id = stable_id(&[&owner.to_string(), "digest", &latest.as_second().to_string()]);
+        let digest_id = stable_id(&[
+            &owner.to_string(),
+            "digest",
+            &latest.as_second().to_string(),
+        ]);
         let mut deals: Vec<&DigestEntry> = entries.iter().collect();
         // Best first: highest score, then cheapest.
         deals.sort_by(|a, b| {
@@ -115,7 +119,11 @@ impl DigestRun {
                 }
             };
             for target in targets {
-                let id = stable_id(&[&digest_id, channel.as_str(), target.as_deref().unwrap_or("")]);
+                let id = stable_id(&[
+                    &digest_id,
+                    channel.as_str(),
+                    target.as_deref().unwrap_or(""),
+                ]);
                 tasks.push(DeliveryTask {
                     v: TASK_SCHEMA,
                     id: id.clone(),

@@ -9,6 +9,7 @@ pub mod matcher;
 pub mod model;
 pub mod render;
 pub mod targets;
+pub mod worker;
 
 /// Knobs of the match step.
 #[derive(Debug, Clone)]

@@ -68,8 +68,17 @@ pub struct Matcher {
     queue: Arc<dyn Queue>,
     clock: Arc<dyn Clock>,
     settings: AlertSettings,
-    engine: tokio::sync::Mutex<Option<(u64, Arc<MatchEngine>)>>,
+    engine: tokio::sync::Mutex<Option<BuiltEngine>>,
 }
+
+struct BuiltEngine {
+    stamp: u64,
+    built_at: Timestamp,
+    engine: Arc<MatchEngine>,
+}
+
+/// Rebuilt at least this often, whatever the stamp says (a missed stamp bump heals itself).
+const MAX_INDEX_AGE: SignedDuration = SignedDuration::from_mins(10);
 
 impl Matcher {
     pub fn new(
@@ -93,15 +102,20 @@ impl Matcher {
         // Read the stamp before loading: an edit during the load leaves a newer stamp behind,
         // so the next event rebuilds again rather than keeping a stale index.
         let stamp = matching_stamp(self.store.as_ref()).await?;
+        let now = self.clock.now();
         let mut cached = self.engine.lock().await;
-        if let Some((built_at, engine)) = cached.as_ref() {
-            if *built_at == stamp {
-                return Ok(Arc::clone(engine));
+        if let Some(built) = cached.as_ref() {
+            if built.stamp == stamp && now.duration_since(built.built_at) < MAX_INDEX_AGE {
+                return Ok(Arc::clone(&built.engine));
             }
         }
         let engine = Arc::new(MatchEngine::load(self.store.as_ref()).await?);
         tracing::info!(stamp, rules = engine.rules.len(), "matching index built");
-        *cached = Some((stamp, Arc::clone(&engine)));
+        *cached = Some(BuiltEngine {
+            stamp,
+            built_at: now,
+            engine: Arc::clone(&engine),
+        });
         Ok(engine)
     }
 
@@ -297,13 +311,11 @@ impl Matcher {
             }
         }
         let deal = DealLine {
-            title: product
-                .title
-                .clone()
-                .unwrap_or_else(|| product.url.clone()),
+            title: product.title.clone().unwrap_or_else(|| product.url.clone()),
             url: product.url.clone(),
             price,
-            was_price: previous.filter(|p| p.currency() == price.currency() && p.minor() > price.minor()),
+            was_price: previous
+                .filter(|p| p.currency() == price.currency() && p.minor() > price.minor()),
             reasons: vec![],
             score,
             history: recent,
@@ -405,7 +417,11 @@ impl Matcher {
                                 for target in targets {
                                     let key = match dedup_trigger {
                                         Some(trigger) => policy::dedup_key(
-                                            alert.user, trigger, alert.item, channel, alert.price,
+                                            alert.user,
+                                            trigger,
+                                            alert.item,
+                                            channel,
+                                            alert.price,
                                         ),
                                         None => alert_id.clone(),
                                     };
@@ -497,10 +513,18 @@ impl Matcher {
         report.digested = entries.len();
         self.enqueue(&tasks).await?;
         for entry in &entries {
-            insert_once(records::<DigestEntry>(self.store.as_ref()).insert(entry, None).await)?;
+            insert_once(
+                records::<DigestEntry>(self.store.as_ref())
+                    .insert(entry, None)
+                    .await,
+            )?;
         }
         for log in &logs {
-            insert_once(records::<AlertRecord>(self.store.as_ref()).insert(log, None).await)?;
+            insert_once(
+                records::<AlertRecord>(self.store.as_ref())
+                    .insert(log, None)
+                    .await,
+            )?;
         }
         Ok(report)
     }
@@ -604,7 +628,11 @@ pub async fn enqueue(queue: &dyn Queue, tasks: &[DeliveryTask]) -> Result<(), Ma
         if report.failed.is_empty() {
             return Ok(());
         }
-        tracing::warn!(attempt, failed = report.failed.len(), "delivery messages refused; retrying them");
+        tracing::warn!(
+            attempt,
+            failed = report.failed.len(),
+            "delivery messages refused; retrying them"
+        );
         pending = report
             .failed
             .iter()
@@ -641,8 +669,14 @@ fn reason(source: &Source) -> String {
     match source {
         Source::Rule(rule) => rule.name.as_str().to_string(),
         Source::Watch(watch) => match &watch.label {
-            Some(label) => format!("{label}: {}", watch.trigger.describe(watch.price_when_watched.as_ref())),
-            None => format!("Watch {}", watch.trigger.describe(watch.price_when_watched.as_ref())),
+            Some(label) => format!(
+                "{label}: {}",
+                watch.trigger.describe(watch.price_when_watched.as_ref())
+            ),
+            None => format!(
+                "Watch {}",
+                watch.trigger.describe(watch.price_when_watched.as_ref())
+            ),
         },
     }
 }

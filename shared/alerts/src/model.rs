@@ -37,8 +37,7 @@ pub struct BadTask(pub String);
 
 impl DeliveryTask {
     pub fn parse(body: &str) -> Result<Self, BadTask> {
-        let task: DeliveryTask =
-            serde_json::from_str(body).map_err(|e| BadTask(e.to_string()))?;
+        let task: DeliveryTask = serde_json::from_str(body).map_err(|e| BadTask(e.to_string()))?;
         if task.v != TASK_SCHEMA {
             return Err(BadTask(format!("schema version {}", task.v)));
         }
@@ -50,7 +49,10 @@ impl DeliveryTask {
             Channel::Discord | Channel::Slack | Channel::Webhook | Channel::Push
         );
         if needs_target != task.target.is_some() {
-            return Err(BadTask(format!("target does not fit channel {}", task.channel)));
+            return Err(BadTask(format!(
+                "target does not fit channel {}",
+                task.channel
+            )));
         }
         Ok(task)
     }
@@ -83,10 +85,16 @@ pub struct PlannedDelivery {
 pub enum Plan {
     Now,
     /// Held by quiet hours until then.
-    Held { until: Timestamp },
+    Held {
+        until: Timestamp,
+    },
     /// Goes out with the digest at that time.
-    Digest { at: Timestamp },
-    Skipped { reason: String },
+    Digest {
+        at: Timestamp,
+    },
+    Skipped {
+        reason: String,
+    },
 }
 
 /// One alert in the user's log (`GET /alerts`).
@@ -184,6 +192,8 @@ mod tests {
         old.v = 9;
         assert!(DeliveryTask::parse(&old.to_body()).is_err());
         assert!(DeliveryTask::parse("{").is_err());
-        assert!(DeliveryTask::parse(&good.to_body().replace("\"v\":1", "\"v\":1,\"x\":2")).is_err());
+        assert!(
+            DeliveryTask::parse(&good.to_body().replace("\"v\":1", "\"v\":1,\"x\":2")).is_err()
+        );
     }
 }

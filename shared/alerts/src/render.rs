@@ -43,8 +43,14 @@ fn deal_text(deal: &DealLine) -> String {
         text.push_str(&format!(
             "\nRecent prices: {} ({} → {})",
             sparkline(&deal.history),
-            deal.history.first().map(Money::to_string).unwrap_or_default(),
-            deal.history.last().map(Money::to_string).unwrap_or_default()
+            deal.history
+                .first()
+                .map(Money::to_string)
+                .unwrap_or_default(),
+            deal.history
+                .last()
+                .map(Money::to_string)
+                .unwrap_or_default()
         ));
     }
     text
@@ -194,7 +200,10 @@ mod tests {
         };
         let links = EmailLinks {
             unsubscribe_all: "https://dp.test/api/v1/unsubscribe?token=t".into(),
-            unsubscribe_rules: vec![("Lamps".into(), "https://dp.test/api/v1/unsubscribe?token=r".into())],
+            unsubscribe_rules: vec![(
+                "Lamps".into(),
+                "https://dp.test/api/v1/unsubscribe?token=r".into(),
+            )],
             preferences: "https://dp.test/preferences".into(),
         };
         let mail = email(&notice, Email::parse("a@b.test").unwrap(), &links);
@@ -211,6 +220,7 @@ mod tests {
             "List-Unsubscribe=One-Click".into()
         )));
         assert!(mail.text.contains("Stop the rule \"Lamps\""));
-        assert!(sms(&notice).starts_with("DealPulse: <b>Lamp</b> & shade now 20.00 EUR (was 30.00 EUR)"));
+        assert!(sms(&notice)
+            .starts_with("DealPulse: <b>Lamp</b> & shade now 20.00 EUR (was 30.00 EUR)"));
     }
 }

@@ -146,7 +146,8 @@ mod tests {
         )
         .with_header("List-Unsubscribe", "<https://x.test/u?t=abc>")
         .with_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
-        let mime = String::from_utf8(message.to_mime("DealPulse <alerts@x.test>").unwrap()).unwrap();
+        let mime =
+            String::from_utf8(message.to_mime("DealPulse <alerts@x.test>").unwrap()).unwrap();
         assert!(mime.contains("List-Unsubscribe: <https://x.test/u?t=abc>\r\n"));
         assert!(mime.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         assert!(mime.contains("multipart/alternative"));

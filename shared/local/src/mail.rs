@@ -169,13 +169,17 @@ impl Mailer for SmtpMailer {
             .map_err(|e| MailError::Rejected(format!("recipient: {e}")))?;
         let envelope = Envelope::new(Some(self.from.email.clone()), vec![to])
             .map_err(|e| MailError::Rejected(e.to_string()))?;
-        let response = self.transport.send_raw(&envelope, &mime).await.map_err(|e| {
-            if e.is_permanent() {
-                MailError::Rejected(e.to_string())
-            } else {
-                MailError::Unavailable(e.to_string())
-            }
-        })?;
+        let response = self
+            .transport
+            .send_raw(&envelope, &mime)
+            .await
+            .map_err(|e| {
+                if e.is_permanent() {
+                    MailError::Rejected(e.to_string())
+                } else {
+                    MailError::Unavailable(e.to_string())
+                }
+            })?;
         let message_id = response
             .message()
             .collect::<Vec<_>>()

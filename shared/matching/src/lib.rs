@@ -230,7 +230,10 @@ impl MatchIndex {
     }
 
     /// The enabled rules the listing matches, in index order.
-    pub fn matching_rules<'a>(&'a self, listing: &'a Listing) -> impl Iterator<Item = &'a AlertRule> + 'a {
+    pub fn matching_rules<'a>(
+        &'a self,
+        listing: &'a Listing,
+    ) -> impl Iterator<Item = &'a AlertRule> + 'a {
         let haystack = listing_words(listing);
         let mut candidates: Vec<u32> = self.everywhere.clone();
         let mut seen_words: Vec<&str> = Vec::with_capacity(haystack.len());

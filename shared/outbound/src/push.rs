@@ -35,8 +35,7 @@ pub enum EncryptError {
 
 fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Result<[u8; 32], EncryptError> {
     // HMAC accepts keys of any length; the error is for other MACs.
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| EncryptError::Cipher)?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| EncryptError::Cipher)?;
     for part in parts {
         mac.update(part);
     }
@@ -64,12 +63,18 @@ pub fn encrypt(
     if auth.len() != 16 {
         return Err(EncryptError::BadAuthSecret);
     }
-    let ua_key = p256::PublicKey::from_sec1_bytes(ua_public).map_err(|_| EncryptError::BadPublicKey)?;
+    let ua_key =
+        p256::PublicKey::from_sec1_bytes(ua_public).map_err(|_| EncryptError::BadPublicKey)?;
     let shared = p256::ecdh::diffie_hellman(as_secret.to_nonzero_scalar(), ua_key.as_affine());
     let as_public = as_secret.public_key().to_encoded_point(false);
     let as_public = as_public.as_bytes();
     let ua_public = ua_key.to_encoded_point(false);
-    let key_info = [b"WebPush: info\0".as_slice(), ua_public.as_bytes(), as_public].concat();
+    let key_info = [
+        b"WebPush: info\0".as_slice(),
+        ua_public.as_bytes(),
+        as_public,
+    ]
+    .concat();
     let ikm = hkdf(auth, shared.raw_secret_bytes(), &key_info, 32)?;
     let cek = hkdf(salt, &ikm, b"Content-Encoding: aes128gcm\0", 16)?;
     let nonce = hkdf(salt, &ikm, b"Content-Encoding: nonce\0", 12)?;
@@ -77,7 +82,8 @@ pub fn encrypt(
     let key = ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, &cek)
         .map_err(|_| EncryptError::Cipher)?;
     let key = ring::aead::LessSafeKey::new(key);
-    let nonce = ring::aead::Nonce::try_assume_unique_for_key(&nonce).map_err(|_| EncryptError::Cipher)?;
+    let nonce =
+        ring::aead::Nonce::try_assume_unique_for_key(&nonce).map_err(|_| EncryptError::Cipher)?;
     // One record: the plaintext, then the last-record delimiter, no padding.
     let mut record = [plaintext, &[2]].concat();
     key.seal_in_place_append_tag(nonce, ring::aead::Aad::empty(), &mut record)
@@ -163,8 +169,10 @@ impl WebPushSender {
             let permanent = |what: &str| SendFailure::Permanent {
                 reason: format!("origin override: {what}"),
             };
-            url.set_scheme(origin.scheme()).map_err(|_| permanent("scheme"))?;
-            url.set_host(origin.host_str()).map_err(|_| permanent("host"))?;
+            url.set_scheme(origin.scheme())
+                .map_err(|_| permanent("scheme"))?;
+            url.set_host(origin.host_str())
+                .map_err(|_| permanent("host"))?;
             url.set_port(origin.port()).map_err(|_| permanent("port"))?;
         }
         Ok((url, audience))
@@ -180,7 +188,9 @@ impl PushNotifier for WebPushSender {
         now: Timestamp,
     ) -> Result<Sent, SendFailure> {
         let (url, audience) = self.target(subscription)?;
-        let permanent = |e: EncryptError| SendFailure::Permanent { reason: e.to_string() };
+        let permanent = |e: EncryptError| SendFailure::Permanent {
+            reason: e.to_string(),
+        };
         let ua_public = URL_SAFE_NO_PAD
             .decode(&subscription.p256dh)
             .map_err(|_| permanent(EncryptError::BadPublicKey))?;
@@ -191,14 +201,13 @@ impl PushNotifier for WebPushSender {
             reason,
             retry_after: None,
         })?;
-        let salt = dealpulse_domain::secret::random_bytes::<16>().map_err(|e| {
-            SendFailure::Transient {
+        let salt =
+            dealpulse_domain::secret::random_bytes::<16>().map_err(|e| SendFailure::Transient {
                 reason: e.to_string(),
                 retry_after: None,
-            }
-        })?;
-        let body = encrypt(&payload(notice), &ua_public, &auth, &ephemeral, &salt)
-            .map_err(permanent)?;
+            })?;
+        let body =
+            encrypt(&payload(notice), &ua_public, &auth, &ephemeral, &salt).map_err(permanent)?;
         let urgency = match notice.kind {
             NoticeKind::Alert { urgent: true } => "high",
             _ => "normal",
@@ -228,7 +237,10 @@ impl PushNotifier for WebPushSender {
                 })
             }
         };
-        let text: String = String::from_utf8_lossy(&answer.body).chars().take(300).collect();
+        let text: String = String::from_utf8_lossy(&answer.body)
+            .chars()
+            .take(300)
+            .collect();
         match answer.status {
             200..=299 => Ok(Sent {
                 status: answer.status,
@@ -271,7 +283,9 @@ mod tests {
     /// RFC 8291 Appendix A: fixed keys and salt give the RFC's body byte for byte.
     #[test]
     fn encryption_matches_the_rfc_8291_example() {
-        let as_secret = p256::SecretKey::from_slice(&b64("yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw")).unwrap();
+        let as_secret =
+            p256::SecretKey::from_slice(&b64("yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw"))
+                .unwrap();
         let salt: [u8; 16] = b64("DGv6ra1nlYgDCS1FRnbzlw").try_into().unwrap();
         let body = encrypt(
             b"When I grow up, I want to be a watermelon",
@@ -299,7 +313,8 @@ mod tests {
     fn vapid_tokens_verify_with_the_published_key() {
         let key = ephemeral_key().unwrap();
         let now = Timestamp::from_second(1_800_000_000).unwrap();
-        let header = vapid_authorization(&key, "https://push.example.net", "mailto:ops@x.test", now);
+        let header =
+            vapid_authorization(&key, "https://push.example.net", "mailto:ops@x.test", now);
         let (token, public) = header
             .strip_prefix("vapid t=")
             .and_then(|rest| rest.split_once(", k="))

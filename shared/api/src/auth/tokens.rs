@@ -101,6 +101,8 @@ pub struct TokenKeys {
     link_key: Vec<u8>,
     /// Tags inbound e-mail addresses (see `dealpulse_domain::inbound`).
     inbound_key: Vec<u8>,
+    /// Signs one-click unsubscribe links (see `dealpulse_domain::unsubscribe`).
+    unsubscribe_key: Vec<u8>,
     pub issuer: String,
     pub audience: String,
 }
@@ -132,6 +134,9 @@ impl TokenKeys {
             jwt_key: secret.derive("dealpulse/jwt/v1"),
             link_key: secret.derive("dealpulse/e-mail-link/v1"),
             inbound_key: dealpulse_domain::inbound::derive_address_key(secret.as_bytes()),
+            unsubscribe_key: dealpulse_domain::unsubscribe::derive_unsubscribe_key(
+                secret.as_bytes(),
+            ),
             issuer: issuer.to_string(),
             audience: audience.to_string(),
         }
@@ -141,6 +146,12 @@ impl TokenKeys {
     /// secret recognises them.
     pub fn inbound_key(&self) -> &[u8] {
         &self.inbound_key
+    }
+
+    /// The key unsubscribe links are signed with: every function knowing the signing secret
+    /// can make and check them.
+    pub fn unsubscribe_key(&self) -> &[u8] {
+        &self.unsubscribe_key
     }
 
     pub fn issue_access(

@@ -50,3 +50,26 @@ pub(crate) async fn audit(
     core.store.append_audit(&event).await?;
     Ok(())
 }
+
+/// Moves the matching stamp after every successful write to rules or watches, so matchers
+/// rebuild their index (a failure is logged; matchers also rebuild on a timer).
+pub async fn bump_matching_stamp_after_write(
+    axum::extract::State(core): axum::extract::State<crate::state::Core>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) && !request.uri().path().ends_with("/test");
+    let response = next.run(request).await;
+    if writes && response.status().is_success() {
+        if let Err(error) =
+            dealpulse_domain::records::bump_matching_stamp(core.store.as_ref()).await
+        {
+            tracing::error!(%error, "matching stamp not moved; matchers see the change at their next timed rebuild");
+        }
+    }
+    response
+}

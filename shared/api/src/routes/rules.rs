@@ -48,6 +48,10 @@ pub fn router(core: Core) -> Router {
         .route("/api/v1/deal-alert-rules/{id}/pause", post(pause_rule))
         .route("/api/v1/deal-alert-rules/{id}/resume", post(resume_rule))
         .route("/api/v1/deal-alert-rules/{id}/test", post(test_rule))
+        .route_layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            crate::routes::bump_matching_stamp_after_write,
+        ))
         .with_state(core)
 }
 

@@ -38,6 +38,10 @@ pub fn router(core: Core) -> Router {
             get(get_item).patch(update_item).delete(delete_item),
         )
         .route("/api/v1/watchlist/items/{id}/history", get(item_history))
+        .route_layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            crate::routes::bump_matching_stamp_after_write,
+        ))
         .with_state(core.clone())
         .merge(crate::routes::products::router(core))
 }

@@ -1,0 +1,589 @@
+//! The alert pipeline as local mode runs it — SQLite store and queues, the outbox mailer and SMS
+//! outbox, Discord/webhook/push spoken to a recorder on 127.0.0.1 — with an injected clock: a
+//! price drop on the fixture shop reaches every enabled channel exactly once, redelivered
+//! messages change nothing, quiet hours hold an alert until they end, and the daily cap sends
+//! the overflow to the next digest.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use dealpulse_alerts::deliver::{Deliverer, DeliverySettings, Senders};
+use dealpulse_alerts::digest::DigestRun;
+use dealpulse_alerts::matcher::Matcher;
+use dealpulse_alerts::model::{AlertRecord, Plan};
+use dealpulse_alerts::worker::{pump_deliveries, pump_events};
+use dealpulse_alerts::AlertSettings;
+use dealpulse_conformance::store::sample_user;
+use dealpulse_domain::channels::{
+    ChannelEndpoint, EndpointKind, PhoneNumber, PhoneSetup, PushSubscription,
+};
+use dealpulse_domain::clock::{Clock, ManualClock};
+use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
+use dealpulse_domain::ids::{EndpointId, ListingId, PushSubscriptionId, RuleId, UserId, WatchId};
+use dealpulse_domain::listing::{Listing, SourceName, TrackedProduct};
+use dealpulse_domain::mail::OutboxReader;
+use dealpulse_domain::money::{Currency, Money};
+use dealpulse_domain::net::{PublicUrl, Schemes};
+use dealpulse_domain::ports::Store;
+use dealpulse_domain::preferences::{Channel, LocalTime, NotificationPreferences, QuietHours};
+use dealpulse_domain::query::Query;
+use dealpulse_domain::queue::Queue;
+use dealpulse_domain::records::records;
+use dealpulse_domain::rules::{AlertRule, RuleName};
+use dealpulse_domain::sms::SmsOutboxReader;
+use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
+use dealpulse_fetch::polite::{PoliteFetcher, Politeness};
+use dealpulse_fetch::{AddressPolicy, FetchConfig, Fetcher, SystemLookup};
+use dealpulse_ingest::scrape::{ScrapeSettings, Scraper};
+use dealpulse_local::{Database, OutboxMailer, QueueEventBus, SmsOutbox, SqliteQueue, SqliteStore};
+use dealpulse_outbound::push::WebPushSender;
+use dealpulse_outbound::webhooks::WebhookSender;
+use dealpulse_tests::fixture_shop::{self, FixtureShop};
+use dealpulse_tests::http_recorder::HttpRecorder;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Pipeline {
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    events: Arc<SqliteQueue>,
+    deliveries: Arc<SqliteQueue>,
+    dead_letters: Arc<SqliteQueue>,
+    outbox: Arc<OutboxMailer>,
+    sms: Arc<SmsOutbox>,
+    recorder: HttpRecorder,
+    matcher: Matcher,
+    deliverer: Deliverer,
+    digests: DigestRun,
+    _dir: tempfile::TempDir,
+}
+
+fn eur(amount: &str) -> Money {
+    Money::parse(amount, Currency::parse("EUR").unwrap()).unwrap()
+}
+
+async fn pipeline(now: Timestamp) -> Pipeline {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&dir.path().join("dealpulse.db")).unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::new(db.clone()));
+    let events = Arc::new(SqliteQueue::with_dead_letters(
+        db.clone(),
+        clock.clone(),
+        "catalog-events",
+        "catalog-events-dlq",
+        5,
+    ));
+    let deliveries = Arc::new(SqliteQueue::with_dead_letters(
+        db.clone(),
+        clock.clone(),
+        "deliveries",
+        "deliveries-dlq",
+        5,
+    ));
+    let dead_letters = Arc::new(SqliteQueue::plain(db, clock.clone(), "deliveries-dlq"));
+    let outbox = Arc::new(
+        OutboxMailer::new(
+            &dir.path().join("outbox"),
+            "DealPulse <alerts@dealpulse.test>",
+        )
+        .unwrap(),
+    );
+    let sms = Arc::new(SmsOutbox::new(&dir.path().join("sms")).unwrap());
+    let recorder = HttpRecorder::start(200, r#"{"id":"42"}"#);
+    let fetcher = Arc::new(
+        Fetcher::new(
+            FetchConfig {
+                retries: 0,
+                policy: AddressPolicy {
+                    loopback_ports: BTreeSet::from([recorder.port]),
+                    ..AddressPolicy::default()
+                },
+                ..FetchConfig::default()
+            },
+            Arc::new(SystemLookup),
+        )
+        .unwrap(),
+    );
+    let origin: url::Url = recorder.base_url().parse().unwrap();
+    let senders = Senders {
+        mailer: outbox.clone(),
+        sms: sms.clone(),
+        endpoints: Arc::new(WebhookSender::new(fetcher.clone(), Some(origin.clone()))),
+        push: Arc::new(WebPushSender::new(
+            fetcher,
+            p256::SecretKey::from_slice(&[7; 32]).unwrap(),
+            "mailto:ops@dealpulse.test".into(),
+            Some(origin),
+        )),
+    };
+    let mut settings = DeliverySettings::new("http://dealpulse.test", b"unsubscribe key".to_vec());
+    settings.backoff_base = Duration::from_millis(1);
+    settings.backoff_cap = Duration::from_millis(5);
+    Pipeline {
+        matcher: Matcher::new(
+            store.clone(),
+            deliveries.clone(),
+            clock.clone(),
+            AlertSettings::default(),
+        ),
+        deliverer: Deliverer::new(store.clone(), senders, clock.clone(), settings),
+        digests: DigestRun::new(store.clone(), deliveries.clone(), clock.clone()),
+        store,
+        clock,
+        events,
+        deliveries,
+        dead_letters,
+        outbox,
+        sms,
+        recorder,
+        _dir: dir,
+    }
+}
+
+impl Pipeline {
+    /// A verified user in Berlin with every channel set up.
+    async fn user(&self, channels: &[Channel]) -> UserId {
+        let mut user = sample_user();
+        user.email_verified_at = Some(self.clock.now());
+        self.store.insert_user(&user).await.unwrap();
+        let now = self.clock.now();
+        let mut prefs = NotificationPreferences::defaults(user.id, now);
+        prefs.channels = channels.iter().copied().collect();
+        records::<NotificationPreferences>(self.store.as_ref())
+            .insert(&prefs, None)
+            .await
+            .unwrap();
+        for (kind, url) in [
+            (
+                EndpointKind::Discord,
+                "https://discord.com/api/webhooks/123/tok",
+            ),
+            (EndpointKind::Webhook, "https://hooks.example.com/dealpulse"),
+        ] {
+            let endpoint = ChannelEndpoint {
+                id: EndpointId::generate(),
+                owner: user.id,
+                kind,
+                url: PublicUrl::parse(url, Schemes::HttpsOnly).unwrap(),
+                label: None,
+                signing_secret: Some("whsec_c2VjcmV0".into()),
+                enabled: true,
+                created_at: now,
+                updated_at: now,
+                last_tested_at: None,
+                version: 0,
+            };
+            records::<ChannelEndpoint>(self.store.as_ref())
+                .insert(&endpoint, None)
+                .await
+                .unwrap();
+        }
+        let phone = PhoneSetup {
+            owner: user.id,
+            number: PhoneNumber::parse("+14155550123").unwrap(),
+            verified_at: Some(now),
+            pending: None,
+            updated_at: now,
+            version: 0,
+        };
+        records::<PhoneSetup>(self.store.as_ref())
+            .insert(&phone, None)
+            .await
+            .unwrap();
+        let browser = p256::SecretKey::from_slice(&[9; 32]).unwrap();
+        use base64::Engine;
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let push = PushSubscription {
+            id: PushSubscriptionId::generate(),
+            owner: user.id,
+            endpoint: PublicUrl::parse(
+                "https://fcm.googleapis.com/fcm/send/abc",
+                Schemes::HttpsOnly,
+            )
+            .unwrap(),
+            p256dh: b64.encode(browser.public_key().to_encoded_point(false).as_bytes()),
+            auth: b64.encode([3u8; 16]),
+            user_agent: None,
+            created_at: now,
+            version: 0,
+        };
+        records::<PushSubscription>(self.store.as_ref())
+            .insert(&push, None)
+            .await
+            .unwrap();
+        user.id
+    }
+
+    async fn rule(&self, owner: UserId, query: &str) -> AlertRule {
+        let now = self.clock.now();
+        let rule = AlertRule {
+            id: RuleId::generate(),
+            owner,
+            name: RuleName::parse(&format!("Rule {query}")).unwrap(),
+            query: Query::parse(query).unwrap(),
+            min_price: None,
+            max_price: None,
+            categories: BTreeSet::new(),
+            conditions: BTreeSet::new(),
+            location: None,
+            radius: None,
+            min_score: None,
+            sources: BTreeSet::new(),
+            flight: None,
+            channels: None,
+            frequency: None,
+            enabled: true,
+            cooldown_minutes: 0,
+            created_at: now,
+            updated_at: now,
+            last_triggered_at: None,
+            version: 0,
+        };
+        let stored = records::<AlertRule>(self.store.as_ref())
+            .insert(&rule, None)
+            .await
+            .unwrap();
+        dealpulse_domain::records::bump_matching_stamp(self.store.as_ref())
+            .await
+            .unwrap();
+        stored
+    }
+
+    /// Runs matcher and deliverers until both queues are empty.
+    async fn settle(&self) {
+        for _ in 0..50 {
+            let matched = pump_events(&self.matcher, self.events.as_ref(), 10)
+                .await
+                .unwrap();
+            let delivered = pump_deliveries(
+                &self.deliverer,
+                self.deliveries.as_ref(),
+                Duration::from_secs(120),
+            )
+            .await
+            .unwrap();
+            if matched == 0 && delivered == 0 {
+                return;
+            }
+        }
+        panic!("the pipeline did not settle");
+    }
+
+    async fn mails(&self) -> Vec<dealpulse_domain::mail::OutboxEntry> {
+        self.outbox.recent(100).await.unwrap()
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.recorder
+            .requests()
+            .into_iter()
+            .map(|r| r.path)
+            .collect()
+    }
+
+    async fn publish(&self, event: CatalogEvent) {
+        let envelope = EventEnvelope::new(event, self.clock.now());
+        self.events
+            .send_batch(&[serde_json::to_string(&envelope).unwrap()])
+            .await
+            .unwrap();
+    }
+
+    fn listing(&self, title: &str, price: &str) -> Listing {
+        Listing {
+            id: ListingId::generate(),
+            source: SourceName::parse("demo").unwrap(),
+            url: format!("https://deals.example.com/{}", title.replace(' ', "-")),
+            title: title.into(),
+            description: String::new(),
+            price: eur(price),
+            was_price: None,
+            category: None,
+            condition: None,
+            location: None,
+            score: None,
+            flight: None,
+            seen_at: self.clock.now(),
+            audience: None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_drop_reaches_every_enabled_channel_exactly_once() {
+    let p = pipeline(Timestamp::now()).await;
+    let shop: FixtureShop = fixture_shop::start().await;
+    let user = p
+        .user(&[
+            Channel::Email,
+            Channel::Discord,
+            Channel::Webhook,
+            Channel::Sms,
+            Channel::Push,
+        ])
+        .await;
+    // A rule that never matches the shop (it must not fire), and a watch on the espresso page.
+    p.rule(user, "rowing machine").await;
+    let mut product = TrackedProduct::new(shop.url("/p/espresso"), "127.0.0.1", p.clock.now());
+    product.check.interval_minutes = 60;
+    let product = p.store.insert_product(&product).await.unwrap();
+    let now = p.clock.now();
+    let watch = WatchItem {
+        id: WatchId::generate(),
+        owner: user,
+        product_id: product.id,
+        listing_id: None,
+        label: Some("Espresso".into()),
+        trigger: WatchTrigger::TargetPrice { price: eur("250") },
+        rearm: Rearm::WhenConditionClears {},
+        check_interval_minutes: 60,
+        price_when_watched: Some(eur("279")),
+        armed: true,
+        last_fired_at: None,
+        enabled: true,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    records::<WatchItem>(p.store.as_ref())
+        .insert(&watch, None)
+        .await
+        .unwrap();
+    dealpulse_domain::records::bump_matching_stamp(p.store.as_ref())
+        .await
+        .unwrap();
+
+    let fetcher = Fetcher::new(
+        FetchConfig {
+            retries: 0,
+            policy: AddressPolicy {
+                loopback_ports: BTreeSet::from([shop.port]),
+                ..AddressPolicy::default()
+            },
+            ..FetchConfig::default()
+        },
+        Arc::new(SystemLookup),
+    )
+    .unwrap();
+    let scraper = Scraper::new(
+        p.store.clone(),
+        Arc::new(QueueEventBus::new(p.events.clone(), p.clock.clone())),
+        Arc::new(PoliteFetcher::new(
+            fetcher,
+            Politeness {
+                min_delay: Duration::ZERO,
+                ..Politeness::default()
+            },
+        )),
+        p.clock.clone(),
+        ScrapeSettings::default(),
+    );
+    // First check: €279, above the target: no alert.
+    scraper.run(Duration::from_secs(10)).await.unwrap();
+    p.settle().await;
+    assert!(p.mails().await.is_empty());
+    assert!(p.recorder.requests().is_empty());
+
+    // The price drops to €239.
+    shop.state.espresso_cents.store(23_900, Ordering::SeqCst);
+    p.clock.advance(SignedDuration::from_hours(2));
+    scraper.run(Duration::from_secs(10)).await.unwrap();
+    p.settle().await;
+
+    let mails = p.mails().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(
+        mails[0].subject.contains("239.00 EUR"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(mails[0]
+        .headers
+        .iter()
+        .any(|(n, v)| n == "List-Unsubscribe-Post" && v == "List-Unsubscribe=One-Click"));
+    let sms = p.sms.recent_sms(10).await.unwrap();
+    assert_eq!(sms.len(), 1, "a target price reached is urgent");
+    assert!(sms[0].body.contains("239.00 EUR"));
+    let mut paths = p.paths();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            "/api/webhooks/123/tok?wait=true",
+            "/dealpulse",
+            "/fcm/send/abc"
+        ]
+    );
+    let push = p
+        .recorder
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/fcm/send/abc")
+        .unwrap();
+    assert_eq!(
+        push.headers.get("content-encoding").map(String::as_str),
+        Some("aes128gcm")
+    );
+    assert!(push
+        .headers
+        .get("authorization")
+        .unwrap()
+        .starts_with("vapid t="));
+
+    // The watch is disarmed; the log shows the alert with a delivery per destination.
+    let stored = records::<WatchItem>(p.store.as_ref())
+        .get(user, &watch.id.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.armed);
+    let log = records::<AlertRecord>(p.store.as_ref())
+        .list(user)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        log[0]
+            .deliveries
+            .iter()
+            .filter(|d| d.delivery_id.is_some())
+            .count(),
+        5
+    );
+
+    // Every delivery message arrives again, three times: nothing more is sent.
+    let ids: Vec<String> = log[0]
+        .deliveries
+        .iter()
+        .filter_map(|d| d.delivery_id.clone())
+        .collect();
+    for id in &ids {
+        let record = p.store.delivery(id).await.unwrap().unwrap();
+        assert!(
+            matches!(
+                record.state,
+                dealpulse_domain::delivery::DeliveryState::Sent { .. }
+            ),
+            "{record:?}"
+        );
+    }
+    let bodies: Vec<String> = {
+        // Rebuild the tasks the matcher queued by matching the event again (a redelivered event).
+        let envelope = EventEnvelope::new(
+            CatalogEvent::PriceChanged {
+                product: dealpulse_domain::events::ProductSnapshot {
+                    product_id: product.id,
+                    url: product.url.clone(),
+                    title: Some("Espresso".into()),
+                    price: Some(eur("239")),
+                    in_stock: Some(true),
+                },
+                from: Some(eur("279")),
+                to: eur("239"),
+                at: stored.last_fired_at.unwrap(),
+                score: None,
+            },
+            p.clock.now(),
+        );
+        vec![serde_json::to_string(&envelope).unwrap(); 3]
+    };
+    p.events.send_batch(&bodies).await.unwrap();
+    p.settle().await;
+    assert_eq!(p.mails().await.len(), 1);
+    assert_eq!(p.recorder.requests().len(), 3);
+    assert_eq!(p.sms.recent_sms(10).await.unwrap().len(), 1);
+    assert_eq!(p.dead_letters.depth().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_hours_hold_alerts_and_the_daily_cap_overflows_into_the_digest() {
+    // 23:30 in Berlin (UTC+1 in November).
+    let p = pipeline("2026-11-25T22:30:00Z".parse().unwrap()).await;
+    let user = p.user(&[Channel::Email]).await;
+    let prefs_records = records::<NotificationPreferences>(p.store.as_ref());
+    let mut prefs = prefs_records.get(user, "current").await.unwrap().unwrap();
+    prefs.quiet_hours = Some(
+        QuietHours::new(
+            LocalTime::parse("22:00").unwrap(),
+            LocalTime::parse("07:00").unwrap(),
+        )
+        .unwrap(),
+    );
+    prefs.max_alerts_per_day = Some(1);
+    prefs.digest_hour = 18;
+    prefs_records.update(&prefs).await.unwrap();
+    p.rule(user, "lamp").await;
+
+    p.publish(CatalogEvent::ListingObserved {
+        listing: Box::new(p.listing("Desk lamp", "20")),
+        previous_price: None,
+    })
+    .await;
+    p.settle().await;
+    assert!(p.mails().await.is_empty(), "held by quiet hours");
+    // A second alert the same (local) day is over the cap of one: into the 18:00 digest,
+    // even though quiet hours would hold it anyway.
+    p.clock.advance(SignedDuration::from_mins(10));
+    p.publish(CatalogEvent::ListingObserved {
+        listing: Box::new(p.listing("Floor lamp", "45")),
+        previous_price: None,
+    })
+    .await;
+    p.settle().await;
+
+    // Held, not lost: the message is hidden in the queue until 07:00 Berlin.
+    let log = records::<AlertRecord>(p.store.as_ref())
+        .list(user)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(
+        log[1].deliveries[0].plan,
+        Plan::Digest {
+            at: "2026-11-26T17:00:00Z".parse().unwrap()
+        }
+    );
+    assert_eq!(
+        log[0].deliveries[0].plan,
+        Plan::Held {
+            until: "2026-11-26T06:00:00Z".parse().unwrap()
+        }
+    );
+    p.clock.set("2026-11-26T05:55:00Z".parse().unwrap());
+    p.settle().await;
+    assert!(p.mails().await.is_empty(), "still quiet at 06:55");
+
+    // 07:05: it goes out.
+    p.clock.set("2026-11-26T06:05:00Z".parse().unwrap());
+    p.settle().await;
+    let mails = p.mails().await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].subject.contains("Desk lamp"));
+
+    assert_eq!(
+        p.digests.run().await.unwrap().users,
+        0,
+        "not due before 18:00"
+    );
+    p.clock.set("2026-11-26T17:00:00Z".parse().unwrap());
+    let report = p.digests.run().await.unwrap();
+    assert_eq!((report.users, report.deals, report.queued), (1, 1, 1));
+    assert_eq!(
+        p.digests.run().await.unwrap().users,
+        0,
+        "the bucket is emptied once sent"
+    );
+    p.settle().await;
+    let mails = p.mails().await;
+    assert_eq!(mails.len(), 2);
+    let digest = &mails[0];
+    assert!(
+        digest.subject.contains("daily DealPulse digest: 1 deal"),
+        "{}",
+        digest.subject
+    );
+    assert!(digest.text.contains("Floor lamp") && digest.text.contains("daily alert limit"));
+}

@@ -47,8 +47,8 @@ pub struct MatchReport {
 
 /// What a firing needs besides the policy's view of it.
 enum Source {
-    Rule(AlertRule),
-    Watch(WatchItem),
+    Rule(Box<AlertRule>),
+    Watch(Box<WatchItem>),
 }
 
 struct Firing {
@@ -58,7 +58,7 @@ struct Firing {
 
 /// A state change to write once the alerts are out.
 enum StateChange {
-    RuleFired(AlertRule),
+    RuleFired(Box<AlertRule>),
     WatchFired(WatchItem),
     WatchRearmed(WatchItem),
 }
@@ -215,9 +215,9 @@ impl Matcher {
                     price: listing.price,
                     urgent,
                 },
-                source: Source::Rule(rule.clone()),
+                source: Source::Rule(Box::new(rule.clone())),
             });
-            changes.push(StateChange::RuleFired(rule));
+            changes.push(StateChange::RuleFired(Box::new(rule)));
         }
         Ok((firings, changes))
     }
@@ -300,7 +300,7 @@ impl Matcher {
                             price,
                             urgent,
                         },
-                        source: Source::Watch(watch.clone()),
+                        source: Source::Watch(Box::new(watch.clone())),
                     });
                     if !redo {
                         changes.push(StateChange::WatchFired(watch));

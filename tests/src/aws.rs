@@ -188,11 +188,18 @@ pub async fn ses_sent(moto: &Moto) -> Vec<Delivered> {
         body: message["body"].as_str().unwrap_or_default().to_string(),
     });
     let raw = list("RawMessage").into_iter().map(|message| {
-        let body = message["raw_data"].as_str().unwrap_or_default().to_string();
-        let subject = body
-            .lines()
-            .take_while(|line| !line.is_empty())
-            .find_map(|line| line.strip_prefix("Subject: "))
+        let raw = message["raw_data"].as_str().unwrap_or_default().to_string();
+        // What a mail client shows: the decoded subject and text part (quoted-printable
+        // would otherwise break long links), then the raw message for header checks.
+        let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes());
+        let subject = parsed
+            .as_ref()
+            .and_then(|m| m.subject())
+            .unwrap_or_default()
+            .to_string();
+        let text = parsed
+            .as_ref()
+            .and_then(|m| m.body_text(0))
             .unwrap_or_default()
             .to_string();
         Delivered {
@@ -201,7 +208,7 @@ pub async fn ses_sent(moto: &Moto) -> Vec<Delivered> {
                 .unwrap_or_default()
                 .to_string(),
             subject,
-            body,
+            body: format!("{text}\n\n{raw}"),
         }
     });
     simple.chain(raw).collect()

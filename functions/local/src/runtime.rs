@@ -47,14 +47,6 @@ pub struct AlertPipeline {
     pub digests: Arc<DigestRun>,
 }
 
-/// The bare address of `Name <address>`.
-fn sender_address(sender: &str) -> &str {
-    match (sender.rfind('<'), sender.rfind('>')) {
-        (Some(open), Some(close)) if open < close => sender[open + 1..close].trim(),
-        _ => sender.trim(),
-    }
-}
-
 /// Issuer and audience shared with the Lambda functions, so tokens mean the same everywhere.
 pub const TOKEN_ISSUER: &str = "dealpulse";
 pub const TOKEN_AUDIENCE: &str = "dealpulse-api";
@@ -342,7 +334,10 @@ impl LocalRuntime {
             push: Arc::new(dealpulse_outbound::push::WebPushSender::new(
                 fetcher,
                 self.vapid.secret().clone(),
-                format!("mailto:{}", sender_address(&self.config.sender)),
+                format!(
+                    "mailto:{}",
+                    dealpulse_domain::mail::bare_address(&self.config.sender)
+                ),
                 self.config.notify_origin.clone(),
             )),
         };

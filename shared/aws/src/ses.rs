@@ -6,7 +6,7 @@ use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use aws_sdk_sesv2::Client;
-use dealpulse_domain::mail::{EmailMessage, MailError, Mailer, SentMail};
+use dealpulse_domain::mail::{bare_address, EmailMessage, MailError, Mailer, SentMail};
 
 #[derive(Clone)]
 pub struct SesMailer {
@@ -83,7 +83,7 @@ impl Mailer for SesMailer {
     /// Checks that SES answers and knows the sender as a verified identity (the address itself,
     /// or its domain): the two things every send needs.
     async fn ping(&self) -> Result<(), MailError> {
-        let address = sender_address(&self.sender);
+        let address = bare_address(&self.sender).to_string();
         let domain = address
             .rsplit_once('@')
             .map(|(_, domain)| domain.to_string());
@@ -115,24 +115,5 @@ impl Mailer for SesMailer {
         Err(MailError::Unavailable(format!(
             "SES has no identity for the sender {address}"
         )))
-    }
-}
-
-/// The bare address of a sender given as `Name <address>` or `address`.
-fn sender_address(sender: &str) -> String {
-    match (sender.rfind('<'), sender.rfind('>')) {
-        (Some(open), Some(close)) if open < close => sender[open + 1..close].trim().to_string(),
-        _ => sender.trim().to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sender_address;
-
-    #[test]
-    fn sender_addresses_are_unwrapped_from_display_names() {
-        assert_eq!(sender_address("DealPulse <alerts@x.io>"), "alerts@x.io");
-        assert_eq!(sender_address(" alerts@x.io "), "alerts@x.io");
     }
 }

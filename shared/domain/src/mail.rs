@@ -3,6 +3,14 @@
 use crate::account::Email;
 use async_trait::async_trait;
 
+/// The bare address of a sender given as `Name <address>` or `address`.
+pub fn bare_address(sender: &str) -> &str {
+    match (sender.rfind('<'), sender.rfind('>')) {
+        (Some(open), Some(close)) if open < close => sender[open + 1..close].trim(),
+        _ => sender.trim(),
+    }
+}
+
 /// Text made safe to place in HTML (element content or a quoted attribute).
 pub fn escape_html(value: &str) -> String {
     value
@@ -135,6 +143,12 @@ pub trait OutboxReader: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sender_addresses_are_unwrapped_from_display_names() {
+        assert_eq!(bare_address("DealPulse <alerts@x.io>"), "alerts@x.io");
+        assert_eq!(bare_address(" alerts@x.io "), "alerts@x.io");
+    }
 
     #[test]
     fn mime_carries_both_parts_and_the_extra_headers() {

@@ -166,14 +166,7 @@ impl WebPushSender {
         let audience = original.origin().ascii_serialization();
         let mut url = original;
         if let Some(origin) = &self.origin_override {
-            let permanent = |what: &str| SendFailure::Permanent {
-                reason: format!("origin override: {what}"),
-            };
-            url.set_scheme(origin.scheme())
-                .map_err(|_| permanent("scheme"))?;
-            url.set_host(origin.host_str())
-                .map_err(|_| permanent("host"))?;
-            url.set_port(origin.port()).map_err(|_| permanent("port"))?;
+            crate::redirect_to_origin(&mut url, origin)?;
         }
         Ok((url, audience))
     }

@@ -66,14 +66,7 @@ impl WebhookSender {
     fn target(&self, endpoint: &ChannelEndpoint) -> Result<Url, SendFailure> {
         let mut url = endpoint.url.url().clone();
         if let Some(origin) = &self.origin_override {
-            let permanent = |what: &str| SendFailure::Permanent {
-                reason: format!("origin override: {what}"),
-            };
-            url.set_scheme(origin.scheme())
-                .map_err(|_| permanent("scheme"))?;
-            url.set_host(origin.host_str())
-                .map_err(|_| permanent("host"))?;
-            url.set_port(origin.port()).map_err(|_| permanent("port"))?;
+            crate::redirect_to_origin(&mut url, origin)?;
         }
         if endpoint.kind == EndpointKind::Discord {
             url.query_pairs_mut().append_pair("wait", "true");

@@ -15,6 +15,8 @@ pub struct Recorded {
     /// Lower-case header names.
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
+    /// The status it was answered with.
+    pub status: u16,
 }
 
 impl Recorded {
@@ -62,6 +64,9 @@ fn percent_decode(text: &str) -> String {
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    /// Every n-th request (counting from the first) is answered with this status instead:
+    /// injected failures.
+    pub fail_every: Option<(usize, u16)>,
 }
 
 pub struct HttpRecorder {
@@ -79,6 +84,7 @@ impl HttpRecorder {
         let reply = Arc::new(Mutex::new(Reply {
             status,
             body: body.to_string(),
+            fail_every: None,
         }));
         let (sink, answer) = (Arc::clone(&received), Arc::clone(&reply));
         std::thread::spawn(move || {
@@ -101,10 +107,14 @@ impl HttpRecorder {
     }
 
     pub fn set_reply(&self, status: u16, body: &str) {
-        *self.reply.lock().unwrap() = Reply {
-            status,
-            body: body.to_string(),
-        };
+        let mut reply = self.reply.lock().unwrap();
+        reply.status = status;
+        reply.body = body.to_string();
+    }
+
+    /// Answers every `n`-th request with `status` from now on (n = 5: 20 % failures).
+    pub fn fail_every(&self, n: usize, status: u16) {
+        self.reply.lock().unwrap().fail_every = Some((n.max(1), status));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -141,13 +151,28 @@ fn serve(
         .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
-    sink.lock().unwrap().push(Recorded {
-        method,
-        path,
-        headers,
-        body,
-    });
-    let Reply { status, body } = reply.lock().unwrap().clone();
+    let Reply {
+        status,
+        body: reply_body,
+        fail_every,
+    } = reply.lock().unwrap().clone();
+    let status = {
+        let mut sink = sink.lock().unwrap();
+        let number = sink.len() + 1;
+        let status = match fail_every {
+            Some((n, failure)) if number.is_multiple_of(n) => failure,
+            _ => status,
+        };
+        sink.push(Recorded {
+            method,
+            path,
+            headers,
+            body,
+            status,
+        });
+        status
+    };
+    let body = reply_body;
     let mut stream = stream;
     write!(
         stream,

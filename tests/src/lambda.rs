@@ -91,6 +91,20 @@ pub fn start_watch(env_file: &Path) -> Watch {
     Watch { child, port }
 }
 
+/// Writes the functions' environment as `cargo lambda watch --env-file` reads it.
+pub fn write_env_file(dir: &Path, pairs: &[(&str, String)]) -> PathBuf {
+    let path = dir.join("functions.env");
+    std::fs::write(
+        &path,
+        pairs
+            .iter()
+            .map(|(name, value)| format!("{name}={value:?}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    path
+}
+
 pub fn events_dir() -> PathBuf {
     workspace_root().join("events")
 }

@@ -6,6 +6,7 @@
 //! - [`aws`]: SDK clients pointed at moto, and the table created from `template.yaml`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod alerts;
 pub mod aws;
 pub mod fixture_shop;
 pub mod http_recorder;

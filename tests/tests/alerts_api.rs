@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::http::{header, Method, StatusCode};
-use dealpulse_api::push::VapidKeys;
 use dealpulse_domain::account::Email;
 use dealpulse_domain::ids::{ListingId, ProductId};
 use dealpulse_domain::listing::{
@@ -13,6 +12,7 @@ use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::plans::Plan;
 use dealpulse_domain::ports::{CatalogRepository, Store, UserRepository};
 use dealpulse_domain::sms::SmsOutboxReader;
+use dealpulse_domain::vapid::VapidKeys;
 use dealpulse_tests::local_app::{app, app_with_plans, assert_problem, Answer, App};
 use futures::future::join_all;
 use jiff::{SignedDuration, Timestamp};
@@ -1470,4 +1470,168 @@ async fn watches_can_carry_css_selectors_for_their_product_page() {
     assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
     let detail = get(&app, &format!("/api/v1/products/{product}"), &token).await;
     assert_eq!(detail.body["selectors"], Value::Null);
+}
+
+/// The alert log shows each channel's delivery status, and the alert e-mail's unsubscribe links
+/// work: GET only shows a confirmation page, POST (the button, or a mail client's one-click
+/// request) pauses the rule or turns the e-mail channel off, and repeating it is harmless.
+#[tokio::test]
+async fn the_alert_log_and_unsubscribe_links() {
+    use dealpulse_alerts::worker::{pump_deliveries, pump_events};
+    use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
+    use dealpulse_domain::mail::OutboxReader;
+    use dealpulse_domain::queue::Queue;
+
+    let app = app();
+    let token = user(&app, "kim@example.com").await;
+    let rule = post(
+        &app,
+        RULES,
+        &token,
+        json!({"name": "Kayaks <cheap>", "query": "kayak"}),
+    )
+    .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.body);
+    let rule_path = format!("{RULES}/{}", rule.body["id"].as_str().unwrap());
+    let empty = get(&app, "/api/v1/alerts", &token).await;
+    assert_eq!(
+        empty.body,
+        json!({"items": [], "next_cursor": null, "total": 0})
+    );
+
+    let pipeline = app.runtime.alerts().unwrap();
+    let publish = |title: &str| {
+        let listing = Listing {
+            id: ListingId::generate(),
+            source: SourceName::parse("demo").unwrap(),
+            url: "https://deals.example.com/kayak".into(),
+            title: title.into(),
+            description: String::new(),
+            price: Money::parse("349", Currency::parse("USD").unwrap()).unwrap(),
+            was_price: None,
+            category: None,
+            condition: None,
+            location: None,
+            score: None,
+            flight: None,
+            seen_at: Timestamp::now(),
+            audience: None,
+        };
+        let envelope = EventEnvelope::new(
+            CatalogEvent::ListingObserved {
+                listing: Box::new(listing),
+                previous_price: None,
+            },
+            Timestamp::now(),
+        );
+        serde_json::to_string(&envelope).unwrap()
+    };
+    let settle = || async {
+        while pump_events(&pipeline.matcher, app.runtime.events_queue.as_ref(), 10)
+            .await
+            .unwrap()
+            > 0
+        {}
+        while pump_deliveries(
+            &pipeline.deliverer,
+            app.runtime.queue.as_ref(),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+            > 0
+        {}
+    };
+    app.runtime
+        .events_queue
+        .send_batch(&[publish("Touring kayak 4.3 m")])
+        .await
+        .unwrap();
+    settle().await;
+
+    let log = get(&app, "/api/v1/alerts?channel=email", &token).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    assert_eq!(log.body["total"], 1);
+    let alert = &log.body["items"][0];
+    assert_eq!(alert["title"], "Touring kayak 4.3 m");
+    assert_eq!(alert["price"], "349.00");
+    assert_eq!(alert["reasons"], json!(["Kayaks <cheap>"]));
+    assert_eq!(alert["deliveries"][0]["channel"], "email");
+    assert_eq!(alert["deliveries"][0]["status"], "sent", "{alert:#}");
+    let sms_only = get(&app, "/api/v1/alerts?channel=sms", &token).await;
+    assert_eq!(sms_only.body["total"], 0);
+    let bad = get(&app, "/api/v1/alerts?channel=pigeon", &token).await;
+    assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY, "unknown channel");
+
+    // The mail's links: one for the rule, one for all alert e-mail.
+    let outbox = app.runtime.outbox.as_ref().unwrap();
+    let mail = outbox
+        .recent(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.subject.contains("kayak"))
+        .expect("the alert mail");
+    let header = mail
+        .headers
+        .iter()
+        .find(|(name, _)| name == "List-Unsubscribe")
+        .map(|(_, value)| value.clone())
+        .expect("List-Unsubscribe");
+    let links: Vec<String> = mail
+        .text
+        .split_whitespace()
+        .filter(|word| word.contains("/api/v1/unsubscribe?token="))
+        .map(|word| word.trim_matches(|c| c == '<' || c == '>').to_string())
+        .collect();
+    let path_of = |link: &str| link.trim_start_matches("http://dealpulse.test").to_string();
+    let all_mail = path_of(header.trim_matches(|c| c == '<' || c == '>'));
+    let rule_link = links
+        .iter()
+        .map(|l| path_of(l))
+        .find(|l| *l != all_mail)
+        .expect("a per-rule link");
+
+    // GET shows what the link does and changes nothing.
+    let page = app.call(Method::GET, &rule_link, None, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.body.as_str().unwrap();
+    assert!(html.contains("Kayaks &lt;cheap&gt;"), "{html}");
+    assert!(html.contains("method=\"post\""), "{html}");
+    assert_eq!(get(&app, &rule_path, &token).await.body["enabled"], true);
+
+    // POST pauses the rule; again, nothing more happens.
+    for _ in 0..2 {
+        let done = app.call(Method::POST, &rule_link, None, None).await;
+        assert_eq!(done.status, StatusCode::OK);
+        assert!(done.body.as_str().unwrap().contains("Unsubscribed"));
+        assert_eq!(get(&app, &rule_path, &token).await.body["enabled"], false);
+    }
+    // The one-click header link turns e-mail off altogether.
+    let done = app.call(Method::POST, &all_mail, None, None).await;
+    assert_eq!(done.status, StatusCode::OK);
+    let prefs = get(&app, "/api/v1/notification-preferences/summary", &token).await;
+    assert_eq!(
+        prefs.body["channels"]["email"]["enabled"], false,
+        "{}",
+        prefs.body
+    );
+
+    // A paused rule alerts no more.
+    app.runtime
+        .events_queue
+        .send_batch(&[publish("Sea kayak, carbon")])
+        .await
+        .unwrap();
+    settle().await;
+    assert_eq!(get(&app, "/api/v1/alerts", &token).await.body["total"], 1);
+
+    // A tampered or foreign token is refused and changes nothing.
+    let forged = format!("{all_mail}x");
+    let refused = app.call(Method::POST, &forged, None, None).await;
+    assert_problem(&refused, StatusCode::BAD_REQUEST, "tampered token");
+    let missing = app
+        .call(Method::GET, "/api/v1/unsubscribe", None, None)
+        .await;
+    assert_problem(&missing, StatusCode::BAD_REQUEST, "no token");
 }

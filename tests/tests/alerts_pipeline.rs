@@ -11,23 +11,17 @@ use dealpulse_alerts::matcher::Matcher;
 use dealpulse_alerts::model::{AlertRecord, Plan};
 use dealpulse_alerts::worker::{pump_deliveries, pump_events};
 use dealpulse_alerts::AlertSettings;
-use dealpulse_conformance::store::sample_user;
-use dealpulse_domain::channels::{
-    ChannelEndpoint, EndpointKind, PhoneNumber, PhoneSetup, PushSubscription,
-};
 use dealpulse_domain::clock::{Clock, ManualClock};
 use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
-use dealpulse_domain::ids::{EndpointId, ListingId, PushSubscriptionId, RuleId, UserId, WatchId};
-use dealpulse_domain::listing::{Listing, SourceName, TrackedProduct};
+use dealpulse_domain::ids::{UserId, WatchId};
+use dealpulse_domain::listing::{Listing, TrackedProduct};
 use dealpulse_domain::mail::OutboxReader;
 use dealpulse_domain::money::{Currency, Money};
-use dealpulse_domain::net::{PublicUrl, Schemes};
 use dealpulse_domain::ports::Store;
 use dealpulse_domain::preferences::{Channel, LocalTime, NotificationPreferences, QuietHours};
-use dealpulse_domain::query::Query;
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::records::records;
-use dealpulse_domain::rules::{AlertRule, RuleName};
+use dealpulse_domain::rules::AlertRule;
 use dealpulse_domain::sms::SmsOutboxReader;
 use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
 use dealpulse_fetch::polite::{PoliteFetcher, Politeness};
@@ -36,6 +30,7 @@ use dealpulse_ingest::scrape::{ScrapeSettings, Scraper};
 use dealpulse_local::{Database, OutboxMailer, QueueEventBus, SmsOutbox, SqliteQueue, SqliteStore};
 use dealpulse_outbound::push::WebPushSender;
 use dealpulse_outbound::webhooks::WebhookSender;
+use dealpulse_tests::alerts::{alert_user, keyword_rule, listing};
 use dealpulse_tests::fixture_shop::{self, FixtureShop};
 use dealpulse_tests::http_recorder::HttpRecorder;
 use jiff::{SignedDuration, Timestamp};
@@ -143,113 +138,15 @@ async fn pipeline(now: Timestamp) -> Pipeline {
 }
 
 impl Pipeline {
-    /// A verified user in Berlin with every channel set up.
+    /// A verified user with every channel set up.
     async fn user(&self, channels: &[Channel]) -> UserId {
-        let mut user = sample_user();
-        user.email_verified_at = Some(self.clock.now());
-        self.store.insert_user(&user).await.unwrap();
-        let now = self.clock.now();
-        let mut prefs = NotificationPreferences::defaults(user.id, now);
-        prefs.channels = channels.iter().copied().collect();
-        records::<NotificationPreferences>(self.store.as_ref())
-            .insert(&prefs, None)
+        alert_user(self.store.as_ref(), channels, self.clock.now())
             .await
-            .unwrap();
-        for (kind, url) in [
-            (
-                EndpointKind::Discord,
-                "https://discord.com/api/webhooks/123/tok",
-            ),
-            (EndpointKind::Webhook, "https://hooks.example.com/dealpulse"),
-        ] {
-            let endpoint = ChannelEndpoint {
-                id: EndpointId::generate(),
-                owner: user.id,
-                kind,
-                url: PublicUrl::parse(url, Schemes::HttpsOnly).unwrap(),
-                label: None,
-                signing_secret: Some("whsec_c2VjcmV0".into()),
-                enabled: true,
-                created_at: now,
-                updated_at: now,
-                last_tested_at: None,
-                version: 0,
-            };
-            records::<ChannelEndpoint>(self.store.as_ref())
-                .insert(&endpoint, None)
-                .await
-                .unwrap();
-        }
-        let phone = PhoneSetup {
-            owner: user.id,
-            number: PhoneNumber::parse("+14155550123").unwrap(),
-            verified_at: Some(now),
-            pending: None,
-            updated_at: now,
-            version: 0,
-        };
-        records::<PhoneSetup>(self.store.as_ref())
-            .insert(&phone, None)
-            .await
-            .unwrap();
-        let browser = p256::SecretKey::from_slice(&[9; 32]).unwrap();
-        use base64::Engine;
-        use p256::elliptic_curve::sec1::ToEncodedPoint;
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let push = PushSubscription {
-            id: PushSubscriptionId::generate(),
-            owner: user.id,
-            endpoint: PublicUrl::parse(
-                "https://fcm.googleapis.com/fcm/send/abc",
-                Schemes::HttpsOnly,
-            )
-            .unwrap(),
-            p256dh: b64.encode(browser.public_key().to_encoded_point(false).as_bytes()),
-            auth: b64.encode([3u8; 16]),
-            user_agent: None,
-            created_at: now,
-            version: 0,
-        };
-        records::<PushSubscription>(self.store.as_ref())
-            .insert(&push, None)
-            .await
-            .unwrap();
-        user.id
+            .id
     }
 
     async fn rule(&self, owner: UserId, query: &str) -> AlertRule {
-        let now = self.clock.now();
-        let rule = AlertRule {
-            id: RuleId::generate(),
-            owner,
-            name: RuleName::parse(&format!("Rule {query}")).unwrap(),
-            query: Query::parse(query).unwrap(),
-            min_price: None,
-            max_price: None,
-            categories: BTreeSet::new(),
-            conditions: BTreeSet::new(),
-            location: None,
-            radius: None,
-            min_score: None,
-            sources: BTreeSet::new(),
-            flight: None,
-            channels: None,
-            frequency: None,
-            enabled: true,
-            cooldown_minutes: 0,
-            created_at: now,
-            updated_at: now,
-            last_triggered_at: None,
-            version: 0,
-        };
-        let stored = records::<AlertRule>(self.store.as_ref())
-            .insert(&rule, None)
-            .await
-            .unwrap();
-        dealpulse_domain::records::bump_matching_stamp(self.store.as_ref())
-            .await
-            .unwrap();
-        stored
+        keyword_rule(self.store.as_ref(), owner, query, self.clock.now()).await
     }
 
     /// Runs matcher and deliverers until both queues are empty.
@@ -293,22 +190,7 @@ impl Pipeline {
     }
 
     fn listing(&self, title: &str, price: &str) -> Listing {
-        Listing {
-            id: ListingId::generate(),
-            source: SourceName::parse("demo").unwrap(),
-            url: format!("https://deals.example.com/{}", title.replace(' ', "-")),
-            title: title.into(),
-            description: String::new(),
-            price: eur(price),
-            was_price: None,
-            category: None,
-            condition: None,
-            location: None,
-            score: None,
-            flight: None,
-            seen_at: self.clock.now(),
-            audience: None,
-        }
+        listing(title, eur(price), self.clock.now())
     }
 }
 

@@ -19,7 +19,7 @@ use dealpulse_domain::sources::{CheckResult, CheckState, FeedFormat, FeedSource}
 use dealpulse_lambda::{TOKEN_AUDIENCE, TOKEN_ISSUER};
 use dealpulse_tests::aws::{create_table, drain_events, event_bus_to_queue, sdk_config};
 use dealpulse_tests::fixture_shop;
-use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch};
+use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch, write_env_file};
 use dealpulse_tests::{moto, unique};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,7 +69,6 @@ async fn ingestion_functions_run_every_event_against_moto() {
     store.insert_feed(&feed).await.unwrap();
 
     let work = tempfile::tempdir().unwrap();
-    let env_file = work.path().join("functions.env");
     let env = [
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
         ("AWS_REGION", "us-east-1".into()),
@@ -88,14 +87,7 @@ async fn ingestion_functions_run_every_event_against_moto() {
             "@fares.example.com".into(),
         ),
     ];
-    std::fs::write(
-        &env_file,
-        env.iter()
-            .map(|(k, v)| format!("{k}={v:?}\n"))
-            .collect::<String>(),
-    )
-    .unwrap();
-    let watch = start_watch(&env_file);
+    let watch = start_watch(&write_env_file(work.path(), &env));
     let mut values = BTreeMap::new();
     let mut used = BTreeSet::new();
 

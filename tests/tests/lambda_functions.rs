@@ -12,7 +12,7 @@ use dealpulse_tests::aws::{
     create_queue_pair, create_table, sdk_config, ses_sent, verify_sender, SENDER,
 };
 use dealpulse_tests::http_recorder::HttpRecorder;
-use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch, Watch};
+use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch, write_env_file, Watch};
 use dealpulse_tests::{moto, unique};
 use jiff::Timestamp;
 use serde_json::Value;
@@ -85,7 +85,6 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#,
     );
     let work = tempfile::tempdir().unwrap();
-    let env_file = work.path().join("functions.env");
     let env = [
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
         ("AWS_REGION", "us-east-1".into()),
@@ -109,14 +108,7 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         ("DEALPULSE_TWILIO_AUTH_TOKEN", "twilio-token".into()),
         ("DEALPULSE_TWILIO_FROM", "+15005550006".into()),
     ];
-    std::fs::write(
-        &env_file,
-        env.iter()
-            .map(|(k, v)| format!("{k}={v:?}\n"))
-            .collect::<String>(),
-    )
-    .unwrap();
-    let watch = start_watch(&env_file);
+    let watch = start_watch(&write_env_file(work.path(), &env));
     let mut values: BTreeMap<&str, String> = BTreeMap::new();
     let mut used: BTreeSet<String> = BTreeSet::new();
     let mut call = |function: &str, event: &str, status: u16, values: &BTreeMap<&str, String>| {
@@ -374,6 +366,9 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     call("api-preferences", "push-subscribe-bad-key", 422, &values);
     call("api-preferences", "push-subscribe", 201, &values);
     call("api-preferences", "push-subscribe", 200, &values); // same endpoint: refreshed
+    let log = call("api-preferences", "alerts-list", 200, &values);
+    assert_eq!(log.body["items"], serde_json::json!([]), "no alerts yet");
+    call("api-preferences", "unsubscribe-forged", 400, &values);
     let subscriptions = call("api-preferences", "push-list", 200, &values);
     assert_eq!(
         subscriptions.body["items"][0]["service"],

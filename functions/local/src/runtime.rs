@@ -14,7 +14,6 @@ use dealpulse_alerts::AlertSettings;
 use dealpulse_api::auth::extract::ClientIp;
 use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
 use dealpulse_api::observability::{Metrics, MetricsSink};
-use dealpulse_api::push::VapidKeys;
 use dealpulse_api::routes::ingest::IngestState;
 use dealpulse_api::routes::preferences::PreferencesState;
 use dealpulse_api::state::{AccountState, AuthState, Core, DevState, HealthState, Settings};
@@ -26,6 +25,7 @@ use dealpulse_domain::plans::PlanCatalog;
 use dealpulse_domain::ports::Store;
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::sms::{SmsOutboxReader, SmsSender};
+use dealpulse_domain::vapid::VapidKeys;
 use dealpulse_fetch::polite::PoliteFetcher;
 use dealpulse_ingest::llm::{LlmConfig, LlmExtractor};
 use dealpulse_ingest::mail::{MailConfig, MailIngest};
@@ -306,40 +306,17 @@ impl LocalRuntime {
         let store = self.store.clone() as Arc<dyn Store>;
         let queue = self.queue.clone() as Arc<dyn Queue>;
         let clock = Arc::clone(&self.core.clock);
-        let mut config = dealpulse_fetch::FetchConfig {
-            retries: 0,
-            ..dealpulse_fetch::FetchConfig::default()
-        };
-        if let Some(origin) = &self.config.notify_origin {
-            let loopback = origin
-                .host_str()
-                .is_some_and(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]");
-            if loopback {
-                if let Some(port) = origin.port_or_known_default() {
-                    config.policy.loopback_ports.insert(port);
-                }
-            }
-        }
-        let fetcher = Arc::new(dealpulse_fetch::Fetcher::new(
-            config,
-            Arc::new(dealpulse_fetch::SystemLookup),
-        )?);
+        let http = dealpulse_outbound::HttpNotifiers::new(
+            self.config.notify_origin.clone(),
+            Default::default(),
+            self.vapid.secret().clone(),
+            &self.config.sender,
+        )?;
         let senders = Senders {
             mailer: Arc::clone(&self.mailer),
             sms: Arc::clone(&self.sms),
-            endpoints: Arc::new(dealpulse_outbound::webhooks::WebhookSender::new(
-                Arc::clone(&fetcher),
-                self.config.notify_origin.clone(),
-            )),
-            push: Arc::new(dealpulse_outbound::push::WebPushSender::new(
-                fetcher,
-                self.vapid.secret().clone(),
-                format!(
-                    "mailto:{}",
-                    dealpulse_domain::mail::bare_address(&self.config.sender)
-                ),
-                self.config.notify_origin.clone(),
-            )),
+            endpoints: http.endpoints,
+            push: http.push,
         };
         Ok(AlertPipeline {
             matcher: Arc::new(Matcher::new(
@@ -372,6 +349,7 @@ impl LocalRuntime {
                 core: self.core.clone(),
             }))
             .merge(dealpulse_api::routes::rules::router(self.core.clone()))
+            .merge(dealpulse_api::routes::alerts::router(self.core.clone()))
             .merge(dealpulse_api::routes::watchlist::router(self.core.clone()))
             .merge(dealpulse_api::routes::ingest::router(IngestState {
                 core: self.core.clone(),

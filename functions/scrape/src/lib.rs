@@ -9,14 +9,13 @@ use dealpulse_domain::events::EventPublisher;
 use dealpulse_domain::ports::Store;
 use dealpulse_fetch::polite::PoliteFetcher;
 use dealpulse_ingest::scrape::{ScrapeReport, ScrapeSettings, Scraper};
-use jiff::Timestamp;
-use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use dealpulse_aws::env::{ConfigError, FunctionEnv};
+use dealpulse_aws::lambda_events::{EventError, Tick};
 
 /// What the function reads from its environment, once.
 #[derive(Debug, Clone)]
@@ -35,70 +34,20 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(env: &FunctionEnv) -> Result<Self, ConfigError> {
-        let loopback_ports = match env.optional("DEALPULSE_FETCH_LOOPBACK_PORTS") {
-            None => BTreeSet::new(),
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    p.parse().map_err(|_| ConfigError::Invalid {
-                        name: "DEALPULSE_FETCH_LOOPBACK_PORTS",
-                        why: format!("{p:?} is not a port"),
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
         Ok(Self {
             table: env.required("DEALPULSE_TABLE")?,
             event_bus: env.required("DEALPULSE_EVENT_BUS")?,
             budget: Duration::from_secs(env.number("DEALPULSE_SCRAPE_BUDGET_SECONDS", 48)?),
             min_delay: Duration::from_millis(env.number("DEALPULSE_FETCH_MIN_DELAY_MS", 1000)?),
-            loopback_ports,
+            loopback_ports: env.ports("DEALPULSE_FETCH_LOOPBACK_PORTS")?,
         })
-    }
-}
-
-/// A schedule's tick: an EventBridge scheduled-rule event or an EventBridge Scheduler event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tick {
-    pub time: Timestamp,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TickError {
-    #[error("not a scheduled event: {0}")]
-    NotScheduled(String),
-}
-
-#[derive(Deserialize)]
-struct ScheduledEvent {
-    source: String,
-    #[serde(rename = "detail-type")]
-    detail_type: String,
-    time: Timestamp,
-}
-
-impl Tick {
-    pub fn parse(payload: Value) -> Result<Tick, TickError> {
-        let event: ScheduledEvent =
-            serde_json::from_value(payload).map_err(|e| TickError::NotScheduled(e.to_string()))?;
-        let scheduled = matches!(event.source.as_str(), "aws.events" | "aws.scheduler")
-            && event.detail_type == "Scheduled Event";
-        if !scheduled {
-            return Err(TickError::NotScheduled(format!(
-                "{} / {}",
-                event.source, event.detail_type
-            )));
-        }
-        Ok(Tick { time: event.time })
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error(transparent)]
-    Tick(#[from] TickError),
+    Tick(#[from] EventError),
     #[error(transparent)]
     Scrape(#[from] dealpulse_ingest::scrape::ScrapeError),
 }
@@ -166,15 +115,6 @@ impl ScrapeHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_scheduled_events_are_ticks() {
-        let rule = serde_json::json!({"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","account":"1","time":"2026-11-25T12:00:00Z","region":"us-east-1","resources":[],"detail":{}});
-        assert!(Tick::parse(rule).is_ok());
-        let other = serde_json::json!({"detail-type":"price.changed","source":"dealpulse.ingest","time":"2026-11-25T12:00:00Z"});
-        assert!(Tick::parse(other).is_err());
-        assert!(Tick::parse(serde_json::json!({"hello": 1})).is_err());
-    }
 
     #[test]
     fn config_needs_table_and_bus_and_parses_numbers() {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// A digest lists at most this many deals (the best ones); the rest are counted.
 pub const MAX_DIGEST_DEALS: usize = 50;
 
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DigestReport {
     pub users: usize,
     pub deals: usize,

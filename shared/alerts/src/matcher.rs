@@ -37,7 +37,7 @@ pub enum MatchError {
 }
 
 /// What one event led to.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MatchReport {
     pub alerts: usize,
     pub queued: usize,

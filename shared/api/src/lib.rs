@@ -7,7 +7,6 @@ pub mod json;
 pub mod observability;
 pub mod openapi;
 pub mod problem;
-pub mod push;
 pub mod ratelimit;
 pub mod resource;
 pub mod routes;

@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document, assembled from the handlers' `#[utoipa::path]` annotations.
 
 use crate::problem::{FieldError, Problem};
-use crate::routes::{account, auth, dev, health, ingest, preferences, products, rules, watchlist};
+use crate::routes::{
+    account, alerts, auth, dev, health, ingest, preferences, products, rules, watchlist,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -86,6 +88,9 @@ use utoipa::{Modify, OpenApi};
         preferences::subscribe_push,
         preferences::list_push,
         preferences::unsubscribe_push,
+        alerts::list_alerts,
+        alerts::show_unsubscribe,
+        alerts::unsubscribe,
         dev::outbox,
         dev::sms_outbox,
     ),
@@ -99,6 +104,7 @@ use utoipa::{Modify, OpenApi};
         (name = "ingest", description = "Partner listing pushes (ingest API keys) and, for administrators, listing feeds and host health"),
         (name = "preferences", description = "Channels, frequency, quiet hours, endpoints and phone"),
         (name = "push", description = "Web push subscriptions"),
+        (name = "alerts", description = "The alert log with delivery status per channel, and one-click unsubscribe links"),
         (name = "health", description = "Liveness and readiness"),
         (name = "dev", description = "Local mode only"),
     )

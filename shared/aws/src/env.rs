@@ -61,6 +61,26 @@ impl FunctionEnv {
         }
     }
 
+    /// A comma-separated list of ports (empty when unset).
+    pub fn ports(
+        &self,
+        name: &'static str,
+    ) -> Result<std::collections::BTreeSet<u16>, ConfigError> {
+        let Some(list) = self.optional(name) else {
+            return Ok(Default::default());
+        };
+        list.split(',')
+            .map(str::trim)
+            .filter(|port| !port.is_empty())
+            .map(|port| {
+                port.parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    why: format!("{port:?} is not a port"),
+                })
+            })
+            .collect()
+    }
+
     /// Name of this function (for metrics), from the Lambda environment or the fallback.
     pub fn function_name(&self, fallback: &str) -> String {
         self.optional("AWS_LAMBDA_FUNCTION_NAME")

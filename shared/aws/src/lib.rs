@@ -6,6 +6,7 @@ pub mod dynamodb;
 pub mod env;
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
+pub mod lambda_events;
 #[cfg(feature = "ses")]
 pub mod ses;
 #[cfg(feature = "sqs")]

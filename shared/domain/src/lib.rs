@@ -31,6 +31,7 @@ pub mod secret;
 pub mod sms;
 pub mod sources;
 pub mod unsubscribe;
+pub mod vapid;
 pub mod watch;
 
 pub use account::*;

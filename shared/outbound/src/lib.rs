@@ -5,7 +5,59 @@ pub mod push;
 pub mod twilio;
 pub mod webhooks;
 
-pub use twilio::{TwilioConfig, TwilioSms};
+pub use twilio::{sms_from_settings, SmsNotConfigured, TwilioConfig, TwilioSms};
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The HTTP transports of the deliver step, sharing one fetcher.
+pub struct HttpNotifiers {
+    pub endpoints: Arc<webhooks::WebhookSender>,
+    pub push: Arc<push::WebPushSender>,
+}
+
+impl HttpNotifiers {
+    /// Webhooks and web push over one fetcher without retries of its own (the delivery queue
+    /// retries with backoff). With `origin_override` every request goes there instead (tests,
+    /// relays); a loopback override's port is allowed, as are `loopback_ports`. `contact` is
+    /// the VAPID subject (`mailto:` of the sender).
+    pub fn new(
+        origin_override: Option<url::Url>,
+        mut loopback_ports: BTreeSet<u16>,
+        vapid: p256::SecretKey,
+        contact: &str,
+    ) -> Result<Self, dealpulse_fetch::BuildError> {
+        if let Some(origin) = &origin_override {
+            let loopback = origin
+                .host_str()
+                .is_some_and(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]");
+            if let (true, Some(port)) = (loopback, origin.port_or_known_default()) {
+                loopback_ports.insert(port);
+            }
+        }
+        let mut config = dealpulse_fetch::FetchConfig {
+            retries: 0,
+            ..dealpulse_fetch::FetchConfig::default()
+        };
+        config.policy.loopback_ports = loopback_ports;
+        let fetcher = Arc::new(dealpulse_fetch::Fetcher::new(
+            config,
+            Arc::new(dealpulse_fetch::SystemLookup),
+        )?);
+        Ok(Self {
+            endpoints: Arc::new(webhooks::WebhookSender::new(
+                Arc::clone(&fetcher),
+                origin_override.clone(),
+            )),
+            push: Arc::new(push::WebPushSender::new(
+                fetcher,
+                vapid,
+                format!("mailto:{}", dealpulse_domain::mail::bare_address(contact)),
+                origin_override,
+            )),
+        })
+    }
+}
 
 /// Sends a request for `url` to `origin` instead (scheme, host and port replaced; path and
 /// query kept): how tests and relays receive traffic meant for third-party services.

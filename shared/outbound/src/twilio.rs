@@ -30,6 +30,39 @@ impl std::fmt::Debug for TwilioConfig {
     }
 }
 
+/// The SMS sender of a deployment without Twilio credentials: every send is refused as
+/// unavailable, naming the cause, so everything else keeps working.
+pub struct SmsNotConfigured;
+
+#[async_trait]
+impl SmsSender for SmsNotConfigured {
+    async fn send_sms(&self, _to: &PhoneNumber, _body: &str) -> Result<String, SmsError> {
+        Err(SmsError::Unavailable(
+            "SMS is not configured for this deployment (TwilioAccountSid parameter)".into(),
+        ))
+    }
+}
+
+/// The SMS sender a function's settings describe: Twilio when `DEALPULSE_TWILIO_ACCOUNT_SID`
+/// is set (then the token and sender are required; `get` returns the missing name's error),
+/// [`SmsNotConfigured`] otherwise.
+pub fn sms_from_settings<E>(
+    optional: impl Fn(&'static str) -> Option<String>,
+    required: impl Fn(&'static str) -> Result<String, E>,
+) -> Result<Result<std::sync::Arc<dyn SmsSender>, SmsError>, E> {
+    let Some(account_sid) = optional("DEALPULSE_TWILIO_ACCOUNT_SID") else {
+        return Ok(Ok(std::sync::Arc::new(SmsNotConfigured)));
+    };
+    let config = TwilioConfig {
+        base_url: optional("DEALPULSE_TWILIO_BASE_URL")
+            .unwrap_or_else(|| "https://api.twilio.com".into()),
+        account_sid,
+        auth_token: required("DEALPULSE_TWILIO_AUTH_TOKEN")?,
+        from: required("DEALPULSE_TWILIO_FROM")?,
+    };
+    Ok(TwilioSms::new(config).map(|sms| std::sync::Arc::new(sms) as std::sync::Arc<dyn SmsSender>))
+}
+
 pub struct TwilioSms {
     client: reqwest::Client,
     config: TwilioConfig,

@@ -5,7 +5,6 @@
 use crate::auth::extract::Authenticated;
 use crate::json::JsonBody;
 use crate::problem::{ApiError, Problem, RateLimitInfo};
-use crate::push::{is_p256_public_key, VapidKeys};
 use crate::resource::{
     delete_record, etag_of, owned_record, plan_limit, quota_error, record_response,
     require_if_match,
@@ -33,6 +32,7 @@ use dealpulse_domain::preferences::{
 use dealpulse_domain::records::{records, Record};
 use dealpulse_domain::secret::{random_bytes, random_token, TokenHash};
 use dealpulse_domain::sms::{SmsError, SmsSender};
+use dealpulse_domain::vapid::{is_p256_public_key, VapidKeys};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -51,7 +51,7 @@ impl VapidKeys {
     pub fn generate() -> Result<Self, VapidError> {
         // Rejection sampling: almost every 32-byte string is a valid scalar.
         for _ in 0..16 {
-            let bytes = dealpulse_domain::secret::random_bytes::<32>()
+            let bytes = crate::secret::random_bytes::<32>()
                 .map_err(|e| VapidError::Random(e.to_string()))?;
             if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
                 return Ok(Self { secret });

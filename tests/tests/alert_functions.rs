@@ -1,0 +1,504 @@
+//! The alert functions against moto. First as compiled binaries (`cargo lambda watch` +
+//! `cargo lambda invoke --data-file events/...`): `match` reads catalogue events from an SQS
+//! batch and reports only the unreadable one, `deliver` sends each queued delivery once (a
+//! redelivered batch sends nothing), `digest` runs on its schedule, `ses-events` suppresses
+//! bounced and complaining addresses so the next alert skips them. Then the handlers as
+//! libraries under load: every event sent three times and every fifth webhook request failing,
+//! and still each delivery reaches its receiver exactly once or ends in the dead-letter queue.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use dealpulse_alerts::deliver::{Deliverer, DeliverySettings, Senders};
+use dealpulse_alerts::matcher::Matcher;
+use dealpulse_alerts::model::DeliveryTask;
+use dealpulse_alerts::AlertSettings;
+use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_aws::ses::SesMailer;
+use dealpulse_aws::sqs::SqsQueue;
+use dealpulse_domain::clock::SystemClock;
+use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
+use dealpulse_domain::ids::UserId;
+use dealpulse_domain::mail::{AddressHealth, Suppression};
+use dealpulse_domain::money::{Currency, Money};
+use dealpulse_domain::ports::Store;
+use dealpulse_domain::preferences::Channel;
+use dealpulse_domain::records::records;
+use dealpulse_outbound::{HttpNotifiers, SmsNotConfigured};
+use dealpulse_tests::alerts::{alert_user, keyword_rule, listing};
+use dealpulse_tests::aws::{
+    create_queue_pair, create_table, sdk_config, ses_sent, verify_sender, SENDER,
+};
+use dealpulse_tests::http_recorder::HttpRecorder;
+use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch, write_env_file};
+use dealpulse_tests::{moto, unique};
+use deliver::DeliverHandler;
+use match_function::MatchHandler;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const JWT_SECRET: &str = "alerts-test-secret-of-at-least-32-bytes!";
+const VAPID_SECRET: &str = "alerts-test-vapid-seed-of-at-least-32-chars";
+
+fn usd(amount: &str) -> Money {
+    Money::parse(amount, Currency::parse("USD").unwrap()).unwrap()
+}
+
+/// A catalogue event as EventBridge puts it on the matcher's queue, JSON-escaped for a
+/// placeholder inside an event file's `body` string.
+fn listing_event_body(title: &str, price: &str) -> (String, String) {
+    let envelope = EventEnvelope::new(
+        CatalogEvent::ListingObserved {
+            listing: Box::new(listing(title, usd(price), jiff::Timestamp::now())),
+            previous_price: None,
+        },
+        jiff::Timestamp::now(),
+    );
+    let body = serde_json::to_string(&envelope).unwrap();
+    let quoted = serde_json::to_string(&body).unwrap();
+    (body, quoted[1..quoted.len() - 1].to_string())
+}
+
+/// An SQS event source batch of received messages, as Lambda hands it to a function.
+fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let count = m
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .cloned()
+                .unwrap_or_else(|| "1".into());
+            json!({
+                "messageId": m.message_id().unwrap(),
+                "receiptHandle": m.receipt_handle().unwrap(),
+                "body": m.body().unwrap(),
+                "attributes": {"ApproximateReceiveCount": count},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:test",
+                "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+async fn receive(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    visibility: i32,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    sqs.receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(visibility)
+        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+}
+
+/// Every message of the queue, received once (hidden for a minute).
+async fn receive_all(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut all = Vec::new();
+    loop {
+        let batch = receive(sqs, url, 60).await;
+        if batch.is_empty() {
+            return all;
+        }
+        all.extend(batch);
+    }
+}
+
+/// The messages waiting or in flight.
+async fn queue_size(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default();
+    attributes
+        .values()
+        .map(|v| v.parse::<u64>().unwrap_or(0))
+        .sum()
+}
+
+/// What the event source mapping does after a handler answered: deletes every message not
+/// named in `batchItemFailures`.
+async fn delete_succeeded(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    messages: &[aws_sdk_sqs::types::Message],
+    answer: &Value,
+) {
+    let failed: BTreeSet<&str> = answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    for message in messages {
+        if !failed.contains(message.message_id().unwrap()) {
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn health(store: &dyn Store, address: &str) -> Option<AddressHealth> {
+    records::<AddressHealth>(store)
+        .get(UserId::system(), &AddressHealth::key_of(address))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_functions_run_every_event_against_moto() {
+    let moto = moto::shared();
+    let config = sdk_config(moto).await;
+    verify_sender(&config).await;
+    let table = unique("dealpulse-alerts");
+    create_table(&aws_sdk_dynamodb::Client::new(&config), &table).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (queue_url, _dlq_url) = create_queue_pair(&sqs, 5).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
+    let recorder = HttpRecorder::start(200, "{}");
+    let now = jiff::Timestamp::now();
+    let user = alert_user(&store, &[Channel::Email, Channel::Webhook], now).await;
+    keyword_rule(&store, user.id, "espresso", now).await;
+
+    let work = tempfile::tempdir().unwrap();
+    let env_file = write_env_file(
+        work.path(),
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("DEALPULSE_TABLE", table.clone()),
+            ("DEALPULSE_QUEUE_URL", queue_url.clone()),
+            ("DEALPULSE_SENDER", SENDER.into()),
+            ("DEALPULSE_PUBLIC_URL", "https://app.dealpulse.test".into()),
+            ("DEALPULSE_JWT_SECRET", JWT_SECRET.into()),
+            ("DEALPULSE_VAPID_SECRET", VAPID_SECRET.into()),
+            ("DEALPULSE_NOTIFY_ORIGIN", recorder.base_url()),
+        ],
+    );
+    let watch = start_watch(&env_file);
+    let mut values: BTreeMap<&str, String> = BTreeMap::new();
+    let mut used = BTreeSet::new();
+
+    // match: the catalogue event is matched, the unreadable message alone is reported.
+    let (_, escaped) = listing_event_body("Espresso machine, dual boiler", "899");
+    values.insert("EVENT_BODY", escaped);
+    let poison = json!({"batchItemFailures": [{"itemIdentifier": "poison-7b2d4e9f-1c6a-4b8e-a0d3-55e1f2c3d4e5"}]});
+    let answer = invoke_event(&watch, "match", "catalog-events", &values).unwrap();
+    assert_eq!(answer, poison);
+    // The same batch again (SQS redelivers at least once): same answer, nothing new to send.
+    let again = invoke_event(&watch, "match", "catalog-events", &values).unwrap();
+    assert_eq!(again, poison);
+    used.insert("match/catalog-events.json");
+    let refused = invoke_event(&watch, "match", "not-a-batch", &values).unwrap_err();
+    assert!(refused.contains("NotAnSqsBatch"), "{refused}");
+    used.insert("match/not-a-batch.json");
+
+    // deliver: whatever was queued (e-mail and webhook, possibly twice each), two at a time.
+    let queued = receive_all(&sqs, &queue_url).await;
+    let tasks: BTreeSet<(String, Channel)> = queued
+        .iter()
+        .map(|m| {
+            let task = DeliveryTask::parse(m.body().unwrap()).unwrap();
+            (task.id, task.channel)
+        })
+        .collect();
+    assert_eq!(
+        tasks.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+        [Channel::Email, Channel::Webhook],
+        "one delivery per channel: {tasks:?}"
+    );
+    let deliver_pair = |first: &aws_sdk_sqs::types::Message,
+                        second: &aws_sdk_sqs::types::Message,
+                        values: &mut BTreeMap<&str, String>| {
+        for (n, message) in [(1, first), (2, second)] {
+            let escaped = serde_json::to_string(message.body().unwrap()).unwrap();
+            let (id, receipt, body) = match n {
+                1 => (
+                    "DELIVERY_MESSAGE_1",
+                    "DELIVERY_RECEIPT_1",
+                    "DELIVERY_BODY_1",
+                ),
+                _ => (
+                    "DELIVERY_MESSAGE_2",
+                    "DELIVERY_RECEIPT_2",
+                    "DELIVERY_BODY_2",
+                ),
+            };
+            values.insert(id, message.message_id().unwrap().to_string());
+            values.insert(receipt, message.receipt_handle().unwrap().to_string());
+            values.insert(body, escaped[1..escaped.len() - 1].to_string());
+        }
+        invoke_event(&watch, "deliver", "deliveries", values).unwrap()
+    };
+    for pair in queued.chunks(2) {
+        let answer = deliver_pair(&pair[0], pair.last().unwrap(), &mut values);
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+    }
+    // A redelivered batch finds both claims sent: nothing goes out twice.
+    let answer = deliver_pair(&queued[0], &queued[queued.len() - 1], &mut values);
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    used.insert("deliver/deliveries.json");
+    let to_user = |mails: Vec<dealpulse_conformance::mail::Delivered>| {
+        mails
+            .into_iter()
+            .filter(|m| m.to == user.email.as_str())
+            .collect::<Vec<_>>()
+    };
+    let mails = to_user(ses_sent(moto).await);
+    assert_eq!(mails.len(), 1, "one alert e-mail");
+    assert!(
+        mails[0].subject.contains("Espresso"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(mails[0]
+        .body
+        .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    assert!(mails[0]
+        .body
+        .contains("https://app.dealpulse.test/api/v1/unsubscribe?token="));
+    let hooks = recorder.requests();
+    assert_eq!(hooks.len(), 1, "one webhook request");
+    assert_eq!(hooks[0].path, "/dealpulse");
+    let event: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(event["type"], "deal.alert");
+    assert!(hooks[0].headers.contains_key("webhook-signature"));
+
+    // digest: nothing is waiting for a digest; a non-schedule event is refused.
+    let report = invoke_event(&watch, "digest", "scheduled", &values).unwrap();
+    assert_eq!(report, json!({"users": 0, "deals": 0, "queued": 0}));
+    used.insert("digest/scheduled.json");
+    let refused = invoke_event(&watch, "digest", "not-a-schedule", &values).unwrap_err();
+    assert!(refused.contains("NotAScheduledEvent"), "{refused}");
+    used.insert("digest/not-a-schedule.json");
+
+    // ses-events: a hard bounce suppresses the user's address, a complaint another one, a
+    // delivery report only counts; an open event is not ours to handle.
+    let complainer = unique("complainer") + "@example.com";
+    let reader = unique("reader") + "@example.com";
+    values.insert("BOUNCED", user.email.as_str().to_uppercase());
+    values.insert("COMPLAINED", complainer.clone());
+    values.insert("DELIVERED", reader.clone());
+    let bounced = invoke_event(&watch, "ses-events", "bounce", &values).unwrap();
+    let address = user.email.as_str().to_lowercase();
+    assert_eq!(bounced["suppressed"], json!([address]));
+    used.insert("ses-events/bounce.json");
+    let complained = invoke_event(&watch, "ses-events", "complaint", &values).unwrap();
+    assert_eq!(complained["suppressed"], json!([complainer]));
+    used.insert("ses-events/complaint.json");
+    let delivered = invoke_event(&watch, "ses-events", "delivery", &values).unwrap();
+    assert_eq!(delivered["suppressed"], json!([]));
+    used.insert("ses-events/delivery.json");
+    let opened = invoke_event(&watch, "ses-events", "opened", &values).unwrap_err();
+    assert!(opened.contains("NotAnSesMailEvent"), "{opened}");
+    used.insert("ses-events/opened.json");
+    assert_eq!(
+        health(&store, &address).await.unwrap().suppressed,
+        Some(Suppression::Bounce)
+    );
+    assert_eq!(
+        health(&store, &complainer).await.unwrap().suppressed,
+        Some(Suppression::Complaint)
+    );
+    let reader_health = health(&store, &reader).await.unwrap();
+    assert_eq!(
+        (reader_health.suppressed, reader_health.deliveries),
+        (None, 1)
+    );
+
+    // The next alert reaches the webhook but not the bounced address.
+    let (_, escaped) = listing_event_body("Espresso grinder, flat burrs", "199");
+    values.insert("EVENT_BODY", escaped);
+    assert_eq!(
+        invoke_event(&watch, "match", "catalog-events", &values).unwrap(),
+        poison
+    );
+    let queued = receive_all(&sqs, &queue_url).await;
+    assert_eq!(queued.len(), 2, "e-mail and webhook");
+    let answer = deliver_pair(&queued[0], &queued[1], &mut values);
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": []}),
+        "a suppressed address is a permanent failure, not a retry"
+    );
+    assert_eq!(
+        to_user(ses_sent(moto).await).len(),
+        1,
+        "no mail to the bounced address"
+    );
+    assert_eq!(recorder.requests().len(), 2);
+
+    // Every event file of these functions is exercised above.
+    let mut all = BTreeSet::new();
+    for function in ["match", "deliver", "digest", "ses-events"] {
+        for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
+            all.insert(format!(
+                "{function}/{}",
+                entry.unwrap().file_name().to_string_lossy()
+            ));
+        }
+    }
+    let used: BTreeSet<String> = used.into_iter().map(String::from).collect();
+    let unused: Vec<_> = all.difference(&used).collect();
+    assert!(unused.is_empty(), "events without a test: {unused:?}");
+    drop(watch);
+}
+
+/// Twenty alerts, each catalogue event delivered three times, every fifth webhook request
+/// answered 500: every delivery reaches the receiver exactly once (one 2xx per webhook id), or
+/// sits in the dead-letter queue having reached it never.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivery_and_injected_failures_still_deliver_exactly_once() {
+    let moto = moto::shared();
+    let config = sdk_config(moto).await;
+    let table = unique("dealpulse-once");
+    create_table(&aws_sdk_dynamodb::Client::new(&config), &table).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (events_url, _) = create_queue_pair(&sqs, 5).await;
+    let (deliveries_url, dead_letters_url) = create_queue_pair(&sqs, 5).await;
+    let store: Arc<dyn Store> = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table,
+    ));
+    let recorder = HttpRecorder::start(200, "{}");
+    recorder.fail_every(5, 500);
+    let now = jiff::Timestamp::now();
+    let user = alert_user(store.as_ref(), &[Channel::Webhook], now).await;
+    keyword_rule(store.as_ref(), user.id, "kayak", now).await;
+
+    let deliveries = Arc::new(SqsQueue::new(sqs.clone(), deliveries_url.clone()));
+    let matcher = MatchHandler::new(Matcher::new(
+        store.clone(),
+        deliveries.clone(),
+        Arc::new(SystemClock),
+        AlertSettings::default(),
+    ));
+    let http = HttpNotifiers::new(
+        Some(recorder.base_url().parse().unwrap()),
+        BTreeSet::new(),
+        p256::SecretKey::from_slice(&[7; 32]).unwrap(),
+        SENDER,
+    )
+    .unwrap();
+    let mut settings = DeliverySettings::new("https://app.dealpulse.test", b"key".to_vec());
+    // Backoff in whole seconds is what SQS can express; keep the test quick.
+    settings.backoff_base = Duration::from_millis(500);
+    settings.backoff_cap = Duration::from_secs(1);
+    let deliverer = DeliverHandler::new(
+        Deliverer::new(
+            store.clone(),
+            Senders {
+                mailer: Arc::new(SesMailer::new(
+                    aws_sdk_sesv2::Client::new(&config),
+                    SENDER,
+                    None,
+                )),
+                sms: Arc::new(SmsNotConfigured),
+                endpoints: http.endpoints,
+                push: http.push,
+            },
+            Arc::new(SystemClock),
+            settings,
+        ),
+        deliveries.clone(),
+    );
+
+    // Twenty kayak deals, each event on the queue three times.
+    for n in 0..20 {
+        let (body, _) =
+            listing_event_body(&format!("Sea kayak model {n}"), &format!("{}", 500 + n));
+        for _ in 0..3 {
+            sqs.send_message()
+                .queue_url(&events_url)
+                .message_body(&body)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "the queues did not drain");
+        let events = receive(&sqs, &events_url, 30).await;
+        if !events.is_empty() {
+            let answer = matcher.handle(sqs_event(&events)).await.unwrap();
+            let answer = serde_json::to_value(answer).unwrap();
+            assert_eq!(answer["batchItemFailures"], json!([]));
+            delete_succeeded(&sqs, &events_url, &events, &answer).await;
+        }
+        let batch = receive(&sqs, &deliveries_url, 30).await;
+        if !batch.is_empty() {
+            let answer = deliverer.handle(sqs_event(&batch)).await.unwrap();
+            let answer = serde_json::to_value(answer).unwrap();
+            delete_succeeded(&sqs, &deliveries_url, &batch, &answer).await;
+        }
+        if events.is_empty()
+            && batch.is_empty()
+            && queue_size(&sqs, &events_url).await == 0
+            && queue_size(&sqs, &deliveries_url).await == 0
+        {
+            break;
+        }
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    let mut successes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut attempts: BTreeMap<String, usize> = BTreeMap::new();
+    for request in recorder.requests() {
+        let id = request.headers["webhook-id"].clone();
+        *attempts.entry(id.clone()).or_default() += 1;
+        if request.status == 200 {
+            *successes.entry(id).or_default() += 1;
+        }
+    }
+    let dead: BTreeSet<String> = receive_all(&sqs, &dead_letters_url)
+        .await
+        .iter()
+        .map(|m| {
+            DeliveryTask::parse(m.body().unwrap())
+                .unwrap()
+                .notice
+                .delivery_id
+        })
+        .collect();
+    assert_eq!(attempts.len(), 20, "one webhook id per deal: {attempts:?}");
+    assert!(
+        attempts.values().any(|&n| n > 1),
+        "some requests failed and were retried: {attempts:?}"
+    );
+    for id in attempts.keys() {
+        let sent = successes.get(id).copied().unwrap_or(0);
+        if dead.contains(id) {
+            assert_eq!(
+                sent, 0,
+                "{id} is in the dead-letter queue but was delivered"
+            );
+        } else {
+            assert_eq!(sent, 1, "{id} delivered {sent} times");
+        }
+    }
+}

@@ -1062,6 +1062,9 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/push/subscriptions", "get"),
         ("/api/v1/push/subscriptions", "post"),
         ("/api/v1/push/subscriptions", "delete"),
+        ("/api/v1/alerts", "get"),
+        ("/api/v1/unsubscribe", "get"),
+        ("/api/v1/unsubscribe", "post"),
     ];
     for (path, method) in expected {
         assert!(

@@ -7,7 +7,7 @@ use dealpulse_domain::account::User;
 use dealpulse_domain::channels::{
     ChannelEndpoint, EndpointKind, PhoneNumber, PhoneSetup, PushSubscription,
 };
-use dealpulse_domain::ids::{EndpointId, ListingId, PushSubscriptionId, RuleId, UserId};
+use dealpulse_domain::ids::{EndpointId, ListingId, PushSubscriptionId, UserId};
 use dealpulse_domain::listing::{Listing, SourceName};
 use dealpulse_domain::money::Money;
 use dealpulse_domain::net::{PublicUrl, Schemes};
@@ -17,7 +17,6 @@ use dealpulse_domain::query::Query;
 use dealpulse_domain::records::records;
 use dealpulse_domain::rules::{AlertRule, RuleName};
 use jiff::Timestamp;
-use std::collections::BTreeSet;
 
 /// A verified user whose preferences turn on `channels`, with a Discord and a generic webhook
 /// endpoint, a verified phone and a push subscription (each used only when its channel is on).
@@ -101,27 +100,13 @@ pub async fn keyword_rule(
     now: Timestamp,
 ) -> AlertRule {
     let rule = AlertRule {
-        id: RuleId::generate(),
-        owner,
-        name: RuleName::parse(&format!("Rule {query}")).unwrap(),
-        query: Query::parse(query).unwrap(),
-        min_price: None,
-        max_price: None,
-        categories: BTreeSet::new(),
-        conditions: BTreeSet::new(),
-        location: None,
-        radius: None,
-        min_score: None,
-        sources: BTreeSet::new(),
-        flight: None,
-        channels: None,
-        frequency: None,
-        enabled: true,
         cooldown_minutes: 0,
-        created_at: now,
-        updated_at: now,
-        last_triggered_at: None,
-        version: 0,
+        ..AlertRule::new(
+            owner,
+            RuleName::parse(&format!("Rule {query}")).unwrap(),
+            Query::parse(query).unwrap(),
+            now,
+        )
     };
     let stored = records::<AlertRule>(store)
         .insert(&rule, None)
@@ -131,6 +116,19 @@ pub async fn keyword_rule(
         .await
         .unwrap();
     stored
+}
+
+/// A `listing.observed` event for a fresh listing, as JSON (what a catalogue queue carries).
+pub fn listing_event_json(title: &str, price: Money) -> String {
+    let now = Timestamp::now();
+    let envelope = dealpulse_domain::events::EventEnvelope::new(
+        dealpulse_domain::events::CatalogEvent::ListingObserved {
+            listing: Box::new(listing(title, price, now)),
+            previous_price: None,
+        },
+        now,
+    );
+    serde_json::to_string(&envelope).unwrap()
 }
 
 /// A listing from the `demo` source.

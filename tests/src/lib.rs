@@ -44,6 +44,23 @@ pub fn free_port() -> u16 {
         .expect("no free port on 127.0.0.1")
 }
 
+/// A guarded fetcher without retries that may also reach `port` on loopback (a fixture shop
+/// or a recorder); every other address rule stays as in production.
+pub fn loopback_fetcher(port: u16) -> dealpulse_fetch::Fetcher {
+    dealpulse_fetch::Fetcher::new(
+        dealpulse_fetch::FetchConfig {
+            retries: 0,
+            policy: dealpulse_fetch::AddressPolicy {
+                loopback_ports: std::collections::BTreeSet::from([port]),
+                ..dealpulse_fetch::AddressPolicy::default()
+            },
+            ..dealpulse_fetch::FetchConfig::default()
+        },
+        std::sync::Arc::new(dealpulse_fetch::SystemLookup),
+    )
+    .unwrap()
+}
+
 /// A unique suffix for names created in shared emulators.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid_like())

@@ -16,7 +16,6 @@ use dealpulse_aws::dynamodb::DynamoStore;
 use dealpulse_aws::ses::SesMailer;
 use dealpulse_aws::sqs::SqsQueue;
 use dealpulse_domain::clock::SystemClock;
-use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
 use dealpulse_domain::ids::UserId;
 use dealpulse_domain::mail::{AddressHealth, Suppression};
 use dealpulse_domain::money::{Currency, Money};
@@ -24,7 +23,7 @@ use dealpulse_domain::ports::Store;
 use dealpulse_domain::preferences::Channel;
 use dealpulse_domain::records::records;
 use dealpulse_outbound::{HttpNotifiers, SmsNotConfigured};
-use dealpulse_tests::alerts::{alert_user, keyword_rule, listing};
+use dealpulse_tests::alerts::{alert_user, keyword_rule, listing_event_json};
 use dealpulse_tests::aws::{
     create_queue_pair, create_table, sdk_config, ses_sent, verify_sender, SENDER,
 };
@@ -45,19 +44,11 @@ fn usd(amount: &str) -> Money {
     Money::parse(amount, Currency::parse("USD").unwrap()).unwrap()
 }
 
-/// A catalogue event as EventBridge puts it on the matcher's queue, JSON-escaped for a
-/// placeholder inside an event file's `body` string.
-fn listing_event_body(title: &str, price: &str) -> (String, String) {
-    let envelope = EventEnvelope::new(
-        CatalogEvent::ListingObserved {
-            listing: Box::new(listing(title, usd(price), jiff::Timestamp::now())),
-            previous_price: None,
-        },
-        jiff::Timestamp::now(),
-    );
-    let body = serde_json::to_string(&envelope).unwrap();
-    let quoted = serde_json::to_string(&body).unwrap();
-    (body, quoted[1..quoted.len() - 1].to_string())
+/// `text` as it goes inside a JSON string: how an event file's `"{{NAME}}"` placeholder takes a
+/// message body.
+fn json_escaped(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap();
+    quoted[1..quoted.len() - 1].to_string()
 }
 
 /// An SQS event source batch of received messages, as Lambda hands it to a function.
@@ -202,8 +193,9 @@ async fn alert_functions_run_every_event_against_moto() {
     let mut used = BTreeSet::new();
 
     // match: the catalogue event is matched, the unreadable message alone is reported.
-    let (_, escaped) = listing_event_body("Espresso machine, dual boiler", "899");
-    values.insert("EVENT_BODY", escaped);
+    // A catalogue event as EventBridge puts it on the matcher's queue.
+    let event = listing_event_json("Espresso machine, dual boiler", usd("899"));
+    values.insert("EVENT_BODY", json_escaped(&event));
     let poison = json!({"batchItemFailures": [{"itemIdentifier": "poison-7b2d4e9f-1c6a-4b8e-a0d3-55e1f2c3d4e5"}]});
     let answer = invoke_event(&watch, "match", "catalog-events", &values).unwrap();
     assert_eq!(answer, poison);
@@ -233,7 +225,6 @@ async fn alert_functions_run_every_event_against_moto() {
                         second: &aws_sdk_sqs::types::Message,
                         values: &mut BTreeMap<&str, String>| {
         for (n, message) in [(1, first), (2, second)] {
-            let escaped = serde_json::to_string(message.body().unwrap()).unwrap();
             let (id, receipt, body) = match n {
                 1 => (
                     "DELIVERY_MESSAGE_1",
@@ -248,7 +239,7 @@ async fn alert_functions_run_every_event_against_moto() {
             };
             values.insert(id, message.message_id().unwrap().to_string());
             values.insert(receipt, message.receipt_handle().unwrap().to_string());
-            values.insert(body, escaped[1..escaped.len() - 1].to_string());
+            values.insert(body, json_escaped(message.body().unwrap()));
         }
         invoke_event(&watch, "deliver", "deliveries", values).unwrap()
     };
@@ -329,8 +320,8 @@ async fn alert_functions_run_every_event_against_moto() {
     );
 
     // The next alert reaches the webhook but not the bounced address.
-    let (_, escaped) = listing_event_body("Espresso grinder, flat burrs", "199");
-    values.insert("EVENT_BODY", escaped);
+    let event = listing_event_json("Espresso grinder, flat burrs", usd("199"));
+    values.insert("EVENT_BODY", json_escaped(&event));
     assert_eq!(
         invoke_event(&watch, "match", "catalog-events", &values).unwrap(),
         poison
@@ -429,8 +420,10 @@ async fn redelivery_and_injected_failures_still_deliver_exactly_once() {
 
     // Twenty kayak deals, each event on the queue three times.
     for n in 0..20 {
-        let (body, _) =
-            listing_event_body(&format!("Sea kayak model {n}"), &format!("{}", 500 + n));
+        let body = listing_event_json(
+            &format!("Sea kayak model {n}"),
+            usd(&format!("{}", 500 + n)),
+        );
         for _ in 0..3 {
             sqs.send_message()
                 .queue_url(&events_url)

@@ -1478,9 +1478,9 @@ async fn watches_can_carry_css_selectors_for_their_product_page() {
 #[tokio::test]
 async fn the_alert_log_and_unsubscribe_links() {
     use dealpulse_alerts::worker::{pump_deliveries, pump_events};
-    use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
     use dealpulse_domain::mail::OutboxReader;
     use dealpulse_domain::queue::Queue;
+    use dealpulse_tests::alerts::listing_event_json;
 
     let app = app();
     let token = user(&app, "kim@example.com").await;
@@ -1501,30 +1501,10 @@ async fn the_alert_log_and_unsubscribe_links() {
 
     let pipeline = app.runtime.alerts().unwrap();
     let publish = |title: &str| {
-        let listing = Listing {
-            id: ListingId::generate(),
-            source: SourceName::parse("demo").unwrap(),
-            url: "https://deals.example.com/kayak".into(),
-            title: title.into(),
-            description: String::new(),
-            price: Money::parse("349", Currency::parse("USD").unwrap()).unwrap(),
-            was_price: None,
-            category: None,
-            condition: None,
-            location: None,
-            score: None,
-            flight: None,
-            seen_at: Timestamp::now(),
-            audience: None,
-        };
-        let envelope = EventEnvelope::new(
-            CatalogEvent::ListingObserved {
-                listing: Box::new(listing),
-                previous_price: None,
-            },
-            Timestamp::now(),
-        );
-        serde_json::to_string(&envelope).unwrap()
+        listing_event_json(
+            title,
+            Money::parse("349", Currency::parse("USD").unwrap()).unwrap(),
+        )
     };
     let settle = || async {
         while pump_events(&pipeline.matcher, app.runtime.events_queue.as_ref(), 10)

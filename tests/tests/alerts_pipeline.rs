@@ -25,14 +25,13 @@ use dealpulse_domain::rules::AlertRule;
 use dealpulse_domain::sms::SmsOutboxReader;
 use dealpulse_domain::watch::{Rearm, WatchItem, WatchTrigger};
 use dealpulse_fetch::polite::{PoliteFetcher, Politeness};
-use dealpulse_fetch::{AddressPolicy, FetchConfig, Fetcher, SystemLookup};
 use dealpulse_ingest::scrape::{ScrapeSettings, Scraper};
 use dealpulse_local::{Database, OutboxMailer, QueueEventBus, SmsOutbox, SqliteQueue, SqliteStore};
-use dealpulse_outbound::push::WebPushSender;
-use dealpulse_outbound::webhooks::WebhookSender;
+use dealpulse_outbound::HttpNotifiers;
 use dealpulse_tests::alerts::{alert_user, keyword_rule, listing};
 use dealpulse_tests::fixture_shop::{self, FixtureShop};
 use dealpulse_tests::http_recorder::HttpRecorder;
+use dealpulse_tests::loopback_fetcher;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -87,31 +86,19 @@ async fn pipeline(now: Timestamp) -> Pipeline {
     );
     let sms = Arc::new(SmsOutbox::new(&dir.path().join("sms")).unwrap());
     let recorder = HttpRecorder::start(200, r#"{"id":"42"}"#);
-    let fetcher = Arc::new(
-        Fetcher::new(
-            FetchConfig {
-                retries: 0,
-                policy: AddressPolicy {
-                    loopback_ports: BTreeSet::from([recorder.port]),
-                    ..AddressPolicy::default()
-                },
-                ..FetchConfig::default()
-            },
-            Arc::new(SystemLookup),
-        )
-        .unwrap(),
-    );
-    let origin: url::Url = recorder.base_url().parse().unwrap();
+    // The transports as local mode and the deliver function build them, sent to the recorder.
+    let http = HttpNotifiers::new(
+        Some(recorder.base_url().parse().unwrap()),
+        BTreeSet::new(),
+        p256::SecretKey::from_slice(&[7; 32]).unwrap(),
+        "ops@dealpulse.test",
+    )
+    .unwrap();
     let senders = Senders {
         mailer: outbox.clone(),
         sms: sms.clone(),
-        endpoints: Arc::new(WebhookSender::new(fetcher.clone(), Some(origin.clone()))),
-        push: Arc::new(WebPushSender::new(
-            fetcher,
-            p256::SecretKey::from_slice(&[7; 32]).unwrap(),
-            "mailto:ops@dealpulse.test".into(),
-            Some(origin),
-        )),
+        endpoints: http.endpoints,
+        push: http.push,
     };
     let mut settings = DeliverySettings::new("http://dealpulse.test", b"unsubscribe key".to_vec());
     settings.backoff_base = Duration::from_millis(1);
@@ -238,18 +225,7 @@ async fn a_price_drop_reaches_every_enabled_channel_exactly_once() {
         .await
         .unwrap();
 
-    let fetcher = Fetcher::new(
-        FetchConfig {
-            retries: 0,
-            policy: AddressPolicy {
-                loopback_ports: BTreeSet::from([shop.port]),
-                ..AddressPolicy::default()
-            },
-            ..FetchConfig::default()
-        },
-        Arc::new(SystemLookup),
-    )
-    .unwrap();
+    let fetcher = loopback_fetcher(shop.port);
     let scraper = Scraper::new(
         p.store.clone(),
         Arc::new(QueueEventBus::new(p.events.clone(), p.clock.clone())),

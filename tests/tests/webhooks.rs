@@ -9,12 +9,12 @@ use dealpulse_domain::ids::{EndpointId, UserId};
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::net::{PublicUrl, Schemes};
 use dealpulse_domain::notify::{DealLine, Notice, NoticeKind, SendFailure as SendError};
-use dealpulse_fetch::{AddressPolicy, FetchConfig, Fetcher, SystemLookup};
+use dealpulse_fetch::{FetchConfig, Fetcher, SystemLookup};
 use dealpulse_outbound::webhooks::{sign, WebhookSender};
 use dealpulse_tests::http_recorder::HttpRecorder;
+use dealpulse_tests::loopback_fetcher;
 use jiff::Timestamp;
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,20 +52,8 @@ fn message() -> Notice {
 }
 
 fn sender(recorder: &HttpRecorder) -> WebhookSender {
-    let fetcher = Fetcher::new(
-        FetchConfig {
-            retries: 0,
-            policy: AddressPolicy {
-                loopback_ports: BTreeSet::from([recorder.port]),
-                ..AddressPolicy::default()
-            },
-            ..FetchConfig::default()
-        },
-        Arc::new(SystemLookup),
-    )
-    .unwrap();
     WebhookSender::new(
-        Arc::new(fetcher),
+        Arc::new(loopback_fetcher(recorder.port)),
         Some(recorder.base_url().parse().unwrap()),
     )
 }

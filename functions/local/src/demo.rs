@@ -155,30 +155,19 @@ pub async fn seed(
     }
     let boston = GeoPoint::new(42.3601, -71.0589)?;
     let base = AlertRule {
-        id: RuleId::generate(),
-        owner,
-        name: RuleName::parse("Gaming PC under $800 near Boston")?,
-        query: Query::parse("gaming (pc OR desktop) -mac")?,
-        min_price: None,
         max_price: Some(usd("800")?),
         categories: BTreeSet::from([Category::Computers]),
-        conditions: BTreeSet::new(),
         location: Some(Location {
             label: "Boston, US".into(),
             point: boston,
         }),
         radius: Some(Radius::new(50.0, DistanceUnit::Km)?),
-        min_score: None,
-        sources: BTreeSet::new(),
-        flight: None,
-        channels: None,
-        frequency: None,
-        enabled: true,
-        cooldown_minutes: 60,
-        created_at: now,
-        updated_at: now,
-        last_triggered_at: None,
-        version: 0,
+        ..AlertRule::new(
+            owner,
+            RuleName::parse("Gaming PC under $800 near Boston")?,
+            Query::parse("gaming (pc OR desktop) -mac")?,
+            now,
+        )
     };
     let flight_rule = AlertRule {
         id: RuleId::generate(),

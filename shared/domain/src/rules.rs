@@ -253,6 +253,37 @@ pub struct CriterionMiss {
 }
 
 impl AlertRule {
+    /// Cooldown of a rule created without one.
+    pub const DEFAULT_COOLDOWN_MINUTES: u32 = 60;
+
+    /// An enabled rule with only a name and a query: every other criterion open, the user's
+    /// channels and frequency, the default cooldown. Set further criteria with struct update.
+    pub fn new(owner: UserId, name: RuleName, query: Query, now: Timestamp) -> Self {
+        Self {
+            id: RuleId::generate(),
+            owner,
+            name,
+            query,
+            min_price: None,
+            max_price: None,
+            categories: BTreeSet::new(),
+            conditions: BTreeSet::new(),
+            location: None,
+            radius: None,
+            min_score: None,
+            sources: BTreeSet::new(),
+            flight: None,
+            channels: None,
+            frequency: None,
+            enabled: true,
+            cooldown_minutes: Self::DEFAULT_COOLDOWN_MINUTES,
+            created_at: now,
+            updated_at: now,
+            last_triggered_at: None,
+            version: 0,
+        }
+    }
+
     /// The currency of the rule's price bounds, if any.
     pub fn price_currency(&self) -> Option<Currency> {
         self.min_price

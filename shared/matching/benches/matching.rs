@@ -10,7 +10,7 @@
 //! Run: `cargo bench -p dealpulse-matching --bench matching` (peak memory: `scripts/bench match`).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use dealpulse_domain::ids::{ListingId, RuleId, UserId};
+use dealpulse_domain::ids::{ListingId, UserId};
 use dealpulse_domain::listing::{Category, Listing, SourceName};
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::query::Query;
@@ -94,31 +94,19 @@ fn rules(count: usize, zipf: &Zipf, rng: &mut Rng) -> Vec<AlertRule> {
             }
             let now = Timestamp::UNIX_EPOCH;
             AlertRule {
-                id: RuleId::generate(),
-                owner: UserId::generate(),
-                name: RuleName::parse("bench").unwrap(),
-                query: Query::parse(&text.join(" ")).unwrap_or_default(),
-                min_price: None,
                 max_price: (rng.below(4) != 0).then(|| usd(10_000 + rng.below(200_000) as i64)),
                 categories: if rng.below(2) == 0 {
                     BTreeSet::from([CATEGORIES[rng.below(6) as usize]])
                 } else {
                     BTreeSet::new()
                 },
-                conditions: BTreeSet::new(),
-                location: None,
-                radius: None,
-                min_score: None,
-                sources: BTreeSet::new(),
-                flight: None,
-                channels: None,
-                frequency: None,
-                enabled: true,
-                cooldown_minutes: 60,
-                created_at: now,
-                updated_at: now,
-                last_triggered_at: None,
                 version: 1,
+                ..AlertRule::new(
+                    UserId::generate(),
+                    RuleName::parse("bench").unwrap(),
+                    Query::parse(&text.join(" ")).unwrap_or_default(),
+                    now,
+                )
             }
         })
         .collect()

@@ -85,14 +85,8 @@ fn rule() -> impl Strategy<Value = AlertRule> {
             |(text, categories, max_cents, flight, near_boston, _, enabled)| {
                 let now = Timestamp::UNIX_EPOCH;
                 AlertRule {
-                    id: RuleId::generate(),
-                    owner: UserId::generate(),
-                    name: RuleName::parse("random").unwrap(),
-                    query: Query::parse(&text).unwrap_or_default(),
-                    min_price: None,
                     max_price: max_cents.map(usd),
                     categories,
-                    conditions: BTreeSet::new(),
                     location: near_boston.map(|_| Location {
                         label: "Boston".into(),
                         point: GeoPoint::new(42.36, -71.06).unwrap(),
@@ -104,8 +98,6 @@ fn rule() -> impl Strategy<Value = AlertRule> {
                         )
                         .unwrap()
                     }),
-                    min_score: None,
-                    sources: BTreeSet::new(),
                     flight: flight.map(|(origin, stops)| FlightCriteria {
                         origins: vec![place(origin)],
                         destinations: Vec::new(),
@@ -115,14 +107,14 @@ fn rule() -> impl Strategy<Value = AlertRule> {
                         max_stops: stops,
                         cabins: BTreeSet::new(),
                     }),
-                    channels: None,
-                    frequency: None,
                     enabled,
-                    cooldown_minutes: 60,
-                    created_at: now,
-                    updated_at: now,
-                    last_triggered_at: None,
                     version: 1,
+                    ..AlertRule::new(
+                        UserId::generate(),
+                        RuleName::parse("random").unwrap(),
+                        Query::parse(&text).unwrap_or_default(),
+                        now,
+                    )
                 }
             },
         )

@@ -59,6 +59,41 @@ impl HttpNotifiers {
     }
 }
 
+/// A third-party service's answer to a POST, with the start of its body for failure reasons.
+pub(crate) struct Answered {
+    pub answer: dealpulse_fetch::PostAnswer,
+    pub excerpt: String,
+}
+
+/// POSTs through the guarded fetcher: a refused address is a permanent failure, a failed
+/// connection or timeout a transient one; any answer comes back for the caller to classify.
+pub(crate) async fn post(
+    fetcher: &dealpulse_fetch::Fetcher,
+    url: &url::Url,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+    timeout: std::time::Duration,
+) -> Result<Answered, dealpulse_domain::notify::SendFailure> {
+    use dealpulse_domain::notify::SendFailure;
+    let answer = match fetcher.post(url, headers, body, timeout).await {
+        Ok(answer) => answer,
+        Err(dealpulse_fetch::PostError::Blocked(reason)) => {
+            return Err(SendFailure::Permanent { reason })
+        }
+        Err(dealpulse_fetch::PostError::Failed(reason)) => {
+            return Err(SendFailure::Transient {
+                reason,
+                retry_after: None,
+            })
+        }
+    };
+    let excerpt = String::from_utf8_lossy(&answer.body)
+        .chars()
+        .take(300)
+        .collect();
+    Ok(Answered { answer, excerpt })
+}
+
 /// Sends a request for `url` to `origin` instead (scheme, host and port replaced; path and
 /// query kept): how tests and relays receive traffic meant for third-party services.
 pub(crate) fn redirect_to_origin(

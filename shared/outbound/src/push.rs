@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use dealpulse_domain::channels::PushSubscription;
 use dealpulse_domain::notify::{Notice, NoticeKind, PushNotifier, SendFailure, Sent};
-use dealpulse_fetch::{Fetcher, PostError};
+use dealpulse_fetch::Fetcher;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use p256::ecdsa::signature::Signer;
@@ -216,24 +216,10 @@ impl PushNotifier for WebPushSender {
                 vapid_authorization(&self.vapid, &audience, &self.subject, now),
             ),
         ];
-        let answer = match self
-            .fetcher
-            .post(&url, &headers, body, Duration::from_secs(15))
-            .await
-        {
-            Ok(answer) => answer,
-            Err(PostError::Blocked(reason)) => return Err(SendFailure::Permanent { reason }),
-            Err(PostError::Failed(reason)) => {
-                return Err(SendFailure::Transient {
-                    reason,
-                    retry_after: None,
-                })
-            }
-        };
-        let text: String = String::from_utf8_lossy(&answer.body)
-            .chars()
-            .take(300)
-            .collect();
+        let crate::Answered {
+            answer,
+            excerpt: text,
+        } = crate::post(&self.fetcher, &url, &headers, body, Duration::from_secs(15)).await?;
         match answer.status {
             200..=299 => Ok(Sent {
                 status: answer.status,

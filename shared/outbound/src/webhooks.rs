@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use dealpulse_domain::channels::{ChannelEndpoint, EndpointKind};
 use dealpulse_domain::notify::{EndpointNotifier, Notice, NoticeKind, SendFailure, Sent};
-use dealpulse_fetch::{Fetcher, PostError};
+use dealpulse_fetch::Fetcher;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use serde_json::json;
@@ -154,20 +154,10 @@ impl WebhookSender {
                 ));
             }
         }
-        let answer = match self.fetcher.post(&url, &headers, body, self.timeout).await {
-            Ok(answer) => answer,
-            Err(PostError::Blocked(reason)) => return Err(SendFailure::Permanent { reason }),
-            Err(PostError::Failed(reason)) => {
-                return Err(SendFailure::Transient {
-                    reason,
-                    retry_after: None,
-                })
-            }
-        };
-        let text = String::from_utf8_lossy(&answer.body)
-            .chars()
-            .take(300)
-            .collect::<String>();
+        let crate::Answered {
+            answer,
+            excerpt: text,
+        } = crate::post(&self.fetcher, &url, &headers, body, self.timeout).await?;
         match answer.status {
             200..=299 => Ok(Sent {
                 status: answer.status,

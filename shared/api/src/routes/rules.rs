@@ -55,9 +55,6 @@ pub fn router(core: Core) -> Router {
         .with_state(core)
 }
 
-/// Default minimum time between two alerts of one rule.
-const DEFAULT_COOLDOWN_MINUTES: u32 = 60;
-
 /// A rule as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -522,29 +519,12 @@ fn apply(
 }
 
 fn blank_rule(owner: UserId, now: Timestamp) -> Result<AlertRule, ApiError> {
-    Ok(AlertRule {
-        id: RuleId::generate(),
+    Ok(AlertRule::new(
         owner,
-        name: RuleName::parse("rule").map_err(ApiError::internal)?,
-        query: Query::default(),
-        min_price: None,
-        max_price: None,
-        categories: BTreeSet::new(),
-        conditions: BTreeSet::new(),
-        location: None,
-        radius: None,
-        min_score: None,
-        sources: BTreeSet::new(),
-        flight: None,
-        channels: None,
-        frequency: None,
-        enabled: true,
-        cooldown_minutes: DEFAULT_COOLDOWN_MINUTES,
-        created_at: now,
-        updated_at: now,
-        last_triggered_at: None,
-        version: 0,
-    })
+        RuleName::parse("rule").map_err(ApiError::internal)?,
+        Query::default(),
+        now,
+    ))
 }
 
 fn parse_id(raw: &str) -> Result<RuleId, ApiError> {

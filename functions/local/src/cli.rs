@@ -78,6 +78,28 @@ enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Measure a part of the product on synthetic data (see docs/BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The matching engine on one core: index build time, listings/s, peak index memory, and
+    /// the naive matcher's rate and answers on a sample. Prints a Markdown table row.
+    Match {
+        /// Alert rules to index.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=5_000_000))]
+        rules: u64,
+        /// Listings to match.
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        listings: u64,
+        /// Seed of the synthetic data (the same seed gives the same data).
+        #[arg(long, default_value_t = 0x9E37_79B9_7F4A_7C15)]
+        seed: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -351,6 +373,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             locale.as_deref(),
             host.as_deref(),
         ),
+        Command::Bench {
+            command:
+                BenchCommand::Match {
+                    rules,
+                    listings,
+                    seed,
+                },
+        } => {
+            use dealpulse_matching::bench::{run, MatchBench, MatchFigures};
+            let figures = run(MatchBench {
+                rules: usize::try_from(rules)?,
+                listings: usize::try_from(listings)?,
+                seed,
+            });
+            println!("{}\n{}", MatchFigures::HEADER, figures.row());
+            if !figures.agrees_with_naive {
+                anyhow::bail!("the index and the naive matcher disagree");
+            }
+            Ok(())
+        }
         Command::Admin { command } => {
             init_logging(LogFormat::Pretty);
             match command {

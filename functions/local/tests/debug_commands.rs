@@ -154,3 +154,24 @@ fn extract_fetches_a_url_through_the_guard() {
     assert_eq!(json["price"], "39.90");
     assert_eq!(json["methods"]["price"], "open_graph");
 }
+
+#[test]
+fn bench_match_prints_figures_that_agree_with_the_naive_matcher() {
+    let output = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["bench", "match", "--rules", "3000", "--listings", "400"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let row = text.lines().last().unwrap();
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert_eq!(cells[1], "3000", "{row}");
+    let per_second: f64 = cells[3].parse().unwrap();
+    assert!(per_second > 0.0, "{row}");
+    assert_eq!(cells[8], "yes", "{row}");
+    let refused = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["bench", "match", "--rules", "0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+}

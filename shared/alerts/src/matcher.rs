@@ -22,7 +22,7 @@ use dealpulse_domain::queue::Queue;
 use dealpulse_domain::records::{matching_stamp, records};
 use dealpulse_domain::rules::AlertRule;
 use dealpulse_domain::watch::{PriceObservation, Rearm, WatchDecision, WatchItem, WatchTrigger};
-use dealpulse_matching::{listing_words, MatchEngine};
+use dealpulse_matching::{listing_words, MatchEngine, MatchedRule};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
@@ -185,12 +185,11 @@ impl Matcher {
     ) -> Result<(Vec<Firing>, Vec<StateChange>), MatchError> {
         let engine = self.engine().await?;
         let haystack = listing_words(listing);
-        let matched: Vec<AlertRule> = engine
+        let matched: Vec<MatchedRule> = engine
             .rules
             .matching_rules(listing)
             // A listing from a personal inbox is for its owner's rules only.
             .filter(|rule| listing.audience.is_none_or(|owner| owner == rule.owner))
-            .cloned()
             .collect();
         let urgent = listing
             .score

@@ -25,6 +25,10 @@ pub const MAX_QUERY_CHARS: usize = 1000;
 
 /// Lower-cases, decomposes and strips accents, so `Café` and `CAFE` compare equal.
 pub fn fold(text: &str) -> String {
+    // Most listing text is ASCII, which decomposes to itself.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.nfkd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)

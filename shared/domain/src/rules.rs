@@ -4,7 +4,7 @@
 use crate::account::InvalidValue;
 use crate::geo::{FlightPlace, Location, Radius};
 use crate::ids::{RuleId, UserId};
-use crate::listing::{Cabin, Category, Condition, Listing, SourceName, TripType};
+use crate::listing::{Cabin, Category, Condition, FlightOffer, Listing, SourceName, TripType};
 use crate::money::{Currency, Money};
 use crate::preferences::{Channel, Frequency};
 use crate::query::{words, Query};
@@ -124,6 +124,25 @@ pub struct FlightCriteria {
     pub max_stops: Option<u8>,
     /// Acceptable cabins; empty means any.
     pub cabins: BTreeSet<Cabin>,
+}
+
+impl FlightCriteria {
+    /// Whether a flight offer meets every flight criterion.
+    pub fn admits(&self, offer: &FlightOffer) -> bool {
+        self.origins.iter().any(|p| p.contains(&offer.origin))
+            && (self.destinations.is_empty()
+                || self
+                    .destinations
+                    .iter()
+                    .any(|p| p.contains(&offer.destination)))
+            && self.depart.is_none_or(|w| w.contains(offer.depart_on))
+            && self
+                .return_window
+                .is_none_or(|w| offer.return_on.is_some_and(|date| w.contains(date)))
+            && self.trip_type.is_none_or(|t| t == offer.trip_type())
+            && self.max_stops.is_none_or(|max| offer.stops <= max)
+            && (self.cabins.is_empty() || self.cabins.contains(&offer.cabin))
+    }
 }
 
 /// A deal alert rule. Every criterion that is set must hold for a listing to match.
@@ -340,23 +359,11 @@ impl AlertRule {
             return false;
         }
         if let Some(criteria) = &self.flight {
-            let Some(offer) = &listing.flight else {
-                return false;
-            };
-            let ok = criteria.origins.iter().any(|p| p.contains(&offer.origin))
-                && (criteria.destinations.is_empty()
-                    || criteria
-                        .destinations
-                        .iter()
-                        .any(|p| p.contains(&offer.destination)))
-                && criteria.depart.is_none_or(|w| w.contains(offer.depart_on))
-                && criteria
-                    .return_window
-                    .is_none_or(|w| offer.return_on.is_some_and(|date| w.contains(date)))
-                && criteria.trip_type.is_none_or(|t| t == offer.trip_type())
-                && criteria.max_stops.is_none_or(|max| offer.stops <= max)
-                && (criteria.cabins.is_empty() || criteria.cabins.contains(&offer.cabin));
-            if !ok {
+            if !listing
+                .flight
+                .as_ref()
+                .is_some_and(|offer| criteria.admits(offer))
+            {
                 return false;
             }
         }

@@ -1,24 +1,35 @@
 //! Which alert rules a listing matches, without checking every rule.
 //!
 //! Each enabled rule is filed under one *key* that any matching listing must have:
-//! - a keyword token: for a rule with required terms, its most selective required word (the one
-//!   the fewest rules share); for a rule with only OR groups, one word of each term of its
-//!   smallest group;
+//! - a keyword: its most selective required word (the one the fewest rules use), or one word of
+//!   each term of its most selective OR group when those words are rarer still;
 //! - otherwise its flight origins (airport, city, country or region of departure);
-//! - otherwise its categories;
 //! - otherwise its search area: every grid cell (half a degree square) its location and radius
 //!   touch, the exact distance being checked with the rest of the rule;
+//! - otherwise its categories;
 //! - otherwise nothing narrows it down, and it is a candidate for every listing.
 //!
-//! A listing collects the rules filed under its words, its origin and its category, and each
-//! candidate is verified against the whole rule ([`AlertRule::matches`]). [`naive_matches`]
-//! checks every rule; property tests hold the index to exactly its answers.
+//! Under each key, rules with a price cap are kept per currency, highest cap first, so a listing
+//! takes only those whose cap its price is within; each entry carries the rule's minimum deal
+//! score, so broad rules a listing's score falls short of are turned away before they are read.
+//! Candidates are verified against the whole rule in a compact form (query words as numbers,
+//! rules filed under the same word stored side by side). [`naive_matches`] checks every rule;
+//! property tests hold the index to exactly its answers.
 
+pub mod bench;
+mod compiled;
+pub mod synthetic;
+
+use compiled::{
+    category_bit, for_each_keyword, key_words, query_matches, CompiledRule, Criteria, PriceBounds,
+    Vocabulary,
+};
 use dealpulse_domain::geo::{FlightPlace, Gazetteer, Region};
-use dealpulse_domain::ids::RuleId;
+use dealpulse_domain::ids::{RuleId, UserId};
 use dealpulse_domain::listing::{Category, Listing};
+use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::ports::StoreError;
-use dealpulse_domain::query::{words, Term};
+use dealpulse_domain::query::words;
 use dealpulse_domain::records::{records, DocumentRepository};
 use dealpulse_domain::rules::AlertRule;
 use dealpulse_domain::watch::WatchItem;
@@ -41,18 +52,112 @@ pub fn naive_matches(rules: &[AlertRule], listing: &Listing) -> Vec<RuleId> {
     found
 }
 
-/// Rules filed by key; values are positions in `rules`.
+/// A rule the index found: enough to read the rule itself from the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchedRule {
+    pub id: RuleId,
+    pub owner: UserId,
+}
+
+/// Positions of rules with a maximum price in one currency, highest maximum first, so a listing
+/// takes only the prefix whose maximum its price is within.
+#[derive(Default)]
+struct Capped {
+    caps: Vec<i64>,
+    rules: Vec<Filed>,
+}
+
+/// A rule's position with its minimum deal score (0 for none), checked before the rule itself
+/// is read: broad rules ("anything in gaming scoring 90+") are mostly turned away here.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Filed {
+    position: u32,
+    min_score: u8,
+}
+
+/// The rules filed under one key: those without price bounds, and those with, by currency (a
+/// rule priced in another currency than the listing cannot match it).
+#[derive(Default)]
+struct Bucket {
+    open: Vec<Filed>,
+    priced: Vec<(Currency, Capped)>,
+}
+
+impl Bucket {
+    fn file(&mut self, filed: Filed, price: Option<PriceBounds>) {
+        let Some(bounds) = price else {
+            self.open.push(filed);
+            return;
+        };
+        let capped = match self
+            .priced
+            .iter()
+            .position(|(currency, _)| *currency == bounds.currency)
+        {
+            Some(at) => &mut self.priced[at].1,
+            None => {
+                self.priced.push((bounds.currency, Capped::default()));
+                let last = self.priced.len() - 1;
+                &mut self.priced[last].1
+            }
+        };
+        capped.caps.push(bounds.max);
+        capped.rules.push(filed);
+    }
+
+    /// Sorts each currency's rules by maximum, highest first.
+    fn seal(&mut self) {
+        for (_, capped) in &mut self.priced {
+            // Filed in index order, which is already by cap for a rule's first key.
+            if capped.caps.is_sorted_by(|a, b| a >= b) {
+                continue;
+            }
+            let mut pairs: Vec<(i64, Filed)> = capped
+                .caps
+                .iter()
+                .copied()
+                .zip(capped.rules.iter().copied())
+                .collect();
+            pairs.sort_unstable_by(|a, b| b.cmp(a));
+            capped.caps = pairs.iter().map(|(cap, _)| *cap).collect();
+            capped.rules = pairs.iter().map(|(_, filed)| *filed).collect();
+        }
+        self.open.shrink_to_fit();
+        self.priced.shrink_to_fit();
+    }
+
+    /// Adds the rules the listing's price and score do not rule out.
+    fn collect(&self, price: Money, score: u8, into: &mut Vec<u32>) {
+        let admitted = |filed: &Filed| (filed.min_score <= score).then_some(filed.position);
+        into.extend(self.open.iter().filter_map(admitted));
+        for (currency, capped) in &self.priced {
+            if *currency == price.currency() {
+                let within = capped.caps.partition_point(|cap| *cap >= price.minor());
+                into.extend(capped.rules[..within].iter().filter_map(admitted));
+            }
+        }
+    }
+}
+
+/// Rules filed by key; bucket values are positions in `rules`.
 #[derive(Default)]
 pub struct MatchIndex {
-    rules: Vec<AlertRule>,
-    by_word: HashMap<String, Vec<u32>>,
-    by_airport: HashMap<String, Vec<u32>>,
-    by_city: HashMap<(String, String), Vec<u32>>,
-    by_country: HashMap<String, Vec<u32>>,
-    by_region: HashMap<Region, Vec<u32>>,
-    by_category: HashMap<Category, Vec<u32>>,
-    by_cell: HashMap<(i32, i32), Vec<u32>>,
-    everywhere: Vec<u32>,
+    /// Rules in index order: those filed under the same word are neighbours, each currency's
+    /// highest price cap first, so a listing's candidates are mostly runs of adjacent memory.
+    criteria: Vec<Criteria>,
+    ids: Vec<MatchedRule>,
+    /// Every rule's encoded query, in index order.
+    words: Vec<u32>,
+    vocabulary: Vocabulary,
+    /// Indexed by word number.
+    by_word: Vec<Bucket>,
+    by_airport: HashMap<String, Bucket>,
+    by_city: HashMap<(String, String), Bucket>,
+    by_country: HashMap<String, Bucket>,
+    by_region: HashMap<Region, Bucket>,
+    by_category: HashMap<Category, Bucket>,
+    by_cell: HashMap<(i32, i32), Bucket>,
+    everywhere: Bucket,
 }
 
 /// Grid cells are this many degrees on a side.
@@ -104,67 +209,92 @@ fn cells_around(lat: f64, lon: f64, km: f64) -> Option<Vec<(i32, i32)>> {
     )
 }
 
-/// How many rules could be filed under each word: a word fewer rules share is more selective.
-fn word_counts(rules: &[AlertRule]) -> HashMap<&str, u32> {
-    let mut counts: HashMap<&str, u32> = HashMap::new();
-    for rule in rules {
-        let query = &rule.query;
-        for term in query.all_of().iter().chain(query.any_of().iter().flatten()) {
-            for word in term.words() {
-                *counts.entry(word.as_str()).or_default() += 1;
-            }
-        }
-    }
-    counts
-}
-
-/// The most selective word of a term (every word of a phrase must occur).
-fn best_word<'a>(term: &'a Term, counts: &HashMap<&str, u32>) -> Option<&'a String> {
-    term.words().iter().min_by_key(|word| {
-        (
-            counts.get(word.as_str()).copied().unwrap_or(0),
-            usize::MAX - word.len(),
-        )
-    })
-}
-
 impl MatchIndex {
-    /// Files every enabled rule under its most selective key.
-    pub fn build(rules: Vec<AlertRule>) -> MatchIndex {
-        let rules: Vec<AlertRule> = rules.into_iter().filter(|r| r.enabled).collect();
-        let counts = word_counts(&rules);
+    /// Compiles every enabled rule (dropping each [`AlertRule`] as it goes, so a stream of rules
+    /// never has to be held at once), then files each under its most selective key.
+    pub fn build(rules: impl IntoIterator<Item = AlertRule>) -> MatchIndex {
         let mut index = MatchIndex::default();
-        let mut keyed: Vec<(u32, Vec<String>)> = Vec::new();
-        for (position, rule) in rules.iter().enumerate() {
-            let position = position as u32;
-            let query = &rule.query;
-            // A required word narrows best; else one word per term of the smallest OR group.
-            let words: Vec<String> = if let Some(word) = query
-                .all_of()
-                .iter()
-                .filter_map(|term| best_word(term, &counts))
-                .min_by_key(|w| counts.get(w.as_str()).copied().unwrap_or(0))
-            {
-                vec![word.clone()]
-            } else if let Some(group) = query.any_of().iter().min_by_key(|group| {
-                group
-                    .iter()
-                    .filter_map(|t| best_word(t, &counts))
-                    .map(|w| counts.get(w.as_str()).copied().unwrap_or(0) as u64)
-                    .sum::<u64>()
-            }) {
-                group
-                    .iter()
-                    .filter_map(|t| best_word(t, &counts).cloned())
-                    .collect()
-            } else {
-                Vec::new()
+        let mut arena = Vec::new();
+        let compiled: Vec<CompiledRule> = rules
+            .into_iter()
+            .filter(|rule| rule.enabled)
+            .map(|rule| CompiledRule::compile(&rule, &mut index.vocabulary, &mut arena))
+            .collect();
+        let query_of = |rule: &CompiledRule| {
+            let start = rule.criteria.query_at as usize;
+            &arena[start..start + rule.criteria.query_len as usize]
+        };
+        let mut counts = vec![0u32; index.vocabulary.len()];
+        for rule in &compiled {
+            for_each_keyword(query_of(rule), |word| counts[word as usize] += 1);
+        }
+        let count = |word: u32| u64::from(counts.get(word as usize).copied().unwrap_or(0));
+        // Each rule's key words, flat: rule i's are `keys[key_starts[i]..key_starts[i + 1]]`.
+        let mut keys = Vec::with_capacity(compiled.len());
+        let mut key_starts = Vec::with_capacity(compiled.len() + 1);
+        for rule in &compiled {
+            key_starts.push(keys.len() as u32);
+            key_words(query_of(rule), count, &mut keys);
+        }
+        key_starts.push(keys.len() as u32);
+        let keys_of = |position: usize| {
+            &keys[key_starts[position] as usize..key_starts[position + 1] as usize]
+        };
+        let mut order: Vec<(u32, [u8; 3], i64, u32)> = compiled
+            .iter()
+            .enumerate()
+            .map(|(position, rule)| {
+                let (currency, cap) = rule.criteria.price.map_or(([0; 3], 0), |bounds| {
+                    let mut code = [0u8; 3];
+                    for (to, from) in code.iter_mut().zip(bounds.currency.code().bytes()) {
+                        *to = from;
+                    }
+                    (code, bounds.max)
+                });
+                let first_key = keys_of(position).first().copied().unwrap_or(u32::MAX);
+                (first_key, currency, -cap, position as u32)
+            })
+            .collect();
+        order.sort_unstable();
+        let mut slots: Vec<Option<CompiledRule>> = compiled.into_iter().map(Some).collect();
+        let mut ordered_keys = Vec::with_capacity(order.len());
+        index.criteria.reserve_exact(order.len());
+        index.ids.reserve_exact(order.len());
+        index.words.reserve_exact(arena.len());
+        for (_, _, _, old) in order {
+            let Some(rule) = slots[old as usize].take() else {
+                continue;
             };
+            let mut criteria = rule.criteria;
+            let start = criteria.query_at as usize;
+            criteria.query_at = index.words.len() as u32;
+            index
+                .words
+                .extend_from_slice(&arena[start..start + criteria.query_len as usize]);
+            index.criteria.push(criteria);
+            index.ids.push(MatchedRule {
+                id: rule.id,
+                owner: rule.owner,
+            });
+            ordered_keys.push(keys_of(old as usize));
+        }
+        drop(slots);
+        index.by_word = (0..index.vocabulary.len())
+            .map(|_| Bucket::default())
+            .collect();
+        for (position, (rule, words)) in index.criteria.iter().zip(ordered_keys).enumerate() {
+            let position = Filed {
+                position: position as u32,
+                min_score: rule.min_score().unwrap_or(0),
+            };
+            let price = rule.price;
             if !words.is_empty() {
-                keyed.push((position, words));
-            } else if let Some(flight) = &rule.flight {
+                for word in words {
+                    index.by_word[*word as usize].file(position, price);
+                }
+            } else if let Some(flight) = rule.flight() {
                 for origin in &flight.origins {
-                    let list = match origin {
+                    let bucket = match origin {
                         FlightPlace::Airport(code) => index.by_airport.entry(code.clone()),
                         FlightPlace::Country(code) => index.by_country.entry(code.clone()),
                         FlightPlace::City(city, country) => {
@@ -172,54 +302,63 @@ impl MatchIndex {
                                 .by_city
                                 .entry((city.clone(), country.clone()))
                                 .or_default()
-                                .push(position);
+                                .file(position, price);
                             continue;
                         }
                         FlightPlace::Region(region) => {
-                            index.by_region.entry(*region).or_default().push(position);
+                            index
+                                .by_region
+                                .entry(*region)
+                                .or_default()
+                                .file(position, price);
                             continue;
                         }
                     };
-                    list.or_default().push(position);
+                    bucket.or_default().file(position, price);
                 }
-            } else if !rule.categories.is_empty() {
-                for category in &rule.categories {
-                    index
-                        .by_category
-                        .entry(*category)
-                        .or_default()
-                        .push(position);
-                }
-            } else if let Some(cells) =
-                rule.location
-                    .as_ref()
-                    .zip(rule.radius.as_ref())
-                    .and_then(|(location, radius)| {
-                        cells_around(location.point.lat(), location.point.lon(), radius.km())
-                    })
+            } else if let Some(cells) = rule
+                .area()
+                .and_then(|(centre, km)| cells_around(centre.lat(), centre.lon(), km))
             {
                 for cell in cells {
-                    index.by_cell.entry(cell).or_default().push(position);
+                    index.by_cell.entry(cell).or_default().file(position, price);
+                }
+            } else if rule.categories() != 0 {
+                for category in Category::ALL {
+                    if rule.categories() & category_bit(*category) != 0 {
+                        index
+                            .by_category
+                            .entry(*category)
+                            .or_default()
+                            .file(position, price);
+                    }
                 }
             } else {
-                index.everywhere.push(position);
+                index.everywhere.file(position, price);
             }
         }
-        for (position, words) in keyed {
-            for word in words {
-                index.by_word.entry(word).or_default().push(position);
-            }
+        for bucket in index
+            .by_word
+            .iter_mut()
+            .chain(index.by_airport.values_mut())
+            .chain(index.by_city.values_mut())
+            .chain(index.by_country.values_mut())
+            .chain(index.by_region.values_mut())
+            .chain(index.by_category.values_mut())
+            .chain(index.by_cell.values_mut())
+            .chain(std::iter::once(&mut index.everywhere))
+        {
+            bucket.seal();
         }
-        index.rules = rules;
         index
     }
 
     pub fn len(&self) -> usize {
-        self.rules.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.ids.is_empty()
     }
 
     /// The enabled rules the listing matches, as sorted ids.
@@ -233,39 +372,59 @@ impl MatchIndex {
     pub fn matching_rules<'a>(
         &'a self,
         listing: &'a Listing,
-    ) -> impl Iterator<Item = &'a AlertRule> + 'a {
-        let haystack = listing_words(listing);
-        let mut candidates: Vec<u32> = self.everywhere.clone();
-        let mut seen_words: Vec<&str> = Vec::with_capacity(haystack.len());
-        for word in &haystack {
-            if seen_words.contains(&word.as_str()) {
-                continue;
-            }
-            seen_words.push(word);
-            if let Some(list) = self.by_word.get(word) {
-                candidates.extend_from_slice(list);
+    ) -> impl Iterator<Item = MatchedRule> + 'a {
+        let haystack = self.vocabulary.number(&listing_words(listing));
+        let candidates = self.candidates(listing, &haystack);
+        let category = listing.category.map_or(0, category_bit);
+        candidates.into_iter().filter_map(move |position| {
+            let rule = &self.criteria[position as usize];
+            let start = rule.query_at as usize;
+            let query = &self.words[start..start + rule.query_len as usize];
+            (rule.admit(listing, category) && query_matches(query, &haystack))
+                .then(|| self.ids[position as usize])
+        })
+    }
+
+    /// How many rules the index would check for this listing (the benchmark reports it).
+    pub fn candidate_count(&self, listing: &Listing) -> usize {
+        let haystack = self.vocabulary.number(&listing_words(listing));
+        self.candidates(listing, &haystack).len()
+    }
+
+    /// Positions of the rules filed under the listing's keys, within their price caps.
+    fn candidates(&self, listing: &Listing, haystack: &[u32]) -> Vec<u32> {
+        let price = listing.price;
+        let score = listing.score.unwrap_or(0);
+        let mut candidates: Vec<u32> = Vec::new();
+        self.everywhere.collect(price, score, &mut candidates);
+        let mut distinct = haystack.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        for word in distinct {
+            if let Some(bucket) = self.by_word.get(word as usize) {
+                bucket.collect(price, score, &mut candidates);
             }
         }
         if let Some(category) = listing.category {
-            if let Some(list) = self.by_category.get(&category) {
-                candidates.extend_from_slice(list);
+            if let Some(bucket) = self.by_category.get(&category) {
+                bucket.collect(price, score, &mut candidates);
             }
         }
         if let Some(point) = &listing.location {
-            if let Some(list) = self.by_cell.get(&cell_of(point.lat(), point.lon())) {
-                candidates.extend_from_slice(list);
+            if let Some(bucket) = self.by_cell.get(&cell_of(point.lat(), point.lon())) {
+                bucket.collect(price, score, &mut candidates);
             }
         }
         if let Some(offer) = &listing.flight {
-            if let Some(list) = self.by_airport.get(&offer.origin) {
-                candidates.extend_from_slice(list);
+            if let Some(bucket) = self.by_airport.get(&offer.origin) {
+                bucket.collect(price, score, &mut candidates);
             }
             if let Some(airport) = Gazetteer::get().airport(&offer.origin) {
                 let city = (
                     dealpulse_domain::query::fold(&airport.city),
                     airport.country.clone(),
                 );
-                for list in [
+                for bucket in [
                     self.by_city.get(&city),
                     self.by_country.get(&airport.country),
                     self.by_region.get(&airport.region),
@@ -273,16 +432,13 @@ impl MatchIndex {
                 .into_iter()
                 .flatten()
                 {
-                    candidates.extend_from_slice(list);
+                    bucket.collect(price, score, &mut candidates);
                 }
             }
         }
         candidates.sort_unstable();
         candidates.dedup();
         candidates
-            .into_iter()
-            .map(|position| &self.rules[position as usize])
-            .filter(move |rule| rule.matches(listing, &haystack))
     }
 }
 

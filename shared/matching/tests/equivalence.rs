@@ -4,7 +4,7 @@
 
 use dealpulse_domain::geo::{FlightPlace, FlightPlaceInput, GeoPoint, Location};
 use dealpulse_domain::ids::{ListingId, RuleId, UserId};
-use dealpulse_domain::listing::{Cabin, Category, FlightOffer, Listing, SourceName};
+use dealpulse_domain::listing::{Cabin, Category, Condition, FlightOffer, Listing, SourceName};
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::query::Query;
 use dealpulse_domain::rules::{AlertRule, FlightCriteria, RuleName};
@@ -30,8 +30,30 @@ const WORDS: &[&str] = &[
 const CATEGORIES: &[Category] = &[Category::Computers, Category::Gaming, Category::Furniture];
 const AIRPORTS: &[&str] = &["BOS", "JFK", "LHR", "CDG", "LIS"];
 
-fn usd(cents: i64) -> Money {
-    Money::from_minor(cents, Currency::parse("USD").unwrap()).unwrap()
+fn money(cents: i64, currency: &str) -> Money {
+    Money::from_minor(cents, Currency::parse(currency).unwrap()).unwrap()
+}
+
+const SOURCES: &[&str] = &["shop", "feed", "mail"];
+
+/// Price bounds (in one of two currencies), deal score, conditions and sources of a rule.
+#[allow(clippy::type_complexity)]
+fn extras() -> impl Strategy<
+    Value = (
+        &'static str,
+        Option<i64>,
+        Option<u8>,
+        BTreeSet<Condition>,
+        BTreeSet<&'static str>,
+    ),
+> {
+    (
+        prop::sample::select(&["USD", "USD", "EUR"][..]),
+        prop::option::weighted(0.3, 5_000i64..120_000),
+        prop::option::weighted(0.3, 0u8..=100),
+        prop::collection::btree_set(prop::sample::select(Condition::ALL), 0..2),
+        prop::collection::btree_set(prop::sample::select(SOURCES), 0..2),
+    )
 }
 
 fn place(text: &str) -> FlightPlace {
@@ -78,14 +100,22 @@ fn rule() -> impl Strategy<Value = AlertRule> {
             prop::option::of(0u8..2),
         )),
         prop::option::of(0u8..2),
-        any::<bool>(),
+        extras(),
         prop::bool::weighted(0.9),
     )
         .prop_map(
-            |(text, categories, max_cents, flight, near_boston, _, enabled)| {
+            |(text, categories, max_cents, flight, near_boston, extras, enabled)| {
                 let now = Timestamp::UNIX_EPOCH;
+                let (currency, min_cents, min_score, conditions, sources) = extras;
                 AlertRule {
-                    max_price: max_cents.map(usd),
+                    max_price: max_cents.map(|cents| money(cents, currency)),
+                    min_price: min_cents.map(|cents| money(cents, currency)),
+                    min_score,
+                    conditions,
+                    sources: sources
+                        .into_iter()
+                        .map(|s| SourceName::parse(s).unwrap())
+                        .collect(),
                     categories,
                     location: near_boston.map(|_| Location {
                         label: "Boston".into(),
@@ -135,31 +165,40 @@ fn listing() -> impl Strategy<Value = Listing> {
                 (42.36, -71.06),
             ][..],
         )),
+        (
+            prop::sample::select(&["USD", "USD", "EUR"][..]),
+            prop::option::of(0u8..=100),
+            prop::option::of(prop::sample::select(Condition::ALL)),
+            prop::sample::select(SOURCES),
+        ),
     )
-        .prop_map(|(title, category, cents, flight, anywhere, near)| Listing {
-            id: ListingId::generate(),
-            source: SourceName::parse("prop").unwrap(),
-            url: "https://deals.example.com/x".into(),
-            title: title.join(" "),
-            description: String::new(),
-            price: usd(cents),
-            was_price: None,
-            category,
-            condition: None,
-            location: near
-                .or(anywhere)
-                .map(|(lat, lon)| GeoPoint::new(lat, lon).unwrap()),
-            score: None,
-            flight: flight.map(|(origin, stops)| FlightOffer {
-                origin: origin.into(),
-                destination: "LIS".into(),
-                depart_on: Date::new(2027, 3, 1).unwrap(),
-                return_on: None,
-                stops,
-                cabin: Cabin::Economy,
-            }),
-            seen_at: Timestamp::UNIX_EPOCH,
-            audience: None,
+        .prop_map(|(title, category, cents, flight, anywhere, near, extras)| {
+            let (currency, score, condition, source) = extras;
+            Listing {
+                id: ListingId::generate(),
+                source: SourceName::parse(source).unwrap(),
+                url: "https://deals.example.com/x".into(),
+                title: title.join(" "),
+                description: String::new(),
+                price: money(cents, currency),
+                was_price: None,
+                category,
+                condition,
+                location: near
+                    .or(anywhere)
+                    .map(|(lat, lon)| GeoPoint::new(lat, lon).unwrap()),
+                score,
+                flight: flight.map(|(origin, stops)| FlightOffer {
+                    origin: origin.into(),
+                    destination: "LIS".into(),
+                    depart_on: Date::new(2027, 3, 1).unwrap(),
+                    return_on: None,
+                    stops,
+                    cabin: Cabin::Economy,
+                }),
+                seen_at: Timestamp::UNIX_EPOCH,
+                audience: None,
+            }
         })
 }
 
@@ -196,6 +235,10 @@ fn a_listing_matches_through_each_kind_of_key() {
             rule.query = Query::parse(text).unwrap_or_default();
             rule.enabled = true;
             rule.max_price = None;
+            rule.min_price = None;
+            rule.min_score = None;
+            rule.conditions = BTreeSet::new();
+            rule.sources = BTreeSet::new();
             rule.categories = BTreeSet::new();
             rule.location = None;
             rule.radius = None;
@@ -297,4 +340,44 @@ proptest! {
             prop_assert_eq!(index.matches(&listing), naive_matches(&rules, &listing), "({}, {})", lat, lon);
         }
     }
+}
+
+/// Price caps are inclusive, per currency, and a minimum deal score is a floor the index
+/// applies before reading the rule: the boundaries random data rarely hits.
+#[test]
+fn price_caps_and_score_floors_hold_at_their_boundaries() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut blank = || {
+        let mut rule = rule().new_tree(&mut runner).unwrap().current();
+        rule.query = Query::parse("monitor").unwrap();
+        rule.enabled = true;
+        (rule.min_price, rule.min_score, rule.flight) = (None, None, None);
+        (rule.location, rule.radius) = (None, None);
+        rule.categories = BTreeSet::new();
+        rule.conditions = BTreeSet::new();
+        rule.sources = BTreeSet::new();
+        rule
+    };
+    let mut at_cap = blank();
+    at_cap.max_price = Some(money(19_999, "USD"));
+    let mut below_cap = blank();
+    below_cap.max_price = Some(money(19_998, "USD"));
+    let mut in_euro = blank();
+    in_euro.max_price = Some(money(50_000, "EUR"));
+    let mut floor_met = blank();
+    (floor_met.max_price, floor_met.min_score) = (None, Some(80));
+    let mut floor_missed = blank();
+    (floor_missed.max_price, floor_missed.min_score) = (None, Some(81));
+    let rules = vec![at_cap, below_cap, in_euro, floor_met, floor_missed];
+    let index = MatchIndex::build(rules.clone());
+    let mut listing = listing().new_tree(&mut runner).unwrap().current();
+    listing.title = "27 inch monitor".into();
+    listing.price = money(19_999, "USD");
+    listing.score = Some(80);
+    listing.flight = None;
+    let found = index.matches(&listing);
+    let mut expected = vec![rules[0].id, rules[3].id];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert_eq!(found, naive_matches(&rules, &listing));
 }

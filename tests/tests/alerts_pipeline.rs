@@ -445,3 +445,124 @@ async fn quiet_hours_hold_alerts_and_the_daily_cap_overflows_into_the_digest() {
     );
     assert!(digest.text.contains("Floor lamp") && digest.text.contains("daily alert limit"));
 }
+
+fn sourced(p: &Pipeline, source: &str, url: &str, title: &str, price: &str) -> CatalogEvent {
+    let mut listing = p.listing(title, price);
+    listing.source = dealpulse_domain::listing::SourceName::parse(source).unwrap();
+    listing.url = url.into();
+    CatalogEvent::ListingObserved {
+        listing: Box::new(listing),
+        previous_price: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_deal_from_two_sources_is_one_alert() {
+    let p = pipeline("2026-11-25T12:00:00Z".parse().unwrap()).await;
+    let user = p.user(&[Channel::Email]).await;
+    p.rule(user, "headphones").await;
+
+    p.publish(sourced(
+        &p,
+        "newsletter",
+        "https://shop.example/p/wh1000xm5?utm_source=mail",
+        "Sony WH-1000XM5 Wireless Headphones Black",
+        "278.00",
+    ))
+    .await;
+    p.settle().await;
+    // Another source, a reworded title, a price within 1 %.
+    let reworded = sourced(
+        &p,
+        "marketplace",
+        "https://market.example/item/991",
+        "NEW Sony WH-1000XM5 wireless headphones (black) - free shipping",
+        "279.99",
+    );
+    p.publish(reworded.clone()).await;
+    // The shop's own page (without the tracking parameter), another title, the same price.
+    p.publish(sourced(
+        &p,
+        "shop",
+        "https://www.shop.example/p/wh1000xm5/",
+        "Headphones of the day",
+        "278.00",
+    ))
+    .await;
+    // A different model at the same price is a different deal.
+    p.publish(sourced(
+        &p,
+        "marketplace",
+        "https://market.example/item/992",
+        "Sony WH-1000XM4 Wireless Headphones Black",
+        "278.00",
+    ))
+    .await;
+    p.settle().await;
+    // The reworded sighting again (a redelivery) changes nothing.
+    p.events
+        .send_batch(&[serde_json::to_string(&EventEnvelope::new(reworded, p.clock.now())).unwrap()])
+        .await
+        .unwrap();
+    p.settle().await;
+
+    let mails = p.mails().await;
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(mails.len(), 2, "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("WH-1000XM5")));
+    assert!(subjects.iter().any(|s| s.contains("WH-1000XM4")));
+    let log = records::<AlertRecord>(p.store.as_ref())
+        .list(user)
+        .await
+        .unwrap();
+    let merged: Vec<&AlertRecord> = log
+        .iter()
+        .filter(|record| {
+            record.deliveries.iter().all(|d| {
+                matches!(&d.plan, Plan::Skipped { reason } if reason.contains("the same deal as the alert of"))
+            })
+        })
+        .collect();
+    assert_eq!(
+        log.len(),
+        4,
+        "two sent, two merged (the redelivery adds nothing)"
+    );
+    assert_eq!(merged.len(), 2);
+    assert!(merged
+        .iter()
+        .all(|record| record.deliveries[0].delivery_id.is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sources_matched_at_the_same_moment_still_give_one_alert() {
+    let p = pipeline("2026-11-25T12:00:00Z".parse().unwrap()).await;
+    let user = p.user(&[Channel::Email]).await;
+    p.rule(user, "espresso").await;
+    let first = EventEnvelope::new(
+        sourced(
+            &p,
+            "feed",
+            "https://a.example/1",
+            "Gaggia Classic Pro espresso machine",
+            "399.00",
+        ),
+        p.clock.now(),
+    );
+    let second = EventEnvelope::new(
+        sourced(
+            &p,
+            "mail",
+            "https://b.example/2",
+            "Gaggia Classic Pro Espresso Machine",
+            "399.00",
+        ),
+        p.clock.now(),
+    );
+    let (a, b) = tokio::join!(p.matcher.handle(&first), p.matcher.handle(&second));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.alerts + b.alerts, 1, "{a:?} {b:?}");
+    assert_eq!(a.merged + b.merged, 1, "{a:?} {b:?}");
+    p.settle().await;
+    assert_eq!(p.mails().await.len(), 1);
+}

@@ -6,12 +6,14 @@
 //! watches' state.
 
 use crate::model::{
-    stable_id, AlertRecord, DeliveryTask, DigestEntry, Plan, PlannedDelivery, TASK_SCHEMA,
+    stable_id, AlertRecord, DeliveryTask, DigestEntry, Plan, PlannedDelivery, RecentDeals,
+    TASK_SCHEMA,
 };
 use crate::targets::destinations;
 use crate::AlertSettings;
 use dealpulse_domain::clock::Clock;
 use dealpulse_domain::events::{CatalogEvent, EventEnvelope, ProductSnapshot};
+use dealpulse_domain::ids::UserId;
 use dealpulse_domain::listing::{Category, Listing};
 use dealpulse_domain::money::Money;
 use dealpulse_domain::notify::{DealLine, Notice, NoticeKind};
@@ -21,6 +23,7 @@ use dealpulse_domain::preferences::{Channel, Frequency, NotificationPreferences}
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::records::{matching_stamp, records};
 use dealpulse_domain::rules::AlertRule;
+use dealpulse_domain::sameness::{DealSignature, SeenDeal};
 use dealpulse_domain::watch::{PriceObservation, Rearm, WatchDecision, WatchItem, WatchTrigger};
 use dealpulse_matching::{listing_words, MatchEngine, MatchedRule};
 use jiff::tz::TimeZone;
@@ -40,6 +43,8 @@ pub enum MatchError {
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MatchReport {
     pub alerts: usize,
+    /// Alerts for a deal the user was already alerted to from another source (logged only).
+    pub merged: usize,
     pub queued: usize,
     pub digested: usize,
     pub skipped: usize,
@@ -76,6 +81,10 @@ struct BuiltEngine {
     built_at: Timestamp,
     engine: Arc<MatchEngine>,
 }
+
+/// How long, and for how many deals per user, a deal is remembered to merge later sightings.
+const SAME_DEAL_WINDOW: SignedDuration = SignedDuration::from_hours(7 * 24);
+const SAME_DEAL_MEMORY: usize = 500;
 
 /// Rebuilt at least this often, whatever the stamp says (a missed stamp bump heals itself).
 const MAX_INDEX_AGE: SignedDuration = SignedDuration::from_mins(10);
@@ -367,15 +376,54 @@ impl Matcher {
             }
             let effective = effective_preferences(&prefs, &triggered);
             let zone = TimeZone::get(user.timezone.as_str()).unwrap_or(TimeZone::UTC);
-            let sent = self.sent_today(&alert, &effective, &zone, now).await?;
             let alert_id = stable_id(&[
                 &alert.user.to_string(),
                 &serde_json::to_string(&alert.item).unwrap_or_default(),
                 &alert.price.to_string(),
             ]);
-            let dedup_trigger = alert.triggers.iter().next().copied();
             let mut line = deal.clone();
             line.reasons = triggered.iter().map(|s| reason(s)).collect();
+            let log_key = format!("{:013}-{}", at.as_millisecond().max(0), &alert_id[..16]);
+            let signature = DealSignature::new(&line.title, &line.url, alert.price);
+            if let Some(earlier) = self
+                .first_sighting(user.id, &signature, &alert_id, &line.title, now)
+                .await?
+            {
+                // Logged, so the user sees the deal was seen again, but not sent or counted.
+                let reason = format!(
+                    "the same deal as the alert of {} ({})",
+                    earlier.at.strftime("%Y-%m-%d %H:%M UTC"),
+                    earlier.title
+                );
+                let deliveries: Vec<PlannedDelivery> = effective
+                    .channels
+                    .iter()
+                    .map(|channel| PlannedDelivery {
+                        channel: *channel,
+                        target: None,
+                        delivery_id: None,
+                        plan: Plan::Skipped {
+                            reason: reason.clone(),
+                        },
+                    })
+                    .collect();
+                report.merged += 1;
+                report.skipped += deliveries.len();
+                logs.push(AlertRecord {
+                    owner: user.id,
+                    key: log_key,
+                    item: alert.item,
+                    deal: line,
+                    triggers: alert.triggers.iter().copied().collect(),
+                    urgent: alert.urgent,
+                    created_at: now,
+                    deliveries,
+                    version: 0,
+                });
+                continue;
+            }
+            let sent = self.sent_today(&alert, &effective, &zone, now).await?;
+            let dedup_trigger = alert.triggers.iter().next().copied();
             let rules: Vec<_> = triggered
                 .iter()
                 .filter_map(|s| match s {
@@ -498,7 +546,7 @@ impl Matcher {
                 .count();
             logs.push(AlertRecord {
                 owner: user.id,
-                key: format!("{:013}-{}", at.as_millisecond().max(0), &alert_id[..16]),
+                key: log_key,
                 item: alert.item,
                 deal: line,
                 triggers: alert.triggers.iter().copied().collect(),
@@ -526,6 +574,63 @@ impl Matcher {
             )?;
         }
         Ok(report)
+    }
+
+    /// Remembers the deal for the user, unless they were alerted to the same deal (another
+    /// source, a reworded title: [`DealSignature::same_deal`]) in the last week: then returns
+    /// that sighting. The user's recent deals are one versioned document, so two sources matched
+    /// at once cannot both pass; the same alert again (a redelivered event) passes again.
+    async fn first_sighting(
+        &self,
+        user: UserId,
+        signature: &DealSignature,
+        alert_id: &str,
+        title: &str,
+        now: Timestamp,
+    ) -> Result<Option<SeenDeal>, StoreError> {
+        let recent = records::<RecentDeals>(self.store.as_ref());
+        for _ in 0..8 {
+            let stored = recent.get(user, RecentDeals::KEY).await?;
+            let mut deals = stored.clone().unwrap_or_else(|| RecentDeals {
+                owner: user,
+                key: RecentDeals::KEY.into(),
+                deals: Vec::new(),
+                version: 0,
+            });
+            deals
+                .deals
+                .retain(|seen| now.duration_since(seen.at) < SAME_DEAL_WINDOW);
+            if deals.deals.iter().any(|seen| seen.alert_id == alert_id) {
+                return Ok(None);
+            }
+            if let Some(earlier) = deals
+                .deals
+                .iter()
+                .find(|seen| seen.signature.same_deal(signature))
+            {
+                return Ok(Some(earlier.clone()));
+            }
+            deals.deals.push(SeenDeal {
+                alert_id: alert_id.to_string(),
+                signature: signature.clone(),
+                title: title.chars().take(120).collect(),
+                at: now,
+            });
+            let excess = deals.deals.len().saturating_sub(SAME_DEAL_MEMORY);
+            deals.deals.drain(..excess);
+            let written = match stored {
+                None => recent.insert(&deals, None).await.map(drop),
+                Some(_) => recent.update(&deals).await.map(drop),
+            };
+            match written {
+                Ok(()) => return Ok(None),
+                Err(StoreError::Conflict(_) | StoreError::Stale) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the user's recent deals kept changing".into(),
+        ))
     }
 
     /// What the user was already sent today (their local day), counting this alert.

@@ -5,6 +5,7 @@ use dealpulse_domain::ids::{RuleId, UserId};
 use dealpulse_domain::notify::{DealLine, Notice};
 use dealpulse_domain::policy::{Item, Trigger};
 use dealpulse_domain::preferences::Channel;
+use dealpulse_domain::sameness::SeenDeal;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -127,6 +128,21 @@ pub struct DigestEntry {
     pub version: u64,
 }
 
+/// The deals a user was recently alerted to, so the same deal seen again from another source
+/// (or with a reworded title) merges into the first alert. One document per user, updated with
+/// a version check, so concurrent sightings cannot both pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecentDeals {
+    pub owner: UserId,
+    pub key: String,
+    pub deals: Vec<SeenDeal>,
+    pub version: u64,
+}
+
+impl RecentDeals {
+    pub const KEY: &'static str = "recent";
+}
+
 macro_rules! owned_record {
     ($type:ty, $kind:literal) => {
         impl dealpulse_domain::records::Record for $type {
@@ -149,6 +165,7 @@ macro_rules! owned_record {
 
 owned_record!(AlertRecord, "alert");
 owned_record!(DigestEntry, "digest_entry");
+owned_record!(RecentDeals, "recent_deals");
 
 #[cfg(test)]
 mod tests {

@@ -26,6 +26,7 @@ pub mod query;
 pub mod queue;
 pub mod records;
 pub mod rules;
+pub mod sameness;
 pub mod score;
 pub mod secret;
 pub mod sms;

@@ -2,7 +2,8 @@
 //! Pure and clock-injected, so every rule of it is a unit test.
 //!
 //! - Matches of several rules for the same item at the same price merge into one alert naming
-//!   every trigger.
+//!   every trigger; the same deal from another source (same product page, or near-identical
+//!   title and price: [`crate::sameness`]) merges into the first alert the user got for it.
 //! - The dedup key (user, trigger, item, channel, price) is what a delivery is claimed under, so
 //!   the same deal is never sent twice on one channel.
 //! - Immediate alerts go now, unless the user's quiet hours hold them until the window ends, or

@@ -30,6 +30,13 @@ use dealpulse_tests::aws::{
 use dealpulse_tests::http_recorder::HttpRecorder;
 use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch, write_env_file};
 use dealpulse_tests::{moto, unique};
+use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
+use dealpulse_conformance::store::{sample_session, sample_user};
+use dealpulse_domain::account::Role;
+use dealpulse_domain::delivery::DeliveryRepository;
+use dealpulse_domain::ports::{AuditRepository, SessionRepository, UserRepository};
+use dealpulse_lambda::{TOKEN_AUDIENCE, TOKEN_ISSUER};
+use jiff::Timestamp;
 use deliver::DeliverHandler;
 use match_function::MatchHandler;
 use serde_json::{json, Value};
@@ -164,7 +171,7 @@ async fn alert_functions_run_every_event_against_moto() {
     let table = unique("dealpulse-alerts");
     create_table(&aws_sdk_dynamodb::Client::new(&config), &table).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let (queue_url, _dlq_url) = create_queue_pair(&sqs, 5).await;
+    let (queue_url, dlq_url) = create_queue_pair(&sqs, 5).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
     let recorder = HttpRecorder::start(200, "{}");
     let now = jiff::Timestamp::now();
@@ -181,6 +188,7 @@ async fn alert_functions_run_every_event_against_moto() {
             ("AWS_SECRET_ACCESS_KEY", "testing".into()),
             ("DEALPULSE_TABLE", table.clone()),
             ("DEALPULSE_QUEUE_URL", queue_url.clone()),
+            ("DEALPULSE_DLQ_URL", dlq_url.clone()),
             ("DEALPULSE_SENDER", SENDER.into()),
             ("DEALPULSE_PUBLIC_URL", "https://app.dealpulse.test".into()),
             ("DEALPULSE_JWT_SECRET", JWT_SECRET.into()),
@@ -341,9 +349,96 @@ async fn alert_functions_run_every_event_against_moto() {
     );
     assert_eq!(recorder.requests().len(), 2);
 
+    // api-admin: the e-mail that failed for good is listed and can be retried; dead letters are
+    // listed and moved back; only for administrators, and audited.
+    let keys = TokenKeys::new(
+        &SigningSecret::new(JWT_SECRET.as_bytes().to_vec()).unwrap(),
+        TOKEN_ISSUER,
+        TOKEN_AUDIENCE,
+    );
+    let mut boss = sample_user();
+    boss.role = Role::Admin;
+    store.insert_user(&boss).await.unwrap();
+    let boss_session = sample_session(boss.id, "refresh-token-of-the-admin");
+    store.insert_session(&boss_session).await.unwrap();
+    values.insert(
+        "ACCESS_TOKEN",
+        keys.issue_access(boss.id, boss_session.id, Role::Admin, Timestamp::now(), 3600),
+    );
+    let user_session = sample_session(user.id, "refresh-token-of-the-user");
+    store.insert_session(&user_session).await.unwrap();
+    values.insert(
+        "USER_TOKEN",
+        keys.issue_access(user.id, user_session.id, Role::User, Timestamp::now(), 3600),
+    );
+    let mut admin_used: BTreeSet<String> = BTreeSet::new();
+    let mut admin = |event: &str, status: u64, values: &BTreeMap<&str, String>| {
+        let answer = invoke_event(&watch, "api-admin", event, values)
+            .unwrap_or_else(|e| panic!("{event}: {e}"));
+        assert_eq!(answer["statusCode"], status, "{event}: {answer:#}");
+        admin_used.insert(format!("api-admin/{event}.json"));
+        serde_json::from_str::<Value>(answer["body"].as_str().unwrap_or("null"))
+            .unwrap_or_default()
+    };
+    let refused = admin("failed-list-not-admin", 403, &values);
+    assert_eq!(refused["type"], "https://dealpulse.dev/problems/admin-only", "{refused:#}");
+    admin("redrive-not-admin", 403, &values);
+    let failed = admin("failed-list", 200, &values);
+    assert_eq!(failed["total"], 1, "{failed:#}");
+    assert_eq!(failed["items"][0]["channel"], "email");
+    assert_eq!(failed["items"][0]["user_id"], user.id.to_string());
+    assert!(failed["items"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("suppressed"));
+    let failed_id = failed["items"][0]["id"].as_str().unwrap().to_string();
+    values.insert("DELIVERY_ID", failed_id.clone());
+    admin("failed-retry-unknown", 404, &values);
+    let retried = admin("failed-retry", 202, &values);
+    assert_eq!(retried["id"], failed_id.as_str());
+    admin("failed-retry", 404, &values); // no longer in the list
+    assert_eq!(admin("failed-list", 200, &values)["total"], 0);
+    let requeued = receive_all(&sqs, &queue_url).await;
+    assert_eq!(requeued.len(), 1, "the retried task is queued again");
+    let task = DeliveryTask::parse(requeued[0].body().unwrap()).unwrap();
+    assert_eq!(task.id, failed_id);
+    assert!(matches!(
+        store.delivery(&failed_id).await.unwrap().unwrap().state,
+        dealpulse_domain::delivery::DeliveryState::Retrying { .. }
+    ));
+    // The same task as a dead letter (what SQS does after too many receives).
+    sqs.send_message()
+        .queue_url(&dlq_url)
+        .message_body(requeued[0].body().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let letters = admin("dead-letters", 200, &values);
+    assert_eq!(letters["items"].as_array().unwrap().len(), 1, "{letters:#}");
+    assert_eq!(letters["items"][0]["delivery_id"], failed_id.as_str());
+    assert_eq!(letters["items"][0]["channel"], "email");
+    assert_eq!(queue_size(&sqs, &dlq_url).await, 1, "listing takes nothing out");
+    admin("redrive-invalid", 422, &values);
+    let moved = admin("redrive", 200, &values);
+    assert_eq!(moved["moved"].as_array().unwrap().len(), 1, "{moved:#}");
+    assert_eq!(moved["kept"], json!([]));
+    assert_eq!(queue_size(&sqs, &dlq_url).await, 0);
+    let back = receive_all(&sqs, &queue_url).await;
+    assert_eq!(back.len(), 1);
+    assert_eq!(DeliveryTask::parse(back[0].body().unwrap()).unwrap().id, failed_id);
+    let audit: Vec<String> = store
+        .audit_of_user(boss.id, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.action)
+        .collect();
+    assert!(audit.contains(&"admin.delivery.retry".to_string()), "{audit:?}");
+    assert!(audit.contains(&"admin.dead_letters.redrive".to_string()), "{audit:?}");
+
     // Every event file of these functions is exercised above.
     let mut all = BTreeSet::new();
-    for function in ["match", "deliver", "digest", "ses-events"] {
+    for function in ["match", "deliver", "digest", "ses-events", "api-admin"] {
         for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
             all.insert(format!(
                 "{function}/{}",
@@ -351,7 +446,8 @@ async fn alert_functions_run_every_event_against_moto() {
             ));
         }
     }
-    let used: BTreeSet<String> = used.into_iter().map(String::from).collect();
+    let mut used: BTreeSet<String> = used.into_iter().map(String::from).collect();
+    used.extend(admin_used);
     let unused: Vec<_> = all.difference(&used).collect();
     assert!(unused.is_empty(), "events without a test: {unused:?}");
     drop(watch);

@@ -7,6 +7,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use dealpulse_alerts::failures::DeliveryFailures;
 use dealpulse_alerts::deliver::{Deliverer, DeliverySettings, Senders};
 use dealpulse_alerts::digest::DigestRun;
 use dealpulse_alerts::matcher::Matcher;
@@ -14,6 +15,7 @@ use dealpulse_alerts::AlertSettings;
 use dealpulse_api::auth::extract::ClientIp;
 use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
 use dealpulse_api::observability::{Metrics, MetricsSink};
+use dealpulse_api::routes::admin::AdminState;
 use dealpulse_api::routes::ingest::IngestState;
 use dealpulse_api::routes::preferences::PreferencesState;
 use dealpulse_api::state::{AccountState, AuthState, Core, DevState, HealthState, Settings};
@@ -350,6 +352,15 @@ impl LocalRuntime {
             }))
             .merge(dealpulse_api::routes::rules::router(self.core.clone()))
             .merge(dealpulse_api::routes::alerts::router(self.core.clone()))
+            .merge(dealpulse_api::routes::admin::router(AdminState {
+                core: self.core.clone(),
+                failures: DeliveryFailures {
+                    store: self.store.clone() as Arc<dyn Store>,
+                    deliveries: self.queue.clone() as Arc<dyn Queue>,
+                    dead_letters: self.dead_letters.clone() as Arc<dyn Queue>,
+                    clock: Arc::clone(&self.core.clock),
+                },
+            }))
             .merge(dealpulse_api::routes::watchlist::router(self.core.clone()))
             .merge(dealpulse_api::routes::ingest::router(IngestState {
                 core: self.core.clone(),

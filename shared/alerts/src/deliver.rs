@@ -4,6 +4,7 @@
 //! exponential backoff with full jitter, permanent ones stop at once, and the queue's redrive
 //! policy moves a message that keeps failing to the dead-letter queue.
 
+use crate::failures::keep_failed;
 use crate::model::DeliveryTask;
 use crate::render::{self, EmailLinks};
 use dealpulse_domain::channels::{ChannelEndpoint, PhoneSetup, PushSubscription};
@@ -197,6 +198,16 @@ impl Deliverer {
                 Disposition::Retry(self.backoff(attempt, retry_after)),
             ),
         };
+        if let Outcome::Failed { reason } = &outcome {
+            // Kept for an administrator's retry before the failure is final; if that write
+            // fails, the message comes back and the attempt is made again.
+            if let Err(error) =
+                keep_failed(self.store.as_ref(), &task, body, reason, self.clock.now()).await
+            {
+                tracing::warn!(id = %task.id, %error, "could not keep the failed delivery");
+                return Disposition::Retry(self.backoff(attempt, None));
+            }
+        }
         match self
             .store
             .finish_delivery(&task.id, attempt, outcome, self.clock.now())

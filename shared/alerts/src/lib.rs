@@ -5,6 +5,7 @@
 
 pub mod deliver;
 pub mod digest;
+pub mod failures;
 pub mod feedback;
 pub mod matcher;
 pub mod model;

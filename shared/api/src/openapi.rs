@@ -2,7 +2,7 @@
 
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
-    account, alerts, auth, dev, health, ingest, preferences, products, rules, watchlist,
+    account, admin, alerts, auth, dev, health, ingest, preferences, products, rules, watchlist,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -91,6 +91,10 @@ use utoipa::{Modify, OpenApi};
         alerts::list_alerts,
         alerts::show_unsubscribe,
         alerts::unsubscribe,
+        admin::list_failed,
+        admin::retry_failed,
+        admin::list_dead_letters,
+        admin::redrive_dead_letters,
         dev::outbox,
         dev::sms_outbox,
     ),
@@ -105,6 +109,7 @@ use utoipa::{Modify, OpenApi};
         (name = "preferences", description = "Channels, frequency, quiet hours, endpoints and phone"),
         (name = "push", description = "Web push subscriptions"),
         (name = "alerts", description = "The alert log with delivery status per channel, and one-click unsubscribe links"),
+        (name = "admin", description = "Administrators only: failed and dead-lettered deliveries"),
         (name = "health", description = "Liveness and readiness"),
         (name = "dev", description = "Local mode only"),
     )

@@ -162,3 +162,70 @@ pub async fn concurrent_claims_of_one_delivery_let_exactly_one_win(store: &dyn S
         .iter()
         .all(|c| matches!(c, Claim::Claimed { attempt: 1 } | Claim::Busy { .. })));
 }
+
+pub async fn a_failed_delivery_can_be_reopened_once_for_a_retry(store: &dyn Store) {
+    let id = format!("dedup-{}", ListingId::generate());
+    let user = UserId::generate();
+    let now = Timestamp::now();
+    assert!(matches!(
+        store.reopen_delivery(&id, now).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .claim_delivery(&id, user, Channel::Webhook, now, later(now, 60))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.reopen_delivery(&id, later(now, 1)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "not while it is being sent"
+    );
+    store
+        .finish_delivery(
+            &id,
+            1,
+            Outcome::Failed {
+                reason: "410 Gone".into(),
+            },
+            later(now, 2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_delivery(&id, user, Channel::Webhook, later(now, 3), later(now, 63))
+            .await
+            .unwrap(),
+        Claim::AlreadyFailed
+    );
+    store.reopen_delivery(&id, later(now, 4)).await.unwrap();
+    store
+        .reopen_delivery(&id, later(now, 5))
+        .await
+        .expect("reopening twice is harmless");
+    assert!(matches!(
+        store.delivery(&id).await.unwrap().unwrap().state,
+        DeliveryState::Retrying { .. }
+    ));
+    assert_eq!(
+        store
+            .claim_delivery(&id, user, Channel::Webhook, later(now, 6), later(now, 66))
+            .await
+            .unwrap(),
+        Claim::Claimed { attempt: 2 },
+        "the retry claims it as the next attempt"
+    );
+    store
+        .finish_delivery(&id, 2, Outcome::Sent { provider_id: None }, later(now, 7))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.reopen_delivery(&id, later(now, 8)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a sent delivery is never reopened"
+    );
+}

@@ -612,7 +612,8 @@ macro_rules! store_conformance {
             host_health_counts_every_check,
             a_delivery_is_claimed_once_and_its_result_ends_it,
             lapsed_and_retrying_claims_are_retaken_with_fencing,
-            concurrent_claims_of_one_delivery_let_exactly_one_win
+            concurrent_claims_of_one_delivery_let_exactly_one_win,
+            a_failed_delivery_can_be_reopened_once_for_a_retry
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {

@@ -87,6 +87,10 @@ pub trait DeliveryRepository: Send + Sync {
         now: Timestamp,
     ) -> Result<(), StoreError>;
     async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError>;
+    /// Makes a failed delivery claimable again (an administrator retrying it): `Failed` becomes
+    /// `Retrying`; already `Retrying` stays so (a retry repeated). `NotFound` when absent,
+    /// `Conflict` when it is sent or being sent.
+    async fn reopen_delivery(&self, id: &str, now: Timestamp) -> Result<(), StoreError>;
 }
 
 impl DeliveryRecord {
@@ -100,6 +104,23 @@ impl DeliveryRecord {
             }
             // Lapsed or retrying: claimable.
             _ => None,
+        }
+    }
+
+    /// The record retried by an administrator, or why it cannot be.
+    pub fn reopened(&self, now: Timestamp) -> Result<Option<DeliveryRecord>, StoreError> {
+        match &self.state {
+            DeliveryState::Failed { .. } => Ok(Some(DeliveryRecord {
+                state: DeliveryState::Retrying {
+                    reason: "retried by an administrator".into(),
+                },
+                updated_at: now,
+                ..self.clone()
+            })),
+            DeliveryState::Retrying { .. } => Ok(None),
+            DeliveryState::Sent { .. } | DeliveryState::InProgress { .. } => {
+                Err(StoreError::Conflict("the delivery is sent or being sent"))
+            }
         }
     }
 

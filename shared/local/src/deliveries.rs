@@ -114,4 +114,20 @@ impl DeliveryRepository for SqliteStore {
             })
             .await
     }
+
+    async fn reopen_delivery(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let id = id.to_string();
+        database(self)
+            .write(move |connection| {
+                let transaction = connection.transaction().map_err(store_error)?;
+                let Some(record) = read(&transaction, &id)? else {
+                    return Err(StoreError::NotFound);
+                };
+                if let Some(reopened) = record.reopened(now)? {
+                    write(&transaction, &reopened)?;
+                }
+                transaction.commit().map_err(store_error)
+            })
+            .await
+    }
 }

@@ -1,6 +1,7 @@
 //! Route groups. Each Lambda function serves one group; `dealpulse serve` mounts them all.
 
 pub mod account;
+pub mod admin;
 pub mod alerts;
 pub mod auth;
 pub mod dev;

@@ -138,4 +138,29 @@ impl DeliveryRepository for DynamoStore {
             .map(|item| decode("delivery", &item))
             .transpose()
     }
+
+    async fn reopen_delivery(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let Some(record) = self.delivery(id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        let Some(reopened) = record.reopened(now)? else {
+            return Ok(());
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.delivery_item(&reopened)?))
+            .condition_expression("attempt = :attempt AND #state = :failed")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":attempt", n(record.attempt))
+            .expression_attribute_values(":failed", s("failed"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_conditional_failure(&error) => Err(StoreError::Stale),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
 }

@@ -1,0 +1,41 @@
+//! `api-admin`: administrators' routes (failed deliveries and the delivery dead-letter queue), on
+//! DynamoDB and SQS.
+
+use dealpulse_alerts::failures::DeliveryFailures;
+use dealpulse_api::routes::admin::AdminState;
+use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_aws::sqs::SqsQueue;
+use dealpulse_domain::clock::SystemClock;
+use dealpulse_lambda::{lambda_app, run, FunctionEnv};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let env = FunctionEnv::from_process();
+    let sdk = dealpulse_aws::load_sdk_config().await;
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        env.required("DEALPULSE_TABLE")?,
+    ));
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let failures = DeliveryFailures {
+        store: store.clone(),
+        deliveries: Arc::new(SqsQueue::new(
+            sqs.clone(),
+            env.required("DEALPULSE_QUEUE_URL")?,
+        )),
+        dead_letters: Arc::new(SqsQueue::new(sqs, env.required("DEALPULSE_DLQ_URL")?)),
+        clock: Arc::new(SystemClock),
+    };
+    let state = AdminState {
+        core: dealpulse_lambda::core(&env, store)?,
+        failures,
+    };
+    run(lambda_app(
+        dealpulse_api::routes::admin::router(state),
+        &env,
+        "api-admin",
+    ))
+    .await
+}

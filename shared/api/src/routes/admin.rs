@@ -1,0 +1,305 @@
+//! `/api/v1/admin/deliveries/…`: deliveries that did not go out, for administrators — the ones
+//! that failed for good (retry one once its cause is fixed) and the messages in the delivery
+//! dead-letter queue (look at them, move them back). Served by the `api-admin` function and
+//! local mode. Every route needs the admin role (403 otherwise); every change is audited.
+
+use crate::auth::extract::{Authenticated, ClientIp};
+use crate::json::JsonBody;
+use crate::problem::{ApiError, Problem};
+use crate::resource::{paginate, QueryParams};
+use crate::state::Core;
+use axum::extract::{FromRef, Path, RawQuery, State};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use dealpulse_alerts::failures::{
+    DeadLetter, DeliveryFailures, FailedDelivery, FailureError, Redrive,
+};
+use dealpulse_domain::account::Role;
+use dealpulse_domain::preferences::Channel;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// State of the admin delivery routes: the core plus the delivery queues.
+#[derive(Clone)]
+pub struct AdminState {
+    pub core: Core,
+    pub failures: DeliveryFailures,
+}
+
+impl FromRef<AdminState> for Core {
+    fn from_ref(state: &AdminState) -> Self {
+        state.core.clone()
+    }
+}
+
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/api/v1/admin/deliveries/failed", get(list_failed))
+        .route(
+            "/api/v1/admin/deliveries/failed/{id}/retry",
+            post(retry_failed),
+        )
+        .route(
+            "/api/v1/admin/deliveries/dead-letters",
+            get(list_dead_letters),
+        )
+        .route(
+            "/api/v1/admin/deliveries/dead-letters/redrive",
+            post(redrive_dead_letters),
+        )
+        .with_state(state)
+}
+
+/// 403 unless the caller is an administrator.
+fn require_admin(caller: &Authenticated) -> Result<(), ApiError> {
+    if caller.user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden {
+            kind: "admin-only",
+            detail: "This needs the administrator role.",
+        })
+    }
+}
+
+fn failure_error(error: FailureError) -> ApiError {
+    match error {
+        FailureError::Store(error) => error.into(),
+        FailureError::Queue(error) => ApiError::Unavailable(format!("delivery queue: {error}")),
+        FailureError::NotFound(_) => ApiError::NotFound,
+        FailureError::NotFailed => ApiError::Conflict("the delivery is sent or being sent"),
+    }
+}
+
+fn ip_text(ip: &Option<Extension<ClientIp>>) -> String {
+    ip.as_ref().map_or_else(
+        || "unknown".to_string(),
+        |Extension(ClientIp(ip))| ip.to_string(),
+    )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailedDeliveryView {
+    /// The delivery id (what `retry` takes).
+    pub id: String,
+    pub user_id: String,
+    /// email, sms, discord, slack, webhook or push.
+    #[schema(value_type = String)]
+    pub channel: Channel,
+    pub reason: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub failed_at: Timestamp,
+    /// The deal's title, when the task names one.
+    pub title: Option<String>,
+}
+
+impl From<FailedDelivery> for FailedDeliveryView {
+    fn from(failed: FailedDelivery) -> Self {
+        let title = dealpulse_alerts::model::DeliveryTask::parse(&failed.task)
+            .ok()
+            .and_then(|task| task.notice.deals.first().map(|deal| deal.title.clone()));
+        Self {
+            id: failed.key,
+            user_id: failed.user.to_string(),
+            channel: failed.channel,
+            reason: failed.reason,
+            failed_at: failed.failed_at,
+            title,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailedDeliveryList {
+    pub items: Vec<FailedDeliveryView>,
+    pub next_cursor: Option<String>,
+    pub total: usize,
+}
+
+/// Failed deliveries, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/deliveries/failed", tag = "admin",
+    security(("bearer" = [])),
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses(
+        (status = 200, body = FailedDeliveryList),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_failed(
+    State(state): State<AdminState>,
+    caller: Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Json<FailedDeliveryList>, ApiError> {
+    require_admin(&caller)?;
+    let params = QueryParams::parse(query.as_deref(), &["limit", "cursor"])?;
+    let limit = params.number("limit", 1, 100, 20)? as usize;
+    let all = state
+        .failures
+        .failed(usize::MAX)
+        .await
+        .map_err(failure_error)?;
+    let total = all.len();
+    let page = paginate(
+        all,
+        |failed| (failed.failed_at.to_string(), failed.key.clone()),
+        "-failed_at",
+        true,
+        params.text("cursor"),
+        limit,
+    )?;
+    Ok(Json(FailedDeliveryList {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+        total,
+    }))
+}
+
+/// Queues a failed delivery again (after its cause was fixed). 404 for an unknown id; 409 when
+/// it was sent meanwhile.
+#[utoipa::path(post, path = "/api/v1/admin/deliveries/failed/{id}/retry", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 202, body = FailedDeliveryView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn retry_failed(
+    State(state): State<AdminState>,
+    ip: Option<Extension<ClientIp>>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+) -> Result<(axum::http::StatusCode, Json<FailedDeliveryView>), ApiError> {
+    require_admin(&caller)?;
+    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::NotFound);
+    }
+    let failed = state.failures.retry(&id).await.map_err(failure_error)?;
+    crate::routes::audit(
+        &state.core,
+        Some(caller.user.id),
+        "admin.delivery.retry",
+        &ip_text(&ip),
+        serde_json::json!({ "delivery": id, "user": failed.user, "channel": failed.channel }),
+    )
+    .await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(failed.into())))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetterView {
+    pub message_id: String,
+    pub receive_count: u32,
+    pub delivery_id: Option<String>,
+    pub user_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub channel: Option<Channel>,
+    pub title: Option<String>,
+}
+
+impl From<DeadLetter> for DeadLetterView {
+    fn from(letter: DeadLetter) -> Self {
+        Self {
+            message_id: letter.message_id,
+            receive_count: letter.receive_count,
+            delivery_id: letter.delivery_id,
+            user_id: letter.user.map(|u| u.to_string()),
+            channel: letter.channel,
+            title: letter.title,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetterList {
+    pub items: Vec<DeadLetterView>,
+}
+
+/// Messages in the delivery dead-letter queue (read without taking them out; up to `limit`).
+#[utoipa::path(get, path = "/api/v1/admin/deliveries/dead-letters", tag = "admin",
+    security(("bearer" = [])),
+    params(("limit" = Option<u32>, Query)),
+    responses(
+        (status = 200, body = DeadLetterList),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_dead_letters(
+    State(state): State<AdminState>,
+    caller: Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Json<DeadLetterList>, ApiError> {
+    require_admin(&caller)?;
+    let params = QueryParams::parse(query.as_deref(), &["limit"])?;
+    let limit = params.number("limit", 1, 100, 20)? as usize;
+    let letters = state
+        .failures
+        .dead_letters(limit)
+        .await
+        .map_err(failure_error)?;
+    Ok(Json(DeadLetterList {
+        items: letters.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"max": 100}))]
+pub struct RedriveRequest {
+    /// Most messages to move, 1 to 1000 (default 100).
+    pub max: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedriveResult {
+    /// Message ids moved back to the delivery queue.
+    pub moved: Vec<String>,
+    /// Message ids that stayed (sending them back failed).
+    pub kept: Vec<String>,
+}
+
+impl From<Redrive> for RedriveResult {
+    fn from(redrive: Redrive) -> Self {
+        Self {
+            moved: redrive.moved,
+            kept: redrive.kept,
+        }
+    }
+}
+
+/// Moves dead letters back to the delivery queue; deliveries already sent are not sent again
+/// (their claim says so).
+#[utoipa::path(post, path = "/api/v1/admin/deliveries/dead-letters/redrive", tag = "admin",
+    security(("bearer" = [])),
+    request_body = RedriveRequest,
+    responses(
+        (status = 200, body = RedriveResult),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn redrive_dead_letters(
+    State(state): State<AdminState>,
+    ip: Option<Extension<ClientIp>>,
+    caller: Authenticated,
+    JsonBody(request): JsonBody<RedriveRequest>,
+) -> Result<Json<RedriveResult>, ApiError> {
+    require_admin(&caller)?;
+    let max = request.max.unwrap_or(100);
+    if !(1..=1000).contains(&max) {
+        return Err(ApiError::invalid("max", "max must be from 1 to 1000"));
+    }
+    let redrive = state
+        .failures
+        .redrive(max as usize)
+        .await
+        .map_err(failure_error)?;
+    crate::routes::audit(
+        &state.core,
+        Some(caller.user.id),
+        "admin.dead_letters.redrive",
+        &ip_text(&ip),
+        serde_json::json!({ "moved": redrive.moved.len(), "kept": redrive.kept.len() }),
+    )
+    .await?;
+    Ok(Json(redrive.into()))
+}

@@ -12,16 +12,22 @@ use dealpulse_alerts::deliver::{Deliverer, DeliverySettings, Senders};
 use dealpulse_alerts::matcher::Matcher;
 use dealpulse_alerts::model::DeliveryTask;
 use dealpulse_alerts::AlertSettings;
+use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
 use dealpulse_aws::dynamodb::DynamoStore;
 use dealpulse_aws::ses::SesMailer;
 use dealpulse_aws::sqs::SqsQueue;
+use dealpulse_conformance::store::{sample_session, sample_user};
+use dealpulse_domain::account::Role;
 use dealpulse_domain::clock::SystemClock;
+use dealpulse_domain::delivery::DeliveryRepository;
 use dealpulse_domain::ids::UserId;
 use dealpulse_domain::mail::{AddressHealth, Suppression};
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::ports::Store;
+use dealpulse_domain::ports::{AuditRepository, SessionRepository, UserRepository};
 use dealpulse_domain::preferences::Channel;
 use dealpulse_domain::records::records;
+use dealpulse_lambda::{TOKEN_AUDIENCE, TOKEN_ISSUER};
 use dealpulse_outbound::{HttpNotifiers, SmsNotConfigured};
 use dealpulse_tests::alerts::{alert_user, keyword_rule, listing_event_json};
 use dealpulse_tests::aws::{
@@ -30,14 +36,8 @@ use dealpulse_tests::aws::{
 use dealpulse_tests::http_recorder::HttpRecorder;
 use dealpulse_tests::lambda::{events_dir, invoke_event, start_watch, write_env_file};
 use dealpulse_tests::{moto, unique};
-use dealpulse_api::auth::tokens::{SigningSecret, TokenKeys};
-use dealpulse_conformance::store::{sample_session, sample_user};
-use dealpulse_domain::account::Role;
-use dealpulse_domain::delivery::DeliveryRepository;
-use dealpulse_domain::ports::{AuditRepository, SessionRepository, UserRepository};
-use dealpulse_lambda::{TOKEN_AUDIENCE, TOKEN_ISSUER};
-use jiff::Timestamp;
 use deliver::DeliverHandler;
+use jiff::Timestamp;
 use match_function::MatchHandler;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -363,7 +363,13 @@ async fn alert_functions_run_every_event_against_moto() {
     store.insert_session(&boss_session).await.unwrap();
     values.insert(
         "ACCESS_TOKEN",
-        keys.issue_access(boss.id, boss_session.id, Role::Admin, Timestamp::now(), 3600),
+        keys.issue_access(
+            boss.id,
+            boss_session.id,
+            Role::Admin,
+            Timestamp::now(),
+            3600,
+        ),
     );
     let user_session = sample_session(user.id, "refresh-token-of-the-user");
     store.insert_session(&user_session).await.unwrap();
@@ -377,11 +383,13 @@ async fn alert_functions_run_every_event_against_moto() {
             .unwrap_or_else(|e| panic!("{event}: {e}"));
         assert_eq!(answer["statusCode"], status, "{event}: {answer:#}");
         admin_used.insert(format!("api-admin/{event}.json"));
-        serde_json::from_str::<Value>(answer["body"].as_str().unwrap_or("null"))
-            .unwrap_or_default()
+        serde_json::from_str::<Value>(answer["body"].as_str().unwrap_or("null")).unwrap_or_default()
     };
     let refused = admin("failed-list-not-admin", 403, &values);
-    assert_eq!(refused["type"], "https://dealpulse.dev/problems/admin-only", "{refused:#}");
+    assert_eq!(
+        refused["type"], "https://dealpulse.dev/problems/admin-only",
+        "{refused:#}"
+    );
     admin("redrive-not-admin", 403, &values);
     let failed = admin("failed-list", 200, &values);
     assert_eq!(failed["total"], 1, "{failed:#}");
@@ -417,7 +425,11 @@ async fn alert_functions_run_every_event_against_moto() {
     assert_eq!(letters["items"].as_array().unwrap().len(), 1, "{letters:#}");
     assert_eq!(letters["items"][0]["delivery_id"], failed_id.as_str());
     assert_eq!(letters["items"][0]["channel"], "email");
-    assert_eq!(queue_size(&sqs, &dlq_url).await, 1, "listing takes nothing out");
+    assert_eq!(
+        queue_size(&sqs, &dlq_url).await,
+        1,
+        "listing takes nothing out"
+    );
     admin("redrive-invalid", 422, &values);
     let moved = admin("redrive", 200, &values);
     assert_eq!(moved["moved"].as_array().unwrap().len(), 1, "{moved:#}");
@@ -425,7 +437,10 @@ async fn alert_functions_run_every_event_against_moto() {
     assert_eq!(queue_size(&sqs, &dlq_url).await, 0);
     let back = receive_all(&sqs, &queue_url).await;
     assert_eq!(back.len(), 1);
-    assert_eq!(DeliveryTask::parse(back[0].body().unwrap()).unwrap().id, failed_id);
+    assert_eq!(
+        DeliveryTask::parse(back[0].body().unwrap()).unwrap().id,
+        failed_id
+    );
     let audit: Vec<String> = store
         .audit_of_user(boss.id, 50)
         .await
@@ -433,8 +448,14 @@ async fn alert_functions_run_every_event_against_moto() {
         .into_iter()
         .map(|event| event.action)
         .collect();
-    assert!(audit.contains(&"admin.delivery.retry".to_string()), "{audit:?}");
-    assert!(audit.contains(&"admin.dead_letters.redrive".to_string()), "{audit:?}");
+    assert!(
+        audit.contains(&"admin.delivery.retry".to_string()),
+        "{audit:?}"
+    );
+    assert!(
+        audit.contains(&"admin.dead_letters.redrive".to_string()),
+        "{audit:?}"
+    );
 
     // Every event file of these functions is exercised above.
     let mut all = BTreeSet::new();

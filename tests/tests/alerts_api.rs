@@ -1615,3 +1615,162 @@ async fn the_alert_log_and_unsubscribe_links() {
         .await;
     assert_problem(&missing, StatusCode::BAD_REQUEST, "no token");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_retry_failed_deliveries_and_redrive_dead_letters() {
+    use dealpulse_alerts::worker::{pump_deliveries, pump_events};
+    use dealpulse_domain::mail::OutboxReader;
+    use dealpulse_domain::queue::Queue;
+    use dealpulse_tests::alerts::listing_event_json;
+
+    let app = app();
+    let token = user(&app, "lee@example.com").await;
+    let boss = user(&app, "boss@example.com").await;
+    {
+        let store: &dyn Store = app.runtime.store.as_ref();
+        let mut admin = store
+            .user_by_email(&Email::parse("boss@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        admin.role = dealpulse_domain::account::Role::Admin;
+        store.update_user(&admin).await.unwrap();
+    }
+    // Every admin route refuses everyone else, and says why.
+    let doc = serde_json::to_value(dealpulse_api::openapi::document()).unwrap();
+    let mut admin_routes = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/admin/") {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            let uri = path.replace("{id}", &"0".repeat(64));
+            let body = operation.get("requestBody").map(|_| json!({}));
+            let answer = app
+                .call(
+                    method.to_uppercase().parse().unwrap(),
+                    &uri,
+                    Some(&token),
+                    body,
+                )
+                .await;
+            assert_problem(&answer, StatusCode::FORBIDDEN, &format!("{method} {path}"));
+            assert!(answer.body["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("admin-only"));
+            admin_routes += 1;
+        }
+    }
+    assert_eq!(admin_routes, 4);
+
+    // An alert whose rule is paused before it is sent fails for good.
+    let rule = post(
+        &app,
+        RULES,
+        &token,
+        json!({"name": "Tents", "query": "tent"}),
+    )
+    .await;
+    let rule_path = format!("{RULES}/{}", created(&rule));
+    let pipeline = app.runtime.alerts().unwrap();
+    let deliver_all = || async {
+        while pump_deliveries(
+            &pipeline.deliverer,
+            app.runtime.queue.as_ref(),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+            > 0
+        {}
+    };
+    app.runtime
+        .events_queue
+        .send_batch(&[listing_event_json("Two-person tent", usd("129"))])
+        .await
+        .unwrap();
+    while pump_events(&pipeline.matcher, app.runtime.events_queue.as_ref(), 10)
+        .await
+        .unwrap()
+        > 0
+    {}
+    let paused = post(&app, &format!("{rule_path}/pause"), &token, json!({})).await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.body);
+    deliver_all().await;
+    let outbox = app.runtime.outbox.as_ref().unwrap();
+    let tent_mails = || async {
+        outbox
+            .recent(50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|mail| mail.subject.contains("Two-person tent"))
+            .collect::<Vec<_>>()
+    };
+    assert!(tent_mails().await.is_empty());
+
+    let failed = get(&app, "/api/v1/admin/deliveries/failed", &boss).await;
+    assert_eq!(failed.status, StatusCode::OK, "{}", failed.body);
+    assert_eq!(failed.body["total"], 1, "{}", failed.body);
+    let item = &failed.body["items"][0];
+    assert_eq!(item["channel"], "email");
+    assert_eq!(item["title"], "Two-person tent");
+    assert_eq!(item["reason"], "the rules that matched were turned off");
+    let retry = format!(
+        "/api/v1/admin/deliveries/failed/{}/retry",
+        item["id"].as_str().unwrap()
+    );
+    // Fixed (the rule resumed), then retried: sent once, and gone from the list.
+    post(&app, &format!("{rule_path}/resume"), &token, json!({})).await;
+    let retried = post(&app, &retry, &boss, json!({})).await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
+    deliver_all().await;
+    assert_eq!(tent_mails().await.len(), 1);
+    let again = post(&app, &retry, &boss, json!({})).await;
+    assert_problem(&again, StatusCode::NOT_FOUND, "retried already");
+    let empty = get(&app, "/api/v1/admin/deliveries/failed", &boss).await;
+    assert_eq!(empty.body["total"], 0);
+    let log = get(&app, "/api/v1/alerts", &token).await;
+    assert_eq!(log.body["items"][0]["deliveries"][0]["status"], "sent");
+
+    // Dead letters: listed without being taken out, then moved back; unreadable ones too.
+    app.runtime
+        .dead_letters
+        .send_batch(&["not a task".to_string()])
+        .await
+        .unwrap();
+    let letters = get(&app, "/api/v1/admin/deliveries/dead-letters", &boss).await;
+    assert_eq!(letters.status, StatusCode::OK, "{}", letters.body);
+    assert_eq!(letters.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(letters.body["items"][0]["delivery_id"], Value::Null);
+    assert_eq!(app.runtime.dead_letters.depth().await.unwrap(), 1);
+    let bad = post(
+        &app,
+        "/api/v1/admin/deliveries/dead-letters/redrive",
+        &boss,
+        json!({"max": 5000}),
+    )
+    .await;
+    assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY, "max too large");
+    let moved = post(
+        &app,
+        "/api/v1/admin/deliveries/dead-letters/redrive",
+        &boss,
+        json!({}),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(moved.body["moved"].as_array().unwrap().len(), 1);
+    assert_eq!(app.runtime.dead_letters.depth().await.unwrap(), 0);
+    assert_eq!(app.runtime.queue.depth().await.unwrap(), 1);
+    let audit = get(&app, "/api/v1/me/audit", &boss).await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"admin.delivery.retry"), "{actions:?}");
+    assert!(actions.contains(&"admin.dead_letters.redrive"));
+}

@@ -116,7 +116,7 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
             }
             let credential = if path == "/api/v1/ingest/listings" {
                 ingest_key.as_str()
-            } else if path.starts_with("/api/v1/ingest/") {
+            } else if path.starts_with("/api/v1/ingest/") || path.starts_with("/api/v1/admin/") {
                 boss.as_str()
             } else {
                 access.as_str()
@@ -414,10 +414,12 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
     let mut id_routes = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         // Tracked products are shared public pages, readable by every signed-in user; feeds
-        // are administrators' (everyone else gets 403, see tests/ingest_api.rs).
+        // and failed deliveries are administrators' (everyone else gets 403, see
+        // tests/ingest_api.rs and every_admin_route_refuses_other_users below).
         if !path.contains("{id}")
             || path.starts_with("/api/v1/products/")
             || path.starts_with("/api/v1/ingest/")
+            || path.starts_with("/api/v1/admin/")
         {
             continue;
         }
@@ -1065,6 +1067,10 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/alerts", "get"),
         ("/api/v1/unsubscribe", "get"),
         ("/api/v1/unsubscribe", "post"),
+        ("/api/v1/admin/deliveries/failed", "get"),
+        ("/api/v1/admin/deliveries/failed/{id}/retry", "post"),
+        ("/api/v1/admin/deliveries/dead-letters", "get"),
+        ("/api/v1/admin/deliveries/dead-letters/redrive", "post"),
     ];
     for (path, method) in expected {
         assert!(

@@ -38,6 +38,7 @@ pub fn app_with_plans(plans_file: Option<PathBuf>) -> App {
         system_senders: vec!["@fares.example.com".into()],
         llm: None,
         notify_origin: None,
+        delivery_lease: std::time::Duration::from_secs(120),
     })
     .unwrap();
     let router = runtime.router();

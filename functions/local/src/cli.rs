@@ -196,6 +196,11 @@ struct ServeArgs {
     /// endpoint's own (a relay, or a recorder when testing).
     #[arg(long, env = "DEALPULSE_NOTIFY_ORIGIN")]
     notify_origin: Option<url::Url>,
+    /// Seconds a delivery worker holds a message before another may take it: longer than the
+    /// slowest send (15 s). After a crash, deliveries in flight are retried once it has passed.
+    #[arg(long, env = "DEALPULSE_DELIVERY_LEASE_SECONDS", default_value_t = 120,
+        value_parser = clap::value_parser!(u64).range(20..=3600))]
+    delivery_lease_seconds: u64,
     #[arg(long, env = "DEALPULSE_LOG_FORMAT", value_enum, default_value = "json")]
     log_format: LogFormat,
     #[command(flatten)]
@@ -270,6 +275,7 @@ fn config_for_admin(data: &DataArgs) -> LocalConfig {
         system_senders: data.inbound_system_senders.clone(),
         llm: data.llm(),
         notify_origin: None,
+        delivery_lease: Duration::from_secs(120),
     }
 }
 
@@ -309,6 +315,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 llm,
                 notify_origin: args.notify_origin,
+                delivery_lease: Duration::from_secs(args.delivery_lease_seconds),
                 inbound_domain: args.data.inbound_domain,
                 system_senders: args.data.inbound_system_senders,
             };

@@ -84,6 +84,9 @@ pub struct LocalConfig {
     /// Sends every Discord, Slack, webhook and web push request to this origin instead of the
     /// endpoint's own (a relay or a test recorder on this machine).
     pub notify_origin: Option<url::Url>,
+    /// How long a delivery worker holds a message and its claim: longer than the slowest send.
+    /// After a crash, what was in flight is retried once this has passed.
+    pub delivery_lease: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -331,10 +334,13 @@ impl LocalRuntime {
                 Arc::clone(&store),
                 senders,
                 Arc::clone(&clock),
-                DeliverySettings::new(
-                    &self.config.public_url,
-                    self.core.keys.unsubscribe_key().to_vec(),
-                ),
+                DeliverySettings {
+                    lease: self.config.delivery_lease,
+                    ..DeliverySettings::new(
+                        &self.config.public_url,
+                        self.core.keys.unsubscribe_key().to_vec(),
+                    )
+                },
             )),
             digests: Arc::new(DigestRun::new(store, queue, clock)),
         })

@@ -186,6 +186,7 @@ fn run_alerts(
             }
         }));
     }
+    let lease = runtime.config.delivery_lease;
     for _ in 0..DELIVERY_WORKERS {
         let deliverer = std::sync::Arc::clone(&pipeline.deliverer);
         let queue = std::sync::Arc::clone(&runtime.queue);
@@ -195,7 +196,7 @@ fn run_alerts(
                 let received = match dealpulse_alerts::worker::pump_deliveries(
                     &deliverer,
                     queue.as_ref(),
-                    Duration::from_secs(120),
+                    lease,
                 )
                 .await
                 {

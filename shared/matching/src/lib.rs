@@ -31,13 +31,20 @@ use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::ports::StoreError;
 use dealpulse_domain::query::words;
 use dealpulse_domain::records::{records, DocumentRepository};
-use dealpulse_domain::rules::AlertRule;
+use dealpulse_domain::rules::{AlertRule, CriterionMiss};
 use dealpulse_domain::watch::WatchItem;
 use std::collections::HashMap;
 
 /// The words of a listing that queries are matched against.
 pub fn listing_words(listing: &Listing) -> Vec<String> {
     words(&format!("{} {}", listing.title, listing.description))
+}
+
+/// Why `rule` does not match `listing`: every criterion it fails (empty when it matches). The
+/// rules `/test` route shows it; property tests hold it to the index's answers
+/// (`AlertRule::matches` ⇔ no misses).
+pub fn explain(rule: &AlertRule, listing: &Listing) -> Vec<CriterionMiss> {
+    rule.evaluate(listing)
 }
 
 /// The reference: every enabled rule checked in turn. Sorted ids.

@@ -922,7 +922,7 @@ pub async fn test_rule(
     let mut matches = Vec::new();
     let mut near = Vec::new();
     for listing in &listings {
-        let failed = rule.evaluate(listing);
+        let failed = dealpulse_matching::explain(&rule, listing);
         match failed.len() {
             0 => matches.push(ListingSummary::from(listing)),
             1 | 2 => near.push(NearMiss {

@@ -16,7 +16,10 @@ fn parse_sender(sender: &str) -> Result<Mailbox, MailError> {
         .map_err(|e| MailError::Rejected(format!("sender {sender:?}: {e}")))
 }
 
-/// Keeps mail in a directory: `<id>.eml` (what would have been sent) and `<id>.json`.
+/// Keeps mail in a directory: `<id>.eml` (what would have been sent) and `<id>.json`. A message
+/// tagged with its delivery (alerts, digests) is kept under that delivery's name, once: a
+/// delivery sent again after a crash (sent, but not yet recorded as sent) finds its message
+/// already kept, so local mode never shows an alert twice.
 #[derive(Clone)]
 pub struct OutboxMailer {
     dir: PathBuf,
@@ -42,7 +45,25 @@ impl OutboxMailer {
 impl Mailer for OutboxMailer {
     async fn send(&self, message: &EmailMessage) -> Result<SentMail, MailError> {
         let mime = message.to_mime(&self.from.to_string())?;
-        let id = uuid::Uuid::now_v7().to_string();
+        let delivery = message
+            .tags
+            .iter()
+            .find(|(name, _)| name == "delivery")
+            .map(|(_, value)| value.as_str())
+            .filter(|value| {
+                (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
+        let id = match delivery {
+            Some(delivery) => format!("delivery-{delivery}"),
+            None => uuid::Uuid::now_v7().to_string(),
+        };
+        if delivery.is_some()
+            && tokio::fs::try_exists(self.dir.join(format!("{id}.json")))
+                .await
+                .unwrap_or(false)
+        {
+            return Ok(SentMail { message_id: id });
+        }
         let entry = OutboxEntry {
             id: id.clone(),
             to: message.to.to_string(),
@@ -63,8 +84,15 @@ impl Mailer for OutboxMailer {
             }
         };
         write(format!("{id}.eml"), mime).await?;
-        // The index file is written last: a listed message always has its .eml beside it.
-        write(format!("{id}.json"), index).await?;
+        // The index file is written last and renamed into place, so a listed message always has
+        // its .eml beside it and a crash never leaves half an index behind.
+        write(format!("{id}.json.partial"), index).await?;
+        tokio::fs::rename(
+            self.dir.join(format!("{id}.json.partial")),
+            self.dir.join(format!("{id}.json")),
+        )
+        .await
+        .map_err(|e| MailError::Unavailable(format!("{}: {e}", self.dir.display())))?;
         tracing::info!(outbox = %self.dir.display(), %id, to = %entry.to, "mail kept in outbox");
         Ok(SentMail { message_id: id })
     }
@@ -87,27 +115,30 @@ impl Mailer for OutboxMailer {
 impl OutboxReader for OutboxMailer {
     async fn recent(&self, limit: usize) -> Result<Vec<OutboxEntry>, MailError> {
         let unavailable = |e: std::io::Error| MailError::Unavailable(e.to_string());
-        let mut names = Vec::new();
+        let mut entries = Vec::new();
         let mut dir = tokio::fs::read_dir(&self.dir).await.map_err(unavailable)?;
         while let Some(entry) = dir.next_entry().await.map_err(unavailable)? {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".json") {
-                names.push(name);
+            if !name.ends_with(".json") {
+                continue;
             }
-        }
-        // UUIDv7 names sort by creation time.
-        names.sort_unstable_by(|a, b| b.cmp(a));
-        let mut entries = Vec::new();
-        for name in names.into_iter().take(limit) {
-            let bytes = tokio::fs::read(self.dir.join(&name))
-                .await
-                .map_err(unavailable)?;
+            let bytes = tokio::fs::read(entry.path()).await.map_err(unavailable)?;
             match serde_json::from_slice::<StoredEntry>(&bytes) {
-                Ok(stored) => entries.push(stored.into()),
+                Ok(stored) => {
+                    let at: jiff::Timestamp = stored.created_at.parse().unwrap_or_default();
+                    entries.push((at, name, stored));
+                }
                 Err(error) => tracing::warn!(%name, %error, "skipping unreadable outbox entry"),
             }
         }
-        Ok(entries)
+        // Newest first. Every entry is read: delivery-named messages do not sort by name (the
+        // outbox is for development, not for millions of messages).
+        entries.sort_unstable_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
+        Ok(entries
+            .into_iter()
+            .take(limit)
+            .map(|(_, _, stored)| stored.into())
+            .collect())
     }
 }
 
@@ -198,5 +229,51 @@ impl Mailer for SmtpMailer {
             )),
             Err(e) => Err(MailError::Unavailable(e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use dealpulse_domain::account::Email;
+
+    #[tokio::test]
+    async fn a_delivery_is_kept_once_however_often_it_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = OutboxMailer::new(dir.path(), "DealPulse <alerts@dealpulse.test>").unwrap();
+        let message = |subject: &str| {
+            EmailMessage::new(
+                Email::parse("kim@example.com").unwrap(),
+                subject,
+                "text".into(),
+                None,
+            )
+        };
+        let alert =
+            message("Lamp at 20 EUR").with_tag("delivery", "0123456789abcdef0123456789abcdef");
+        let first = outbox.send(&alert).await.unwrap();
+        let again = outbox.send(&alert).await.unwrap();
+        assert_eq!(first.message_id, again.message_id);
+        outbox.send(&message("Verify your address")).await.unwrap();
+        outbox.send(&message("Verify your address")).await.unwrap();
+        let kept = outbox.recent(10).await.unwrap();
+        let subjects: Vec<&str> = kept.iter().map(|m| m.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            [
+                "Verify your address",
+                "Verify your address",
+                "Lamp at 20 EUR"
+            ],
+            "untagged mail is kept each time, newest first"
+        );
+        let odd = message("Odd tag").with_tag("delivery", "../../etc/passwd");
+        outbox.send(&odd).await.unwrap();
+        assert_eq!(
+            outbox.recent(10).await.unwrap().len(),
+            4,
+            "an odd tag is not a name"
+        );
     }
 }

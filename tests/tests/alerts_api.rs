@@ -1477,7 +1477,6 @@ async fn watches_can_carry_css_selectors_for_their_product_page() {
 /// request) pauses the rule or turns the e-mail channel off, and repeating it is harmless.
 #[tokio::test]
 async fn the_alert_log_and_unsubscribe_links() {
-    use dealpulse_alerts::worker::{pump_deliveries, pump_events};
     use dealpulse_domain::mail::OutboxReader;
     use dealpulse_domain::queue::Queue;
     use dealpulse_tests::alerts::listing_event_json;
@@ -1507,20 +1506,8 @@ async fn the_alert_log_and_unsubscribe_links() {
         )
     };
     let settle = || async {
-        while pump_events(&pipeline.matcher, app.runtime.events_queue.as_ref(), 10)
-            .await
-            .unwrap()
-            > 0
-        {}
-        while pump_deliveries(
-            &pipeline.deliverer,
-            app.runtime.queue.as_ref(),
-            std::time::Duration::from_secs(60),
-        )
-        .await
-        .unwrap()
-            > 0
-        {}
+        match_all(&app, &pipeline).await;
+        deliver_all(&app, &pipeline).await;
     };
     app.runtime
         .events_queue
@@ -1616,9 +1603,34 @@ async fn the_alert_log_and_unsubscribe_links() {
     assert_problem(&missing, StatusCode::BAD_REQUEST, "no token");
 }
 
+/// Matches every waiting catalogue event.
+async fn match_all(app: &App, pipeline: &dealpulse::runtime::AlertPipeline) {
+    while dealpulse_alerts::worker::pump_events(
+        &pipeline.matcher,
+        app.runtime.events_queue.as_ref(),
+        10,
+    )
+    .await
+    .unwrap()
+        > 0
+    {}
+}
+
+/// Sends every waiting delivery.
+async fn deliver_all(app: &App, pipeline: &dealpulse::runtime::AlertPipeline) {
+    while dealpulse_alerts::worker::pump_deliveries(
+        &pipeline.deliverer,
+        app.runtime.queue.as_ref(),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap()
+        > 0
+    {}
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn administrators_retry_failed_deliveries_and_redrive_dead_letters() {
-    use dealpulse_alerts::worker::{pump_deliveries, pump_events};
     use dealpulse_domain::mail::OutboxReader;
     use dealpulse_domain::queue::Queue;
     use dealpulse_tests::alerts::listing_event_json;
@@ -1674,27 +1686,13 @@ async fn administrators_retry_failed_deliveries_and_redrive_dead_letters() {
     .await;
     let rule_path = format!("{RULES}/{}", created(&rule));
     let pipeline = app.runtime.alerts().unwrap();
-    let deliver_all = || async {
-        while pump_deliveries(
-            &pipeline.deliverer,
-            app.runtime.queue.as_ref(),
-            std::time::Duration::from_secs(60),
-        )
-        .await
-        .unwrap()
-            > 0
-        {}
-    };
+    let deliver_all = || deliver_all(&app, &pipeline);
     app.runtime
         .events_queue
         .send_batch(&[listing_event_json("Two-person tent", usd("129"))])
         .await
         .unwrap();
-    while pump_events(&pipeline.matcher, app.runtime.events_queue.as_ref(), 10)
-        .await
-        .unwrap()
-        > 0
-    {}
+    match_all(&app, &pipeline).await;
     let paused = post(&app, &format!("{rule_path}/pause"), &token, json!({})).await;
     assert_eq!(paused.status, StatusCode::OK, "{}", paused.body);
     deliver_all().await;

@@ -412,9 +412,10 @@ fn alert_mails(data: &std::path::Path) -> std::collections::BTreeMap<String, usi
     mails
 }
 
-/// SIGKILL in the middle of matching and sending: after a restart every alert is sent once —
-/// none lost, none twice (a delivery sent but not yet recorded as sent finds its message in the
-/// outbox, which keeps alert mail under the delivery's name).
+/// SIGKILL in the middle of matching and sending: after a restart every alert is in the outbox
+/// once — none lost, none twice. (A delivery sent but not yet recorded as sent when the process
+/// died is sent again; the outbox keeps alert mail under the delivery's name, so the user sees
+/// it once. A provider without such a key, like SES, could carry that one message twice.)
 #[tokio::test]
 async fn a_killed_server_loses_no_alert() {
     let data = tempfile::tempdir().unwrap();
@@ -479,7 +480,7 @@ async fn a_killed_server_loses_no_alert() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while alert_mails(data.path()).is_empty() {
         assert!(Instant::now() < deadline, "no alert was sent");
-        std::thread::sleep(Duration::from_millis(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
@@ -504,6 +505,6 @@ async fn a_killed_server_loses_no_alert() {
             "only {} of {LISTINGS} alerts after the restart",
             mails.len()
         );
-        std::thread::sleep(Duration::from_millis(250));
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

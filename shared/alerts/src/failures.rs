@@ -32,21 +32,7 @@ pub struct FailedDelivery {
     pub version: u64,
 }
 
-impl dealpulse_domain::records::Record for FailedDelivery {
-    const KIND: &'static str = "failed_delivery";
-    fn owner(&self) -> UserId {
-        self.owner
-    }
-    fn key(&self) -> String {
-        self.key.clone()
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-}
+crate::model::owned_record!(FailedDelivery, "failed_delivery");
 
 /// Keeps a permanently failed task for an administrator; written again for the same delivery
 /// (a retry that failed again) it replaces the earlier one.
@@ -68,22 +54,31 @@ pub async fn keep_failed(
         task: body.to_string(),
         version: 0,
     };
-    match failures.insert(&record, None).await {
-        Ok(_) => Ok(()),
-        Err(StoreError::Conflict(_)) => {
-            let Some(existing) = failures.get(UserId::system(), &task.id).await? else {
-                return Ok(());
-            };
-            failures
-                .update(&FailedDelivery {
-                    version: existing.version,
-                    ..record
-                })
-                .await
-                .map(drop)
+    for _ in 0..4 {
+        match failures.insert(&record, None).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => return Err(other),
         }
-        Err(other) => Err(other),
+        // Kept before: replace it, unless a retry removed it meanwhile (then insert again).
+        let Some(existing) = failures.get(UserId::system(), &task.id).await? else {
+            continue;
+        };
+        match failures
+            .update(&FailedDelivery {
+                version: existing.version,
+                ..record.clone()
+            })
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Stale | StoreError::NotFound) => continue,
+            Err(other) => return Err(other),
+        }
     }
+    Err(StoreError::Unavailable(
+        "the failed delivery kept changing".into(),
+    ))
 }
 
 /// A message in the dead-letter queue, as far as it can be read.
@@ -153,7 +148,25 @@ impl DeliveryFailures {
             .ok_or_else(|| FailureError::NotFound(id.to_string()))?;
         match self.store.reopen_delivery(id, self.clock.now()).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(FailureError::NotFailed),
+            Err(StoreError::Conflict(_)) => {
+                // Sent by a later attempt after all: the entry is out of date.
+                let sent = self.store.delivery(id).await?.is_some_and(|record| {
+                    matches!(
+                        record.state,
+                        dealpulse_domain::delivery::DeliveryState::Sent { .. }
+                    )
+                });
+                if sent {
+                    failures
+                        .delete(UserId::system(), id, Some(failed.version))
+                        .await
+                        .or_else(|error| match error {
+                            StoreError::Stale | StoreError::NotFound => Ok(()),
+                            other => Err(other),
+                        })?;
+                }
+                return Err(FailureError::NotFailed);
+            }
             Err(StoreError::NotFound) => return Err(FailureError::NotFound(id.to_string())),
             Err(other) => return Err(other.into()),
         }
@@ -180,8 +193,10 @@ impl DeliveryFailures {
         let mut seen = BTreeSet::new();
         let mut letters = Vec::new();
         // Received with no visibility timeout, so they stay where they are; a message may come
-        // back in a later receive, hence the ids seen.
-        for _ in 0..limit.div_ceil(10).max(1) * 2 {
+        // back in a later receive, hence the ids seen. SQS may answer a short poll with fewer
+        // messages than it holds, or none: three receives in a row without a new one end it.
+        let mut fruitless = 0;
+        for _ in 0..limit.div_ceil(10).max(1) * 4 {
             let messages = self.dead_letters.receive(10, Duration::ZERO).await?;
             let mut new = 0;
             for message in messages {
@@ -202,7 +217,8 @@ impl DeliveryFailures {
                         .map(|deal| deal.title.clone()),
                 });
             }
-            if new == 0 || letters.len() >= limit {
+            fruitless = if new == 0 { fruitless + 1 } else { 0 };
+            if fruitless == 3 || letters.len() >= limit {
                 break;
             }
         }
@@ -227,12 +243,20 @@ impl DeliveryFailures {
             let bodies: Vec<String> = messages.iter().map(|m| m.body.clone()).collect();
             let report = self.deliveries.send_batch(&bodies).await?;
             for (position, _) in &report.sent {
-                let message = &messages[*position];
-                self.dead_letters.delete(&message.receipt).await?;
+                let Some(message) = messages.get(*position) else {
+                    continue;
+                };
+                // Already in the delivery queue: if it cannot be deleted here it is moved again
+                // by a later redrive, which its delivery claim makes harmless.
+                if let Err(error) = self.dead_letters.delete(&message.receipt).await {
+                    tracing::warn!(id = %message.message_id, %error, "a moved dead letter stays in the dead-letter queue");
+                }
                 result.moved.push(message.message_id.clone());
             }
             for (position, reason) in &report.failed {
-                let message = &messages[*position];
+                let Some(message) = messages.get(*position) else {
+                    continue;
+                };
                 tracing::warn!(id = %message.message_id, %reason, "could not move a dead letter back");
                 result.kept.push(message.message_id.clone());
             }

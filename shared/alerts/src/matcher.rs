@@ -84,7 +84,7 @@ struct BuiltEngine {
 
 /// How long, and for how many deals per user, a deal is remembered to merge later sightings.
 const SAME_DEAL_WINDOW: SignedDuration = SignedDuration::from_hours(7 * 24);
-const SAME_DEAL_MEMORY: usize = 500;
+const SAME_DEAL_MEMORY: usize = 200;
 
 /// Rebuilt at least this often, whatever the stamp says (a missed stamp bump heals itself).
 const MAX_INDEX_AGE: SignedDuration = SignedDuration::from_mins(10);
@@ -131,6 +131,8 @@ impl Matcher {
     pub async fn handle(&self, envelope: &EventEnvelope) -> Result<MatchReport, MatchError> {
         let at = envelope.time;
         let mut category = None;
+        // Where the deal was seen: a listing's source, or the watched product page itself.
+        let mut source = "product page".to_string();
         let (firings, changes, deal) = match &envelope.detail {
             CatalogEvent::ListingObserved {
                 listing,
@@ -138,6 +140,7 @@ impl Matcher {
             } => {
                 let (firings, changes) = self.listing_firings(listing, at).await?;
                 category = listing.category;
+                source = listing.source.as_str().to_string();
                 let deal = DealLine {
                     title: listing.title.clone(),
                     url: listing.url.clone(),
@@ -182,7 +185,7 @@ impl Matcher {
                     .await?
             }
         };
-        let report = self.alert(firings, deal, category, at).await?;
+        let report = self.alert(firings, deal, category, &source, at).await?;
         self.apply(changes).await?;
         Ok(report)
     }
@@ -337,6 +340,7 @@ impl Matcher {
         firings: Vec<Firing>,
         deal: DealLine,
         category: Option<Category>,
+        source: &str,
         at: Timestamp,
     ) -> Result<MatchReport, MatchError> {
         let mut report = MatchReport::default();
@@ -383,8 +387,24 @@ impl Matcher {
             ]);
             let mut line = deal.clone();
             line.reasons = triggered.iter().map(|s| reason(s)).collect();
-            let log_key = format!("{:013}-{}", at.as_millisecond().max(0), &alert_id[..16]);
-            let signature = DealSignature::new(&line.title, &line.url, alert.price);
+            let log_key = format!(
+                "{:013}-{}",
+                at.as_millisecond().max(0),
+                alert_id.get(..16).unwrap_or(&alert_id)
+            );
+            // The log entry of this alert, with what became of it on each channel.
+            let log = |deal: DealLine, deliveries: Vec<PlannedDelivery>| AlertRecord {
+                owner: user.id,
+                key: log_key.clone(),
+                item: alert.item,
+                deal,
+                triggers: alert.triggers.iter().copied().collect(),
+                urgent: alert.urgent,
+                created_at: now,
+                deliveries,
+                version: 0,
+            };
+            let signature = DealSignature::new(&line.title, &line.url, source, alert.price);
             if let Some(earlier) = self
                 .first_sighting(user.id, &signature, &alert_id, &line.title, now)
                 .await?
@@ -409,17 +429,7 @@ impl Matcher {
                     .collect();
                 report.merged += 1;
                 report.skipped += deliveries.len();
-                logs.push(AlertRecord {
-                    owner: user.id,
-                    key: log_key,
-                    item: alert.item,
-                    deal: line,
-                    triggers: alert.triggers.iter().copied().collect(),
-                    urgent: alert.urgent,
-                    created_at: now,
-                    deliveries,
-                    version: 0,
-                });
+                logs.push(log(line, deliveries));
                 continue;
             }
             let sent = self.sent_today(&alert, &effective, &zone, now).await?;
@@ -544,17 +554,7 @@ impl Matcher {
                 .iter()
                 .filter(|p| matches!(p.plan, Plan::Skipped { .. }))
                 .count();
-            logs.push(AlertRecord {
-                owner: user.id,
-                key: log_key,
-                item: alert.item,
-                deal: line,
-                triggers: alert.triggers.iter().copied().collect(),
-                urgent: alert.urgent,
-                created_at: now,
-                deliveries: planned,
-                version: 0,
-            });
+            logs.push(log(line, planned));
         }
         report.queued = tasks.len();
         report.digested = entries.len();

@@ -163,6 +163,8 @@ macro_rules! owned_record {
     };
 }
 
+pub(crate) use owned_record;
+
 owned_record!(AlertRecord, "alert");
 owned_record!(DigestEntry, "digest_entry");
 owned_record!(RecentDeals, "recent_deals");

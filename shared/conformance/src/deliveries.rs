@@ -228,4 +228,18 @@ pub async fn a_failed_delivery_can_be_reopened_once_for_a_retry(store: &dyn Stor
         ),
         "a sent delivery is never reopened"
     );
+    // A claim whose worker died (its lease lapsed) counts as failed.
+    let orphan = format!("dedup-{}", ListingId::generate());
+    store
+        .claim_delivery(&orphan, user, Channel::Email, now, later(now, 60))
+        .await
+        .unwrap();
+    store
+        .reopen_delivery(&orphan, later(now, 61))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delivery(&orphan).await.unwrap().unwrap().state,
+        DeliveryState::Retrying { .. }
+    ));
 }

@@ -87,9 +87,9 @@ pub trait DeliveryRepository: Send + Sync {
         now: Timestamp,
     ) -> Result<(), StoreError>;
     async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError>;
-    /// Makes a failed delivery claimable again (an administrator retrying it): `Failed` becomes
-    /// `Retrying`; already `Retrying` stays so (a retry repeated). `NotFound` when absent,
-    /// `Conflict` when it is sent or being sent.
+    /// Makes a failed delivery claimable again (an administrator retrying it): `Failed` (or a
+    /// claim whose lease lapsed) becomes `Retrying`; already `Retrying` stays so (a retry
+    /// repeated). `NotFound` when absent, `Conflict` when it is sent or being sent.
     async fn reopen_delivery(&self, id: &str, now: Timestamp) -> Result<(), StoreError>;
 }
 
@@ -107,9 +107,18 @@ impl DeliveryRecord {
         }
     }
 
-    /// The record retried by an administrator, or why it cannot be.
+    /// The record retried by an administrator, or why it cannot be. A claim whose lease lapsed
+    /// (its worker died) counts as failed.
     pub fn reopened(&self, now: Timestamp) -> Result<Option<DeliveryRecord>, StoreError> {
+        let lapsed = matches!(self.state, DeliveryState::InProgress { until } if until <= now);
         match &self.state {
+            _ if lapsed => Ok(Some(DeliveryRecord {
+                state: DeliveryState::Retrying {
+                    reason: "retried by an administrator".into(),
+                },
+                updated_at: now,
+                ..self.clone()
+            })),
             DeliveryState::Failed { .. } => Ok(Some(DeliveryRecord {
                 state: DeliveryState::Retrying {
                     reason: "retried by an administrator".into(),

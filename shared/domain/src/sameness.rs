@@ -6,6 +6,7 @@ use crate::money::Money;
 use crate::query::words;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::collections::BTreeSet;
 
 /// Words that say nothing about which product a title names.
@@ -73,13 +74,16 @@ pub fn product_identity(raw: &str) -> String {
     }
 }
 
-/// What a deal is, for telling whether two alerts announce the same one.
+/// What a deal is, for telling whether two alerts announce the same one. Small: a user's
+/// recent deals are kept together in one stored document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DealSignature {
-    /// [`product_identity`] of the deal's link.
+    /// A digest of the link's [`product_identity`]; empty when the link names no page.
     pub product: String,
-    /// The title's words without noise, sorted and distinct.
+    /// The title's first 16 telling words (noise left out), sorted and distinct.
     pub words: Vec<String>,
+    /// Where it was seen (a listing source; the product page for a watch).
+    pub source: String,
     pub price: Money,
 }
 
@@ -89,20 +93,31 @@ const TITLE_SIMILARITY: f64 = 0.8;
 const MIN_WORDS: usize = 3;
 
 impl DealSignature {
-    pub fn new(title: &str, url: &str, price: Money) -> DealSignature {
+    pub fn new(title: &str, url: &str, source: &str, price: Money) -> DealSignature {
         let words: BTreeSet<String> = words(title)
             .into_iter()
             .filter(|word| !NOISE.contains(&word.as_str()))
+            .take(16)
             .collect();
+        let identity = product_identity(url);
+        // A bare host (a home page, a tracking link) names no product.
+        let product = if identity.contains('/') {
+            let digest = sha2::Sha256::digest(identity.as_bytes());
+            digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+        } else {
+            String::new()
+        };
         DealSignature {
-            product: product_identity(url),
+            product,
             words: words.into_iter().collect(),
+            source: source.chars().take(40).collect(),
             price,
         }
     }
 
-    /// The same product page at the same price, or titles sharing at least 80 % of their
-    /// telling words (three or more) at prices within 1 % of each other.
+    /// The same product page at the same price, or — seen from another source — titles sharing
+    /// at least 80 % of their telling words (three or more) at prices within 1 % of each other.
+    /// (Two sellers on one marketplace with the same title are two offers, not one.)
     pub fn same_deal(&self, other: &DealSignature) -> bool {
         if self.price.currency() != other.price.currency() {
             return false;
@@ -112,7 +127,11 @@ impl DealSignature {
             return a == b;
         }
         let close = (a - b).unsigned_abs().saturating_mul(100) <= a.max(b).unsigned_abs();
-        if !close || self.words.len() < MIN_WORDS || other.words.len() < MIN_WORDS {
+        if !close
+            || self.source == other.source
+            || self.words.len() < MIN_WORDS
+            || other.words.len() < MIN_WORDS
+        {
             return false;
         }
         let shared = self
@@ -164,15 +183,29 @@ mod tests {
 
     #[test]
     fn the_same_page_at_the_same_price_is_the_same_deal() {
-        let shop = DealSignature::new("Acme Lamp 42", "https://shop.example/p/lamp", usd("19.99"));
+        let shop = DealSignature::new(
+            "Acme Lamp 42",
+            "https://shop.example/p/lamp",
+            "shop",
+            usd("19.99"),
+        );
         let newsletter = DealSignature::new(
             "Today only: lamp from Acme",
             "https://www.shop.example/p/lamp/?utm_campaign=weekly",
+            "newsletter",
             usd("19.99"),
         );
         assert!(shop.same_deal(&newsletter));
-        let cheaper = DealSignature::new("Acme Lamp 42", "https://shop.example/p/lamp", usd("18"));
+        let cheaper = DealSignature::new(
+            "Acme Lamp 42",
+            "https://shop.example/p/lamp",
+            "shop",
+            usd("18"),
+        );
         assert!(!shop.same_deal(&cheaper), "a new price is a new deal");
+        let home = DealSignature::new("Acme Lamp 42", "https://shop.example/", "a", usd("5"));
+        let home_too = DealSignature::new("Vacuum X", "https://shop.example/?ref=1", "b", usd("5"));
+        assert!(!home.same_deal(&home_too), "a home page names no product");
     }
 
     #[test]
@@ -180,34 +213,47 @@ mod tests {
         let a = DealSignature::new(
             "Sony WH-1000XM5 Wireless Headphones Black",
             "https://deals-a.example/1",
+            "deals-a",
             usd("278.00"),
         );
         let b = DealSignature::new(
             "NEW Sony WH-1000XM5 wireless headphones (black) - free shipping",
             "https://deals-b.example/xyz",
+            "deals-b",
             usd("279.99"),
         );
         assert!(a.same_deal(&b) && b.same_deal(&a));
+        let same_source = DealSignature {
+            source: "deals-a".into(),
+            ..b.clone()
+        };
+        assert!(
+            !a.same_deal(&same_source),
+            "two offers with one title on one marketplace are two deals"
+        );
         let other_model = DealSignature::new(
             "Sony WH-1000XM4 Wireless Headphones Black",
             "https://deals-b.example/2",
+            "deals-b",
             usd("278.00"),
         );
         assert!(!a.same_deal(&other_model), "one word in six differs");
         let far_price = DealSignature::new(
             "Sony WH-1000XM5 Wireless Headphones Black",
             "https://deals-b.example/3",
+            "deals-b",
             usd("249.00"),
         );
         assert!(!a.same_deal(&far_price));
         let euro = DealSignature::new(
             "Sony WH-1000XM5 Wireless Headphones Black",
             "https://deals-b.example/4",
+            "deals-b",
             Money::parse("278.00", Currency::parse("EUR").unwrap()).unwrap(),
         );
         assert!(!a.same_deal(&euro));
-        let short = DealSignature::new("TV", "https://a.example/1", usd("300"));
-        let short_too = DealSignature::new("TV", "https://b.example/1", usd("300"));
+        let short = DealSignature::new("TV", "https://a.example/1", "a", usd("300"));
+        let short_too = DealSignature::new("TV", "https://b.example/1", "b", usd("300"));
         assert!(!short.same_deal(&short_too), "too few words to tell");
     }
 }

@@ -44,6 +44,32 @@ fn write(
     Ok(())
 }
 
+impl SqliteStore {
+    /// Reads the delivery and writes what `change` makes of it (nothing for `None`), in one
+    /// transaction; `NotFound` when there is none.
+    async fn change_delivery(
+        &self,
+        id: &str,
+        change: impl FnOnce(&DeliveryRecord) -> Result<Option<DeliveryRecord>, StoreError>
+            + Send
+            + 'static,
+    ) -> Result<(), StoreError> {
+        let id = id.to_string();
+        database(self)
+            .write(move |connection| {
+                let transaction = connection.transaction().map_err(store_error)?;
+                let Some(record) = read(&transaction, &id)? else {
+                    return Err(StoreError::NotFound);
+                };
+                if let Some(changed) = change(&record)? {
+                    write(&transaction, &changed)?;
+                }
+                transaction.commit().map_err(store_error)
+            })
+            .await
+    }
+}
+
 #[async_trait]
 impl DeliveryRepository for SqliteStore {
     async fn claim_delivery(
@@ -87,22 +113,15 @@ impl DeliveryRepository for SqliteStore {
         outcome: Outcome,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let id = id.to_string();
-        database(self)
-            .write(move |connection| {
-                let transaction = connection.transaction().map_err(store_error)?;
-                let Some(record) = read(&transaction, &id)? else {
-                    return Err(StoreError::NotFound);
-                };
-                if record.attempt != attempt
-                    || !matches!(record.state, DeliveryState::InProgress { .. })
-                {
-                    return Err(StoreError::Stale);
-                }
-                write(&transaction, &record.finished(outcome, now))?;
-                transaction.commit().map_err(store_error)
-            })
-            .await
+        self.change_delivery(id, move |record| {
+            if record.attempt != attempt
+                || !matches!(record.state, DeliveryState::InProgress { .. })
+            {
+                return Err(StoreError::Stale);
+            }
+            Ok(Some(record.finished(outcome, now)))
+        })
+        .await
     }
 
     async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError> {
@@ -116,18 +135,7 @@ impl DeliveryRepository for SqliteStore {
     }
 
     async fn reopen_delivery(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
-        let id = id.to_string();
-        database(self)
-            .write(move |connection| {
-                let transaction = connection.transaction().map_err(store_error)?;
-                let Some(record) = read(&transaction, &id)? else {
-                    return Err(StoreError::NotFound);
-                };
-                if let Some(reopened) = record.reopened(now)? {
-                    write(&transaction, &reopened)?;
-                }
-                transaction.commit().map_err(store_error)
-            })
+        self.change_delivery(id, move |record| record.reopened(now))
             .await
     }
 }

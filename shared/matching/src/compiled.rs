@@ -76,7 +76,8 @@ pub(crate) struct CompiledRule {
 
 /// Everything but the query words, small enough that checking a candidate reads one cache line.
 pub(crate) struct Criteria {
-    /// Where the rule's query words start in the index's word arena, and how many there are:
+    /// Where the rule's encoded query starts in the index's word arena, and its length in
+    /// numbers:
     /// `[n, (len, words…) × n]` for required terms, then `[g, (t, (len, words…) × t) × g]` for
     /// OR groups, then `[n, (len, words…) × n]` for excluded terms.
     pub query_at: u32,
@@ -89,6 +90,9 @@ pub(crate) struct Criteria {
     min_score: Option<u8>,
     rare: Option<Box<Rare>>,
 }
+
+// The bit sets below hold every category and condition.
+const _: () = assert!(Category::ALL.len() <= 32 && Condition::ALL.len() <= 8);
 
 pub(crate) fn category_bit(category: Category) -> u32 {
     1 << Category::ALL

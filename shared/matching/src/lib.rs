@@ -66,8 +66,9 @@ pub struct MatchedRule {
     pub owner: UserId,
 }
 
-/// Positions of rules with a maximum price in one currency, highest maximum first, so a listing
-/// takes only the prefix whose maximum its price is within.
+/// Positions of rules with price bounds in one currency, highest maximum first (`i64::MAX` for a
+/// rule with only a minimum), so a listing takes only the prefix whose maximum its price is
+/// within.
 #[derive(Default)]
 struct Capped {
     caps: Vec<i64>,
@@ -146,7 +147,7 @@ impl Bucket {
     }
 }
 
-/// Rules filed by key; bucket values are positions in `rules`.
+/// Rules filed by key; buckets hold positions in `criteria` and `ids`.
 #[derive(Default)]
 pub struct MatchIndex {
     /// Rules in index order: those filed under the same word are neighbours, each currency's
@@ -170,10 +171,14 @@ pub struct MatchIndex {
 /// Grid cells are this many degrees on a side.
 const CELL_DEGREES: f64 = 0.5;
 
+/// Columns of the grid around the globe.
+const COLUMNS: i32 = (360.0 / CELL_DEGREES) as i32;
+
 fn cell_of(lat: f64, lon: f64) -> (i32, i32) {
     (
         (lat / CELL_DEGREES).floor() as i32,
-        (lon.rem_euclid(360.0) / CELL_DEGREES).floor() as i32,
+        // `rem_euclid` may round up to 360.0 itself.
+        ((lon.rem_euclid(360.0) / CELL_DEGREES).floor() as i32) % COLUMNS,
     )
 }
 
@@ -190,8 +195,14 @@ fn cells_around(lat: f64, lon: f64, km: f64) -> Option<Vec<(i32, i32)>> {
     let (low_lat, high_lat) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
     let lat_cells =
         ((low_lat / CELL_DEGREES).floor() as i32)..=((high_lat / CELL_DEGREES).floor() as i32);
-    let columns = (360.0 / CELL_DEGREES) as i32;
+    let columns = COLUMNS;
     let rows = lat_cells.clone().count();
+    // A circle reaching a pole spans every longitude there, however small it is.
+    let dlon = if lat.abs() + dlat >= 90.0 {
+        180.0
+    } else {
+        dlon
+    };
     let width = if dlon >= 180.0 {
         columns as usize
     } else {
@@ -217,8 +228,9 @@ fn cells_around(lat: f64, lon: f64, km: f64) -> Option<Vec<(i32, i32)>> {
 }
 
 impl MatchIndex {
-    /// Compiles every enabled rule (dropping each [`AlertRule`] as it goes, so a stream of rules
-    /// never has to be held at once), then files each under its most selective key.
+    /// Compiles every enabled rule (dropping each [`AlertRule`] as it is compiled: from a stream,
+    /// only the compact forms are ever held together), then files each under its most selective
+    /// key.
     pub fn build(rules: impl IntoIterator<Item = AlertRule>) -> MatchIndex {
         let mut index = MatchIndex::default();
         let mut arena = Vec::new();
@@ -290,14 +302,14 @@ impl MatchIndex {
             .map(|_| Bucket::default())
             .collect();
         for (position, (rule, words)) in index.criteria.iter().zip(ordered_keys).enumerate() {
-            let position = Filed {
+            let filed = Filed {
                 position: position as u32,
                 min_score: rule.min_score().unwrap_or(0),
             };
             let price = rule.price;
             if !words.is_empty() {
                 for word in words {
-                    index.by_word[*word as usize].file(position, price);
+                    index.by_word[*word as usize].file(filed, price);
                 }
             } else if let Some(flight) = rule.flight() {
                 for origin in &flight.origins {
@@ -309,7 +321,7 @@ impl MatchIndex {
                                 .by_city
                                 .entry((city.clone(), country.clone()))
                                 .or_default()
-                                .file(position, price);
+                                .file(filed, price);
                             continue;
                         }
                         FlightPlace::Region(region) => {
@@ -317,18 +329,18 @@ impl MatchIndex {
                                 .by_region
                                 .entry(*region)
                                 .or_default()
-                                .file(position, price);
+                                .file(filed, price);
                             continue;
                         }
                     };
-                    bucket.or_default().file(position, price);
+                    bucket.or_default().file(filed, price);
                 }
             } else if let Some(cells) = rule
                 .area()
                 .and_then(|(centre, km)| cells_around(centre.lat(), centre.lon(), km))
             {
                 for cell in cells {
-                    index.by_cell.entry(cell).or_default().file(position, price);
+                    index.by_cell.entry(cell).or_default().file(filed, price);
                 }
             } else if rule.categories() != 0 {
                 for category in Category::ALL {
@@ -337,11 +349,11 @@ impl MatchIndex {
                             .by_category
                             .entry(*category)
                             .or_default()
-                            .file(position, price);
+                            .file(filed, price);
                     }
                 }
             } else {
-                index.everywhere.file(position, price);
+                index.everywhere.file(filed, price);
             }
         }
         for bucket in index
@@ -423,10 +435,16 @@ impl MatchIndex {
             }
         }
         if let Some(offer) = &listing.flight {
-            if let Some(bucket) = self.by_airport.get(&offer.origin) {
+            let airport = Gazetteer::get().airport(&offer.origin);
+            // Rules name airports by their IATA code, however the offer spells it.
+            let code = airport.map_or_else(
+                || offer.origin.trim().to_ascii_uppercase(),
+                |airport| airport.iata.clone(),
+            );
+            if let Some(bucket) = self.by_airport.get(&code) {
                 bucket.collect(price, score, &mut candidates);
             }
-            if let Some(airport) = Gazetteer::get().airport(&offer.origin) {
+            if let Some(airport) = airport {
                 let city = (
                     dealpulse_domain::query::fold(&airport.city),
                     airport.country.clone(),

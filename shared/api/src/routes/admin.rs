@@ -141,7 +141,12 @@ pub async fn list_failed(
     let total = all.len();
     let page = paginate(
         all,
-        |failed| (failed.failed_at.to_string(), failed.key.clone()),
+        |failed| {
+            (
+                format!("{:020}", failed.failed_at.as_millisecond()),
+                failed.key.clone(),
+            )
+        },
         "-failed_at",
         true,
         params.text("cursor"),
@@ -175,15 +180,21 @@ pub async fn retry_failed(
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::NotFound);
     }
-    let failed = state.failures.retry(&id).await.map_err(failure_error)?;
+    let retried = state.failures.retry(&id).await;
+    // Audited whatever came of it: a retry that failed half-way may still have queued the task.
+    let outcome = match &retried {
+        Ok(_) => "queued".to_string(),
+        Err(error) => error.to_string(),
+    };
     crate::routes::audit(
         &state.core,
         Some(caller.user.id),
         "admin.delivery.retry",
         &ip_text(&ip),
-        serde_json::json!({ "delivery": id, "user": failed.user, "channel": failed.channel }),
+        serde_json::json!({ "delivery": id, "outcome": outcome }),
     )
     .await?;
+    let failed = retried.map_err(failure_error)?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(failed.into())))
 }
 
@@ -288,18 +299,18 @@ pub async fn redrive_dead_letters(
     if !(1..=1000).contains(&max) {
         return Err(ApiError::invalid("max", "max must be from 1 to 1000"));
     }
-    let redrive = state
-        .failures
-        .redrive(max as usize)
-        .await
-        .map_err(failure_error)?;
+    let redrive = state.failures.redrive(max as usize).await;
+    let detail = match &redrive {
+        Ok(done) => serde_json::json!({ "moved": done.moved.len(), "kept": done.kept.len() }),
+        Err(error) => serde_json::json!({ "error": error.to_string() }),
+    };
     crate::routes::audit(
         &state.core,
         Some(caller.user.id),
         "admin.dead_letters.redrive",
         &ip_text(&ip),
-        serde_json::json!({ "moved": redrive.moved.len(), "kept": redrive.kept.len() }),
+        detail,
     )
     .await?;
-    Ok(Json(redrive.into()))
+    Ok(Json(redrive.map_err(failure_error)?.into()))
 }

@@ -48,6 +48,33 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Writes `next` only if the stored record is still `seen` (same attempt, same state);
+    /// `Stale` otherwise.
+    async fn replace_delivery(
+        &self,
+        next: &DeliveryRecord,
+        seen: &DeliveryRecord,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.delivery_item(next)?))
+            .condition_expression("attempt = :attempt AND #state = :state")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":attempt", n(seen.attempt))
+            .expression_attribute_values(":state", s(state_name(&seen.state)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_conditional_failure(&error) => Err(StoreError::Stale),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+}
+
 #[async_trait]
 impl DeliveryRepository for DynamoStore {
     async fn claim_delivery(
@@ -113,23 +140,8 @@ impl DeliveryRepository for DynamoStore {
         if record.attempt != attempt || !matches!(record.state, DeliveryState::InProgress { .. }) {
             return Err(StoreError::Stale);
         }
-        let finished = record.finished(outcome, now);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.delivery_item(&finished)?))
-            .condition_expression("attempt = :attempt AND #state = :in_progress")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":attempt", n(attempt))
-            .expression_attribute_values(":in_progress", s("in_progress"))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) if is_conditional_failure(&error) => Err(StoreError::Stale),
-            Err(error) => Err(unavailable(error)),
-        }
+        self.replace_delivery(&record.finished(outcome, now), &record)
+            .await
     }
 
     async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError> {
@@ -143,24 +155,9 @@ impl DeliveryRepository for DynamoStore {
         let Some(record) = self.delivery(id).await? else {
             return Err(StoreError::NotFound);
         };
-        let Some(reopened) = record.reopened(now)? else {
-            return Ok(());
-        };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.delivery_item(&reopened)?))
-            .condition_expression("attempt = :attempt AND #state = :failed")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":attempt", n(record.attempt))
-            .expression_attribute_values(":failed", s("failed"))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) if is_conditional_failure(&error) => Err(StoreError::Stale),
-            Err(error) => Err(unavailable(error)),
+        match record.reopened(now)? {
+            Some(reopened) => self.replace_delivery(&reopened, &record).await,
+            None => Ok(()),
         }
     }
 }

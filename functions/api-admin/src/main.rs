@@ -14,10 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let env = FunctionEnv::from_process();
     let sdk = dealpulse_aws::load_sdk_config().await;
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        env.required("DEALPULSE_TABLE")?,
-    ));
+    let store = Arc::new(DynamoStore::from_env(&sdk, &env)?);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let failures = DeliveryFailures {
         store: store.clone(),

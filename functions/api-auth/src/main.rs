@@ -11,10 +11,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let env = FunctionEnv::from_process();
     let sdk = dealpulse_aws::load_sdk_config().await;
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        env.required("DEALPULSE_TABLE")?,
-    ));
+    let store = Arc::new(DynamoStore::from_env(&sdk, &env)?);
     let mailer = Arc::new(SesMailer::new(
         aws_sdk_sesv2::Client::new(&sdk),
         env.required("DEALPULSE_SENDER")?,

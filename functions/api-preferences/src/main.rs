@@ -13,10 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let env = FunctionEnv::from_process();
     let sdk = dealpulse_aws::load_sdk_config().await;
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        env.required("DEALPULSE_TABLE")?,
-    ));
+    let store = Arc::new(DynamoStore::from_env(&sdk, &env)?);
     // The VAPID key pair is derived from a generated secret (template.yaml: VapidSecret).
     let vapid = VapidKeys::derive(&env.required("DEALPULSE_VAPID_SECRET")?).map_err(|why| {
         ConfigError::Invalid {

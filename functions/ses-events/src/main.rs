@@ -12,10 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let env = FunctionEnv::from_process();
     let sdk = dealpulse_aws::load_sdk_config().await;
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        env.required("DEALPULSE_TABLE")?,
-    ));
+    let store = Arc::new(DynamoStore::from_env(&sdk, &env)?);
     let handler = Arc::new(SesEventsHandler::new(store, Arc::new(SystemClock)));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);

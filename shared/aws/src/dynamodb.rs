@@ -157,6 +157,17 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    /// The store of a function: the table named by `DEALPULSE_TABLE`.
+    pub fn from_env(
+        sdk: &aws_config::SdkConfig,
+        env: &crate::env::FunctionEnv,
+    ) -> Result<Self, crate::env::ConfigError> {
+        Ok(Self::new(
+            Client::new(sdk),
+            env.required("DEALPULSE_TABLE")?,
+        ))
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,

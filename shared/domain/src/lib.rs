@@ -4,6 +4,7 @@
 //! Nothing here knows about AWS, SQLite or HTTP; adapters implement the ports.
 
 pub mod account;
+pub mod billing;
 pub mod channels;
 pub mod clock;
 pub mod delivery;

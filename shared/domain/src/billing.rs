@@ -4,8 +4,11 @@
 //! request is accepted when any `v1` matches (Stripe sends two while a secret is being rolled)
 //! and `t` is within the tolerance of now, either way — an old capture replayed later fails.
 
+use crate::ids::UserId;
+use crate::money::{Currency, Money};
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
 use sha2::Sha256;
 
 /// Stripe's libraries accept signatures up to five minutes old by default.
@@ -216,5 +219,323 @@ mod tests {
             verify(BODY, Some(&odd), SECRET, at(t), DEFAULT_TOLERANCE),
             Err(SignatureError::Mismatch)
         );
+    }
+}
+
+/// Why an event body was refused (after its signature verified).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a Stripe event: {0}")]
+pub struct EventError(pub String);
+
+/// A subscription's status as Stripe reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Trialing,
+    Active,
+    PastDue,
+    Unpaid,
+    Canceled,
+    Incomplete,
+    IncompleteExpired,
+    Paused,
+}
+
+impl SubscriptionStatus {
+    fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(text.to_string())).ok()
+    }
+
+    /// Whether the customer has the plan's features now.
+    pub fn entitles(self) -> bool {
+        matches!(self, Self::Trialing | Self::Active | Self::PastDue)
+    }
+}
+
+/// A subscription as one event shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SubscriptionState {
+    pub id: String,
+    pub customer: String,
+    pub status: SubscriptionStatus,
+    /// The Stripe price of its first item (which plan it is).
+    pub price: Option<String>,
+    /// What it brings in per month (yearly prices divided by 12).
+    pub monthly: Option<Money>,
+    pub period_end: Option<Timestamp>,
+    pub cancel_at_period_end: bool,
+    /// `metadata.user_id`, set when DealPulse created the checkout.
+    pub user: Option<UserId>,
+}
+
+/// An invoice as one event shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Invoice {
+    pub id: String,
+    pub customer: String,
+    pub subscription: Option<String>,
+    /// Paid (`invoice.paid`) or due (`invoice.payment_failed`).
+    pub amount: Money,
+    pub period_start: Option<Timestamp>,
+    pub period_end: Option<Timestamp>,
+}
+
+/// The events DealPulse acts on; others are acknowledged and ignored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StripeEventKind {
+    CheckoutCompleted {
+        session: String,
+        customer: Option<String>,
+        subscription: Option<String>,
+        /// `client_reference_id`: the user who started the checkout.
+        user: Option<UserId>,
+    },
+    /// `customer.subscription.created` and `.updated`.
+    SubscriptionChanged(SubscriptionState),
+    SubscriptionDeleted(SubscriptionState),
+    InvoicePaid(Invoice),
+    InvoicePaymentFailed(Invoice),
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StripeEvent {
+    /// `evt_…`: what makes processing idempotent.
+    pub id: String,
+    pub created: Timestamp,
+    pub kind: StripeEventKind,
+}
+
+fn text(value: &Value, field: &str) -> Option<String> {
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && s.len() <= 255)
+        .map(str::to_string)
+}
+
+fn required(value: &Value, field: &str) -> Result<String, EventError> {
+    text(value, field).ok_or_else(|| EventError(format!("{field} is missing")))
+}
+
+fn seconds(value: &Value, field: &str) -> Option<Timestamp> {
+    value
+        .get(field)
+        .and_then(Value::as_i64)
+        .and_then(|s| Timestamp::from_second(s).ok())
+}
+
+/// An id field that may be expanded into its object.
+fn id_of(value: &Value, field: &str) -> Option<String> {
+    match value.get(field)? {
+        Value::String(id) if !id.is_empty() && id.len() <= 255 => Some(id.clone()),
+        object @ Value::Object(_) => text(object, "id"),
+        _ => None,
+    }
+}
+
+fn money(minor: Option<i64>, currency: Option<String>) -> Option<Money> {
+    let currency = Currency::parse(&currency?).ok()?;
+    Money::from_minor(minor?, currency).ok()
+}
+
+fn user_id(text: Option<String>) -> Option<UserId> {
+    text?.parse().ok()
+}
+
+impl SubscriptionState {
+    fn parse(object: &Value) -> Result<Self, EventError> {
+        let status = required(object, "status")?;
+        let item = object.pointer("/items/data/0");
+        let price = item.and_then(|item| item.get("price"));
+        let quantity = item
+            .and_then(|item| item.get("quantity"))
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .max(1);
+        let months = match price
+            .and_then(|p| p.pointer("/recurring/interval"))
+            .and_then(Value::as_str)
+        {
+            Some("year") => 12,
+            _ => 1,
+        };
+        let monthly = price.and_then(|price| {
+            let unit = price.get("unit_amount").and_then(Value::as_i64)?;
+            money(
+                unit.checked_mul(quantity).map(|total| total / months),
+                text(price, "currency"),
+            )
+        });
+        // Newer API versions keep the period on the item.
+        let period_end = seconds(object, "current_period_end")
+            .or_else(|| item.and_then(|item| seconds(item, "current_period_end")));
+        Ok(Self {
+            id: required(object, "id")?,
+            customer: id_of(object, "customer")
+                .ok_or_else(|| EventError("customer is missing".into()))?,
+            status: SubscriptionStatus::parse(&status)
+                .ok_or_else(|| EventError(format!("unknown subscription status {status:?}")))?,
+            price: price.and_then(|price| text(price, "id")),
+            monthly,
+            period_end,
+            cancel_at_period_end: object
+                .get("cancel_at_period_end")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            user: user_id(object.get("metadata").and_then(|m| text(m, "user_id"))),
+        })
+    }
+}
+
+impl Invoice {
+    fn parse(object: &Value, amount_field: &str) -> Result<Self, EventError> {
+        let amount = money(
+            object.get(amount_field).and_then(Value::as_i64),
+            text(object, "currency"),
+        )
+        .ok_or_else(|| EventError(format!("{amount_field} or currency is missing")))?;
+        Ok(Self {
+            id: required(object, "id")?,
+            customer: id_of(object, "customer")
+                .ok_or_else(|| EventError("customer is missing".into()))?,
+            // Older API versions name it on the invoice, newer ones under `parent`.
+            subscription: id_of(object, "subscription").or_else(|| {
+                object
+                    .pointer("/parent/subscription_details")
+                    .and_then(|details| id_of(details, "subscription"))
+            }),
+            amount,
+            period_start: seconds(object, "period_start"),
+            period_end: seconds(object, "period_end"),
+        })
+    }
+}
+
+impl StripeEvent {
+    /// Reads an event body (already verified).
+    pub fn parse(body: &[u8]) -> Result<Self, EventError> {
+        let event: Value =
+            serde_json::from_slice(body).map_err(|e| EventError(format!("not JSON: {e}")))?;
+        if event.get("object").and_then(Value::as_str) != Some("event") {
+            return Err(EventError("object is not \"event\"".into()));
+        }
+        let id = required(&event, "id")?;
+        let created =
+            seconds(&event, "created").ok_or_else(|| EventError("created is missing".into()))?;
+        let kind_name = required(&event, "type")?;
+        let object = event
+            .pointer("/data/object")
+            .ok_or_else(|| EventError("data.object is missing".into()))?;
+        let kind = match kind_name.as_str() {
+            "checkout.session.completed" => StripeEventKind::CheckoutCompleted {
+                session: required(object, "id")?,
+                customer: id_of(object, "customer"),
+                subscription: id_of(object, "subscription"),
+                user: user_id(text(object, "client_reference_id")),
+            },
+            "customer.subscription.created" | "customer.subscription.updated" => {
+                StripeEventKind::SubscriptionChanged(SubscriptionState::parse(object)?)
+            }
+            "customer.subscription.deleted" => {
+                StripeEventKind::SubscriptionDeleted(SubscriptionState::parse(object)?)
+            }
+            "invoice.paid" => StripeEventKind::InvoicePaid(Invoice::parse(object, "amount_paid")?),
+            "invoice.payment_failed" => {
+                StripeEventKind::InvoicePaymentFailed(Invoice::parse(object, "amount_due")?)
+            }
+            _ => StripeEventKind::Other(kind_name),
+        };
+        Ok(Self { id, created, kind })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod event_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(kind: &str, object: Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "id": "evt_1Qx", "object": "event", "type": kind, "created": 1_795_680_000,
+            "livemode": false, "data": {"object": object}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn subscription_events_read_status_plan_period_and_monthly_amount() {
+        let user = UserId::generate();
+        let body = event(
+            "customer.subscription.updated",
+            json!({
+                "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": "active",
+                "cancel_at_period_end": true, "metadata": {"user_id": user.to_string()},
+                "items": {"data": [{"quantity": 1, "current_period_end": 1_798_358_400,
+                    "price": {"id": "price_pro_year", "unit_amount": 12000, "currency": "usd",
+                              "recurring": {"interval": "year"}}}]}
+            }),
+        );
+        let parsed = StripeEvent::parse(&body).unwrap();
+        assert_eq!(parsed.id, "evt_1Qx");
+        let StripeEventKind::SubscriptionChanged(state) = parsed.kind else {
+            panic!("{parsed:?}");
+        };
+        assert_eq!(state.status, SubscriptionStatus::Active);
+        assert_eq!(state.price.as_deref(), Some("price_pro_year"));
+        assert_eq!(state.monthly.unwrap().to_string(), "10.00 USD");
+        assert_eq!(state.period_end.unwrap().as_second(), 1_798_358_400);
+        assert!(state.cancel_at_period_end);
+        assert_eq!(state.user, Some(user));
+    }
+
+    #[test]
+    fn invoices_checkouts_and_other_events() {
+        let paid = event(
+            "invoice.paid",
+            json!({"id": "in_1", "object": "invoice", "customer": "cus_1", "amount_paid": 1200,
+                   "currency": "eur", "parent": {"subscription_details": {"subscription": "sub_1"}}}),
+        );
+        let StripeEventKind::InvoicePaid(invoice) = StripeEvent::parse(&paid).unwrap().kind else {
+            panic!()
+        };
+        assert_eq!(invoice.amount.to_string(), "12.00 EUR");
+        assert_eq!(invoice.subscription.as_deref(), Some("sub_1"));
+        let user = UserId::generate();
+        let checkout = event(
+            "checkout.session.completed",
+            json!({"id": "cs_1", "customer": "cus_1", "subscription": {"id": "sub_1"},
+                   "client_reference_id": user.to_string(), "mode": "subscription"}),
+        );
+        assert_eq!(
+            StripeEvent::parse(&checkout).unwrap().kind,
+            StripeEventKind::CheckoutCompleted {
+                session: "cs_1".into(),
+                customer: Some("cus_1".into()),
+                subscription: Some("sub_1".into()),
+                user: Some(user),
+            }
+        );
+        let other = event("charge.refunded", json!({"id": "ch_1"}));
+        assert_eq!(
+            StripeEvent::parse(&other).unwrap().kind,
+            StripeEventKind::Other("charge.refunded".into())
+        );
+        for bad in [
+            b"{".to_vec(),
+            br#"{"object":"list"}"#.to_vec(),
+            event("invoice.paid", json!({"id": "in_2", "customer": "cus_1"})),
+            event(
+                "customer.subscription.updated",
+                json!({"id": "sub_1", "customer": "cus_1", "status": "weird"}),
+            ),
+        ] {
+            assert!(
+                StripeEvent::parse(&bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(&bad)
+            );
+        }
     }
 }

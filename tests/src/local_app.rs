@@ -18,6 +18,9 @@ pub struct App {
 }
 
 /// Local mode with the shipped plan limits.
+/// The Stripe endpoint secret local-mode tests sign webhook events with.
+pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_local_test_secret";
+
 pub fn app() -> App {
     app_with_plans(None)
 }
@@ -39,6 +42,21 @@ pub fn app_with_plans(plans_file: Option<PathBuf>) -> App {
         llm: None,
         notify_origin: None,
         delivery_lease: std::time::Duration::from_secs(120),
+        stripe: Some(dealpulse_api::routes::billing::StripeSettings {
+            webhook_secret: STRIPE_WEBHOOK_SECRET.into(),
+            prices: [
+                (
+                    "price_pro_month".to_string(),
+                    dealpulse_domain::plans::Plan::Pro,
+                ),
+                (
+                    "price_business_month".to_string(),
+                    dealpulse_domain::plans::Plan::Business,
+                ),
+            ]
+            .into(),
+            tolerance: dealpulse_domain::billing::DEFAULT_TOLERANCE,
+        }),
     })
     .unwrap();
     let router = runtime.router();

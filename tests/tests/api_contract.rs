@@ -160,6 +160,24 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
                     assert_problem(&answer, expected, &format!("{context} with {label}"));
                     checked += 1;
                 }
+            } else if path == "/api/v1/billing/stripe/webhook" {
+                // Stripe's webhook reads nothing before the signature: every unsigned body,
+                // well-formed or not, is a 400 (tests/billing_api.rs covers signed ones).
+                for body in ["{\"email\": ", "{}", "{\"surprise\": true}", "[1, 2, 3]"] {
+                    let request = Request::builder()
+                        .method(method.clone())
+                        .uri(&uri)
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(body))
+                        .unwrap();
+                    let answer = app.send(request).await;
+                    assert_problem(
+                        &answer,
+                        StatusCode::BAD_REQUEST,
+                        &format!("{context} unsigned"),
+                    );
+                    checked += 1;
+                }
             } else if has_body {
                 let bad_bodies: [(&str, Option<&str>, &str, StatusCode); 4] = [
                     (
@@ -1071,6 +1089,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/admin/deliveries/failed/{id}/retry", "post"),
         ("/api/v1/admin/deliveries/dead-letters", "get"),
         ("/api/v1/admin/deliveries/dead-letters/redrive", "post"),
+        ("/api/v1/billing/stripe/webhook", "post"),
     ];
     for (path, method) in expected {
         assert!(

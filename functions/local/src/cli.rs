@@ -3,6 +3,7 @@
 use crate::accounts::{ensure_account, set_status, Ensured};
 use crate::runtime::{LocalConfig, LocalRuntime};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use dealpulse_api::routes::billing::StripeSettings;
 use dealpulse_domain::account::{Role, UserStatus};
 use dealpulse_ingest::llm::LlmConfig;
 use dealpulse_outbound::TwilioConfig;
@@ -201,6 +202,12 @@ struct ServeArgs {
     #[arg(long, env = "DEALPULSE_DELIVERY_LEASE_SECONDS", default_value_t = 120,
         value_parser = clap::value_parser!(u64).range(20..=3600))]
     delivery_lease_seconds: u64,
+    /// Stripe webhook endpoint secret (`whsec_…`): enables /api/v1/billing/stripe/webhook.
+    #[arg(long, env = "DEALPULSE_STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    stripe_webhook_secret: Option<String>,
+    /// Which Stripe price is which plan: `price_…=pro,price_…=business`.
+    #[arg(long, env = "DEALPULSE_STRIPE_PRICES")]
+    stripe_prices: Option<String>,
     #[arg(long, env = "DEALPULSE_LOG_FORMAT", value_enum, default_value = "json")]
     log_format: LogFormat,
     #[command(flatten)]
@@ -276,6 +283,7 @@ fn config_for_admin(data: &DataArgs) -> LocalConfig {
         llm: data.llm(),
         notify_origin: None,
         delivery_lease: Duration::from_secs(120),
+        stripe: None,
     }
 }
 
@@ -316,6 +324,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 llm,
                 notify_origin: args.notify_origin,
                 delivery_lease: Duration::from_secs(args.delivery_lease_seconds),
+                stripe: match args.stripe_webhook_secret {
+                    Some(secret) => Some(StripeSettings {
+                        webhook_secret: secret,
+                        prices: StripeSettings::parse_prices(
+                            args.stripe_prices.as_deref().unwrap_or_default(),
+                        )
+                        .map_err(|why| anyhow::anyhow!("--stripe-prices: {why}"))?,
+                        tolerance: dealpulse_domain::billing::DEFAULT_TOLERANCE,
+                    }),
+                    None => None,
+                },
                 inbound_domain: args.data.inbound_domain,
                 system_senders: args.data.inbound_system_senders,
             };

@@ -87,6 +87,8 @@ pub struct LocalConfig {
     /// How long a delivery worker holds a message and its claim: longer than the slowest send.
     /// After a crash, what was in flight is retried once this has passed.
     pub delivery_lease: std::time::Duration,
+    /// Stripe's webhook secret and price → plan map; without it the webhook answers 501.
+    pub stripe: Option<dealpulse_api::routes::billing::StripeSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -358,6 +360,12 @@ impl LocalRuntime {
             }))
             .merge(dealpulse_api::routes::rules::router(self.core.clone()))
             .merge(dealpulse_api::routes::alerts::router(self.core.clone()))
+            .merge(dealpulse_api::routes::billing::router(
+                dealpulse_api::routes::billing::BillingState {
+                    core: self.core.clone(),
+                    stripe: self.config.stripe.clone().map(Arc::new),
+                },
+            ))
             .merge(dealpulse_api::routes::admin::router(AdminState {
                 core: self.core.clone(),
                 failures: DeliveryFailures {

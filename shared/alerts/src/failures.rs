@@ -32,7 +32,7 @@ pub struct FailedDelivery {
     pub version: u64,
 }
 
-crate::model::owned_record!(FailedDelivery, "failed_delivery");
+dealpulse_domain::keyed_record!(FailedDelivery, "failed_delivery");
 
 /// Keeps a permanently failed task for an administrator; written again for the same delivery
 /// (a retry that failed again) it replaces the earlier one.

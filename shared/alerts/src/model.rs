@@ -143,31 +143,9 @@ impl RecentDeals {
     pub const KEY: &'static str = "recent";
 }
 
-macro_rules! owned_record {
-    ($type:ty, $kind:literal) => {
-        impl dealpulse_domain::records::Record for $type {
-            const KIND: &'static str = $kind;
-            fn owner(&self) -> UserId {
-                self.owner
-            }
-            fn key(&self) -> String {
-                self.key.clone()
-            }
-            fn version(&self) -> u64 {
-                self.version
-            }
-            fn set_version(&mut self, version: u64) {
-                self.version = version;
-            }
-        }
-    };
-}
-
-pub(crate) use owned_record;
-
-owned_record!(AlertRecord, "alert");
-owned_record!(DigestEntry, "digest_entry");
-owned_record!(RecentDeals, "recent_deals");
+dealpulse_domain::keyed_record!(AlertRecord, "alert");
+dealpulse_domain::keyed_record!(DigestEntry, "digest_entry");
+dealpulse_domain::keyed_record!(RecentDeals, "recent_deals");
 
 #[cfg(test)]
 mod tests {

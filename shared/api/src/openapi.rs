@@ -2,7 +2,8 @@
 
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
-    account, admin, alerts, auth, dev, health, ingest, preferences, products, rules, watchlist,
+    account, admin, alerts, auth, billing, dev, health, ingest, preferences, products, rules,
+    watchlist,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -95,6 +96,7 @@ use utoipa::{Modify, OpenApi};
         admin::retry_failed,
         admin::list_dead_letters,
         admin::redrive_dead_letters,
+        billing::stripe_webhook,
         dev::outbox,
         dev::sms_outbox,
     ),
@@ -109,6 +111,7 @@ use utoipa::{Modify, OpenApi};
         (name = "preferences", description = "Channels, frequency, quiet hours, endpoints and phone"),
         (name = "push", description = "Web push subscriptions"),
         (name = "alerts", description = "The alert log with delivery status per channel, and one-click unsubscribe links"),
+        (name = "billing", description = "Stripe webhook: plans follow subscriptions, revenue ledger"),
         (name = "admin", description = "Administrators only: failed and dead-lettered deliveries"),
         (name = "health", description = "Liveness and readiness"),
         (name = "dev", description = "Local mode only"),

@@ -160,6 +160,40 @@ impl<T: Record> Records<'_, T> {
         self.store.count_documents(T::KIND, owner).await
     }
 
+    /// Reads the record (or starts from `fresh()` when there is none), lets `change` edit it and
+    /// stores it, starting over when it changed concurrently. `change` returns false to leave
+    /// the record as it is.
+    pub async fn modify(
+        &self,
+        owner: UserId,
+        key: &str,
+        fresh: impl Fn() -> T,
+        mut change: impl FnMut(&mut T) -> bool,
+    ) -> Result<T, StoreError> {
+        for _ in 0..8 {
+            let stored = self.get(owner, key).await?;
+            let existed = stored.is_some();
+            let mut record = stored.unwrap_or_else(&fresh);
+            if !change(&mut record) {
+                return Ok(record);
+            }
+            let saved = if existed {
+                self.update(&record).await
+            } else {
+                self.insert(&record, None).await
+            };
+            match saved {
+                Ok(saved) => return Ok(saved),
+                Err(StoreError::Stale | StoreError::Conflict(_) | StoreError::NotFound) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "{} {key} kept changing",
+            T::KIND
+        )))
+    }
+
     /// Every record of this kind, of every owner.
     pub async fn all(&self) -> Result<Vec<T>, StoreError> {
         self.store
@@ -169,6 +203,29 @@ impl<T: Record> Records<'_, T> {
             .map(from_document)
             .collect()
     }
+}
+
+/// Implements [`Record`] for a struct with `owner: UserId`, `key: String` and `version: u64`
+/// fields.
+#[macro_export]
+macro_rules! keyed_record {
+    ($type:ty, $kind:literal) => {
+        impl $crate::records::Record for $type {
+            const KIND: &'static str = $kind;
+            fn owner(&self) -> $crate::ids::UserId {
+                self.owner
+            }
+            fn key(&self) -> String {
+                self.key.clone()
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn set_version(&mut self, version: u64) {
+                self.version = version;
+            }
+        }
+    };
 }
 
 macro_rules! record {

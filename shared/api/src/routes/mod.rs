@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod alerts;
 pub mod auth;
+pub mod billing;
 pub mod dev;
 pub mod health;
 pub mod ingest;

@@ -1,0 +1,515 @@
+//! `/api/v1/billing/stripe/webhook`: Stripe tells us about checkouts, subscriptions and
+//! invoices. The signature is verified before anything is read; each event is processed once
+//! (by its id) and its effects are themselves idempotent, so a redelivery, a replay within the
+//! tolerance or two deliveries at once change nothing twice. Effects: the user's plan follows
+//! their subscription (and is audited), the billing account keeps its state, paid invoices go
+//! into the revenue ledger and the month's totals, and the MRR rollup keeps each live
+//! subscription's monthly amount — so the admin figures are read, never computed by scanning.
+
+use crate::problem::{ApiError, Problem};
+use crate::state::Core;
+use axum::body::Bytes;
+use axum::extract::{FromRef, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use dealpulse_domain::billing::{
+    verify, StripeEvent, StripeEventKind, SubscriptionState, SubscriptionStatus,
+};
+use dealpulse_domain::ids::UserId;
+use dealpulse_domain::money::Money;
+use dealpulse_domain::plans::Plan;
+use dealpulse_domain::ports::StoreError;
+use dealpulse_domain::records::records;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// Stripe settings: the endpoint's signing secret and which Stripe price is which plan.
+#[derive(Debug, Clone)]
+pub struct StripeSettings {
+    pub webhook_secret: String,
+    pub prices: BTreeMap<String, Plan>,
+    pub tolerance: SignedDuration,
+}
+
+impl StripeSettings {
+    /// Reads `price_…=pro,price_…=business`.
+    pub fn parse_prices(text: &str) -> Result<BTreeMap<String, Plan>, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (price, plan) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("{pair:?} is not price=plan"))?;
+                let plan = Plan::parse(plan.trim())
+                    .ok_or_else(|| format!("{plan:?} is not a plan (free, pro, business)"))?;
+                Ok((price.trim().to_string(), plan))
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone)]
+pub struct BillingState {
+    pub core: Core,
+    /// `None` when no Stripe account is configured: the webhook answers 501.
+    pub stripe: Option<Arc<StripeSettings>>,
+}
+
+impl FromRef<BillingState> for Core {
+    fn from_ref(state: &BillingState) -> Self {
+        state.core.clone()
+    }
+}
+
+pub fn router(state: BillingState) -> Router {
+    Router::new()
+        .route("/api/v1/billing/stripe/webhook", post(stripe_webhook))
+        .with_state(state)
+}
+
+/// An event handled already (its id is the key).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessedEvent {
+    pub owner: UserId,
+    pub key: String,
+    pub kind: String,
+    pub processed_at: Timestamp,
+    pub version: u64,
+}
+dealpulse_domain::keyed_record!(ProcessedEvent, "stripe_event");
+
+/// Which user a Stripe customer is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StripeCustomer {
+    pub owner: UserId,
+    /// `cus_…`.
+    pub key: String,
+    pub user: UserId,
+    pub version: u64,
+}
+dealpulse_domain::keyed_record!(StripeCustomer, "stripe_customer");
+
+/// A user's subscription as the last event showed it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BillingAccount {
+    pub owner: UserId,
+    pub key: String,
+    pub customer: Option<String>,
+    pub subscription: Option<SubscriptionState>,
+    pub plan: Plan,
+    /// `created` of the last subscription event applied: older ones arriving late are ignored.
+    pub last_event_at: Option<Timestamp>,
+    pub payment_failed_at: Option<Timestamp>,
+    pub version: u64,
+}
+dealpulse_domain::keyed_record!(BillingAccount, "billing_account");
+
+impl BillingAccount {
+    pub const KEY: &'static str = "current";
+
+    fn fresh(user: UserId) -> Self {
+        Self {
+            owner: user,
+            key: Self::KEY.into(),
+            customer: None,
+            subscription: None,
+            plan: Plan::Free,
+            last_event_at: None,
+            payment_failed_at: None,
+            version: 0,
+        }
+    }
+}
+
+/// One paid invoice (the key is its id, so it is counted once).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevenueEntry {
+    pub owner: UserId,
+    pub key: String,
+    pub user: Option<UserId>,
+    pub amount: Money,
+    pub paid_at: Timestamp,
+    pub version: u64,
+}
+dealpulse_domain::keyed_record!(RevenueEntry, "revenue_entry");
+
+/// Money received in one month, per currency (minor units), and how many invoices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MonthRevenue {
+    pub owner: UserId,
+    /// `YYYY-MM`.
+    pub key: String,
+    pub totals: BTreeMap<String, i64>,
+    pub invoices: u32,
+    pub version: u64,
+}
+dealpulse_domain::keyed_record!(MonthRevenue, "revenue_month");
+
+/// The monthly amount of every live subscription: MRR is their sum per currency.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MrrRollup {
+    pub owner: UserId,
+    pub key: String,
+    pub subscriptions: BTreeMap<String, Money>,
+    pub version: u64,
+}
+dealpulse_domain::keyed_record!(MrrRollup, "mrr");
+
+impl MrrRollup {
+    pub const KEY: &'static str = "current";
+
+    /// Monthly recurring revenue per currency code, in minor units.
+    pub fn totals(&self) -> BTreeMap<String, i64> {
+        let mut totals = BTreeMap::new();
+        for amount in self.subscriptions.values() {
+            *totals
+                .entry(amount.currency().code().to_string())
+                .or_insert(0) += amount.minor();
+        }
+        totals
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookAnswer {
+    pub received: bool,
+    /// The event was processed before (a redelivery).
+    pub duplicate: bool,
+}
+
+/// Stripe's webhook. 400 for a missing, forged, tampered or stale signature and for a body
+/// that is not an event; 409 for an event about a customer not known yet (Stripe retries it,
+/// by when the checkout that names the user has arrived).
+#[utoipa::path(post, path = "/api/v1/billing/stripe/webhook", tag = "billing",
+    request_body(content = String, content_type = "application/json"),
+    responses(
+        (status = 200, body = WebhookAnswer),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn stripe_webhook(
+    State(state): State<BillingState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<WebhookAnswer>, ApiError> {
+    let core = &state.core;
+    let stripe = state
+        .stripe
+        .as_ref()
+        .ok_or(ApiError::NotImplemented("billing is not configured"))?;
+    let header = headers
+        .get("stripe-signature")
+        .and_then(|value| value.to_str().ok());
+    verify(
+        &body,
+        header,
+        &stripe.webhook_secret,
+        core.clock.now(),
+        stripe.tolerance,
+    )
+    .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    let event = StripeEvent::parse(&body).map_err(|error| ApiError::BadRequest(error.0))?;
+    let processed = records::<ProcessedEvent>(core.store.as_ref());
+    if processed.get(UserId::system(), &event.id).await?.is_some() {
+        return Ok(Json(WebhookAnswer {
+            received: true,
+            duplicate: true,
+        }));
+    }
+    apply(core, stripe, &event).await?;
+    // Marked only once applied: a failure half-way is retried by Stripe, and every effect
+    // above is idempotent.
+    let marked = processed
+        .insert(
+            &ProcessedEvent {
+                owner: UserId::system(),
+                key: event.id.clone(),
+                kind: kind_name(&event.kind).to_string(),
+                processed_at: core.clock.now(),
+                version: 0,
+            },
+            None,
+        )
+        .await;
+    match marked {
+        Ok(_) | Err(StoreError::Conflict(_)) => Ok(Json(WebhookAnswer {
+            received: true,
+            duplicate: false,
+        })),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn kind_name(kind: &StripeEventKind) -> &str {
+    match kind {
+        StripeEventKind::CheckoutCompleted { .. } => "checkout.session.completed",
+        StripeEventKind::SubscriptionChanged(_) => "customer.subscription.updated",
+        StripeEventKind::SubscriptionDeleted(_) => "customer.subscription.deleted",
+        StripeEventKind::InvoicePaid(_) => "invoice.paid",
+        StripeEventKind::InvoicePaymentFailed(_) => "invoice.payment_failed",
+        StripeEventKind::Other(name) => name,
+    }
+}
+
+/// The user behind a customer: named by the event, or remembered from the checkout.
+async fn user_of(
+    core: &Core,
+    named: Option<UserId>,
+    customer: Option<&str>,
+) -> Result<Option<UserId>, ApiError> {
+    let customers = records::<StripeCustomer>(core.store.as_ref());
+    if let Some(user) = named {
+        if core.store.user_by_id(user).await?.is_none() {
+            return Ok(None);
+        }
+        if let Some(customer) = customer {
+            let remembered = customers
+                .insert(
+                    &StripeCustomer {
+                        owner: UserId::system(),
+                        key: customer.to_string(),
+                        user,
+                        version: 0,
+                    },
+                    None,
+                )
+                .await;
+            match remembered {
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        return Ok(Some(user));
+    }
+    match customer {
+        Some(customer) => Ok(customers
+            .get(UserId::system(), customer)
+            .await?
+            .map(|known| known.user)),
+        None => Ok(None),
+    }
+}
+
+fn unknown_customer() -> ApiError {
+    ApiError::Conflict("the customer is not known yet; Stripe retries the event")
+}
+
+async fn apply(core: &Core, stripe: &StripeSettings, event: &StripeEvent) -> Result<(), ApiError> {
+    match &event.kind {
+        StripeEventKind::CheckoutCompleted {
+            customer,
+            subscription,
+            user,
+            ..
+        } => {
+            let Some(user) = user_of(core, *user, customer.as_deref()).await? else {
+                // A checkout DealPulse did not start (no user named): nothing to link.
+                tracing::warn!(event = %event.id, "checkout without a known user");
+                return Ok(());
+            };
+            records::<BillingAccount>(core.store.as_ref())
+                .modify(
+                    user,
+                    BillingAccount::KEY,
+                    || BillingAccount::fresh(user),
+                    |account| {
+                        account.customer = customer.clone().or(account.customer.take());
+                        if account.subscription.is_none() {
+                            tracing::info!(user = %user, subscription = ?subscription, "checkout completed");
+                        }
+                        true
+                    },
+                )
+                .await?;
+            Ok(())
+        }
+        StripeEventKind::SubscriptionChanged(subscription)
+        | StripeEventKind::SubscriptionDeleted(subscription) => {
+            let deleted = matches!(event.kind, StripeEventKind::SubscriptionDeleted(_));
+            apply_subscription(core, stripe, event, subscription, deleted).await
+        }
+        StripeEventKind::InvoicePaid(invoice) => {
+            let user = user_of(core, None, Some(&invoice.customer)).await?;
+            let entry = RevenueEntry {
+                owner: UserId::system(),
+                key: invoice.id.clone(),
+                user,
+                amount: invoice.amount,
+                paid_at: event.created,
+                version: 0,
+            };
+            match records::<RevenueEntry>(core.store.as_ref())
+                .insert(&entry, None)
+                .await
+            {
+                Ok(_) => {
+                    let month = event.created.strftime("%Y-%m").to_string();
+                    let currency = invoice.amount.currency().code().to_string();
+                    records::<MonthRevenue>(core.store.as_ref())
+                        .modify(
+                            UserId::system(),
+                            &month,
+                            || MonthRevenue {
+                                owner: UserId::system(),
+                                key: month.clone(),
+                                totals: BTreeMap::new(),
+                                invoices: 0,
+                                version: 0,
+                            },
+                            |totals| {
+                                *totals.totals.entry(currency.clone()).or_insert(0) +=
+                                    invoice.amount.minor();
+                                totals.invoices += 1;
+                                true
+                            },
+                        )
+                        .await?;
+                }
+                // Counted when it first arrived.
+                Err(StoreError::Conflict(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
+            if let Some(user) = user {
+                records::<BillingAccount>(core.store.as_ref())
+                    .modify(
+                        user,
+                        BillingAccount::KEY,
+                        || BillingAccount::fresh(user),
+                        |account| account.payment_failed_at.take().is_some(),
+                    )
+                    .await?;
+            }
+            Ok(())
+        }
+        StripeEventKind::InvoicePaymentFailed(invoice) => {
+            let Some(user) = user_of(core, None, Some(&invoice.customer)).await? else {
+                return Err(unknown_customer());
+            };
+            records::<BillingAccount>(core.store.as_ref())
+                .modify(
+                    user,
+                    BillingAccount::KEY,
+                    || BillingAccount::fresh(user),
+                    |account| {
+                        account.payment_failed_at = Some(event.created);
+                        true
+                    },
+                )
+                .await?;
+            crate::routes::audit(
+                core,
+                Some(user),
+                "billing.payment_failed",
+                "stripe",
+                serde_json::json!({ "invoice": invoice.id, "amount": invoice.amount.to_string() }),
+            )
+            .await
+        }
+        StripeEventKind::Other(name) => {
+            tracing::debug!(event = %event.id, kind = %name, "Stripe event not handled");
+            Ok(())
+        }
+    }
+}
+
+async fn apply_subscription(
+    core: &Core,
+    stripe: &StripeSettings,
+    event: &StripeEvent,
+    subscription: &SubscriptionState,
+    deleted: bool,
+) -> Result<(), ApiError> {
+    let Some(user_id) = user_of(core, subscription.user, Some(&subscription.customer)).await?
+    else {
+        return Err(unknown_customer());
+    };
+    let live = !deleted && subscription.status.entitles();
+    let plan = match subscription
+        .price
+        .as_ref()
+        .and_then(|p| stripe.prices.get(p))
+    {
+        Some(plan) if live => *plan,
+        Some(_) => Plan::Free,
+        None if live => {
+            tracing::warn!(event = %event.id, price = ?subscription.price, "a price no plan is mapped to");
+            Plan::Free
+        }
+        None => Plan::Free,
+    };
+    let mut applies = false;
+    records::<BillingAccount>(core.store.as_ref())
+        .modify(
+            user_id,
+            BillingAccount::KEY,
+            || BillingAccount::fresh(user_id),
+            |account| {
+                // Stripe does not promise order: an older event arriving late changes nothing.
+                applies = account
+                    .last_event_at
+                    .is_none_or(|last| last <= event.created);
+                if applies {
+                    let mut shown = subscription.clone();
+                    if deleted {
+                        shown.status = SubscriptionStatus::Canceled;
+                    }
+                    account.customer = Some(subscription.customer.clone());
+                    account.subscription = Some(shown);
+                    account.plan = plan;
+                    account.last_event_at = Some(event.created);
+                }
+                applies
+            },
+        )
+        .await?;
+    if !applies {
+        return Ok(());
+    }
+    records::<MrrRollup>(core.store.as_ref())
+        .modify(
+            UserId::system(),
+            MrrRollup::KEY,
+            || MrrRollup {
+                owner: UserId::system(),
+                key: MrrRollup::KEY.into(),
+                subscriptions: BTreeMap::new(),
+                version: 0,
+            },
+            |rollup| match subscription.monthly.filter(|_| live) {
+                Some(monthly) => {
+                    rollup
+                        .subscriptions
+                        .insert(subscription.id.clone(), monthly)
+                        != Some(monthly)
+                }
+                None => rollup.subscriptions.remove(&subscription.id).is_some(),
+            },
+        )
+        .await?;
+    let Some(mut user) = core.store.user_by_id(user_id).await? else {
+        return Ok(());
+    };
+    if user.plan != plan {
+        let from = user.plan;
+        user.plan = plan;
+        user.updated_at = core.clock.now();
+        core.store.update_user(&user).await?;
+        crate::routes::audit(
+            core,
+            Some(user_id),
+            "billing.plan_changed",
+            "stripe",
+            serde_json::json!({
+                "from": from.as_str(), "to": plan.as_str(),
+                "subscription": subscription.id, "event": event.id,
+            }),
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! Stripe's webhook in local mode: signatures computed here the way Stripe computes them (HMAC
+//! of "<t>.<body>" with the endpoint secret), not by the code under test. Forged, tampered and
+//! stale deliveries change nothing; genuine ones move the user's plan with their subscription,
+//! count each paid invoice once and keep the MRR rollup, however often and in whatever order
+//! Stripe sends them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use dealpulse_api::routes::billing::{BillingAccount, MonthRevenue, MrrRollup};
+use dealpulse_domain::account::Email;
+use dealpulse_domain::ids::UserId;
+use dealpulse_domain::plans::Plan;
+use dealpulse_domain::ports::Store;
+use dealpulse_domain::records::records;
+use dealpulse_tests::local_app::{app, assert_problem, Answer, App, STRIPE_WEBHOOK_SECRET};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+const WEBHOOK: &str = "/api/v1/billing/stripe/webhook";
+
+fn stripe_header(body: &[u8], secret: &str, t: i64) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={t},v1={hex}")
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn event(id: &str, kind: &str, created: i64, object: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": id, "object": "event", "type": kind, "created": created,
+        "livemode": false, "data": {"object": object}
+    }))
+    .unwrap()
+}
+
+async fn deliver(app: &App, body: &[u8], signature: Option<String>) -> Answer {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(WEBHOOK)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(signature) = signature {
+        request = request.header("stripe-signature", signature);
+    }
+    app.send(request.body(Body::from(body.to_vec())).unwrap())
+        .await
+}
+
+async fn signed(app: &App, body: &[u8]) -> Answer {
+    deliver(
+        app,
+        body,
+        Some(stripe_header(body, STRIPE_WEBHOOK_SECRET, now())),
+    )
+    .await
+}
+
+fn subscription(user: Option<UserId>, price: &str, status: &str, amount: i64) -> Value {
+    let mut object = json!({
+        "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": status,
+        "cancel_at_period_end": false,
+        "items": {"data": [{"quantity": 1, "current_period_end": now() + 30 * 86400,
+            "price": {"id": price, "unit_amount": amount, "currency": "usd",
+                      "recurring": {"interval": "month"}}}]}
+    });
+    if let Some(user) = user {
+        object["metadata"] = json!({"user_id": user.to_string()});
+    }
+    object
+}
+
+async fn plan_of(app: &App, email: &str) -> (UserId, Plan) {
+    let store: &dyn Store = app.runtime.store.as_ref();
+    let user = store
+        .user_by_email(&Email::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    (user.id, user.plan)
+}
+
+async fn mrr(app: &App) -> Vec<(String, i64)> {
+    records::<MrrRollup>(app.runtime.store.as_ref())
+        .get(UserId::system(), MrrRollup::KEY)
+        .await
+        .unwrap()
+        .map(|rollup| rollup.totals().into_iter().collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_events_move_plans_and_count_revenue_once() {
+    let app = app();
+    let (token, _) = app
+        .verified_user("payer@example.com", "a long enough password")
+        .await;
+    let (user, plan) = plan_of(&app, "payer@example.com").await;
+    assert_eq!(plan, Plan::Free);
+    let checkout = event(
+        "evt_checkout",
+        "checkout.session.completed",
+        now() - 5,
+        json!({"id": "cs_1", "customer": "cus_1", "subscription": "sub_1",
+               "client_reference_id": user.to_string(), "mode": "subscription"}),
+    );
+
+    // Refused without changing anything: no signature, another secret, tampered, stale.
+    let refused = deliver(&app, &checkout, None).await;
+    assert_problem(&refused, StatusCode::BAD_REQUEST, "unsigned");
+    let forged = stripe_header(&checkout, "whsec_someone_else", now());
+    assert_problem(
+        &deliver(&app, &checkout, Some(forged)).await,
+        StatusCode::BAD_REQUEST,
+        "another secret",
+    );
+    let genuine = stripe_header(&checkout, STRIPE_WEBHOOK_SECRET, now());
+    let mut tampered = checkout.clone();
+    let position = tampered.iter().position(|b| *b == b'1').unwrap();
+    tampered[position] = b'2';
+    assert_problem(
+        &deliver(&app, &tampered, Some(genuine)).await,
+        StatusCode::BAD_REQUEST,
+        "tampered",
+    );
+    let stale = stripe_header(&checkout, STRIPE_WEBHOOK_SECRET, now() - 600);
+    assert_problem(
+        &deliver(&app, &checkout, Some(stale)).await,
+        StatusCode::BAD_REQUEST,
+        "stale",
+    );
+    assert!(records::<BillingAccount>(app.runtime.store.as_ref())
+        .get(user, BillingAccount::KEY)
+        .await
+        .unwrap()
+        .is_none());
+
+    // A subscription for a customer nobody has named yet: Stripe is asked to retry.
+    let early = event(
+        "evt_sub_created",
+        "customer.subscription.created",
+        now() - 4,
+        subscription(None, "price_pro_month", "active", 1200),
+    );
+    assert_problem(
+        &signed(&app, &early).await,
+        StatusCode::CONFLICT,
+        "unknown customer",
+    );
+
+    // The checkout names the user; the retried subscription event makes them Pro.
+    let answer = signed(&app, &checkout).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body, json!({"received": true, "duplicate": false}));
+    assert_eq!(signed(&app, &early).await.status, StatusCode::OK);
+    assert_eq!(plan_of(&app, "payer@example.com").await.1, Plan::Pro);
+    assert_eq!(mrr(&app).await, [("USD".to_string(), 1200)]);
+    // The same event again: acknowledged, nothing done twice.
+    let again = signed(&app, &early).await;
+    assert_eq!(again.body, json!({"received": true, "duplicate": true}));
+
+    // A paid invoice is counted once, even when Stripe sends it twice at once under two events.
+    let paid = |id: &str| {
+        event(
+            id,
+            "invoice.paid",
+            now() - 3,
+            json!({"id": "in_1", "object": "invoice", "customer": "cus_1",
+                   "subscription": "sub_1", "amount_paid": 1200, "currency": "usd"}),
+        )
+    };
+    let (paid_a, paid_b) = (paid("evt_paid_a"), paid("evt_paid_b"));
+    let (first, second) = tokio::join!(signed(&app, &paid_a), signed(&app, &paid_b));
+    assert_eq!(
+        (first.status, second.status),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
+    let revenue = records::<MonthRevenue>(app.runtime.store.as_ref())
+        .get(UserId::system(), &month)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revenue.totals.get("USD"), Some(&1200));
+    assert_eq!(revenue.invoices, 1);
+
+    // An upgrade to Business, then an older update arriving late, which changes nothing.
+    let upgraded = event(
+        "evt_sub_upgraded",
+        "customer.subscription.updated",
+        now() - 1,
+        subscription(Some(user), "price_business_month", "active", 4900),
+    );
+    assert_eq!(signed(&app, &upgraded).await.status, StatusCode::OK);
+    let late = event(
+        "evt_sub_late",
+        "customer.subscription.updated",
+        now() - 2,
+        subscription(Some(user), "price_pro_month", "past_due", 1200),
+    );
+    assert_eq!(signed(&app, &late).await.status, StatusCode::OK);
+    assert_eq!(plan_of(&app, "payer@example.com").await.1, Plan::Business);
+    assert_eq!(mrr(&app).await, [("USD".to_string(), 4900)]);
+
+    // Cancelled: back to Free, out of MRR; a failed payment is recorded and audited.
+    let deleted = event(
+        "evt_sub_deleted",
+        "customer.subscription.deleted",
+        now(),
+        subscription(Some(user), "price_business_month", "canceled", 4900),
+    );
+    assert_eq!(signed(&app, &deleted).await.status, StatusCode::OK);
+    assert_eq!(plan_of(&app, "payer@example.com").await.1, Plan::Free);
+    assert_eq!(mrr(&app).await, []);
+    let failed = event(
+        "evt_failed",
+        "invoice.payment_failed",
+        now(),
+        json!({"id": "in_2", "object": "invoice", "customer": "cus_1", "amount_due": 4900,
+               "currency": "usd"}),
+    );
+    assert_eq!(signed(&app, &failed).await.status, StatusCode::OK);
+    let audit = app
+        .call(Method::GET, "/api/v1/me/audit", Some(&token), None)
+        .await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "billing.plan_changed")
+            .count(),
+        3,
+        "free → pro → business → free: {actions:?}"
+    );
+    assert!(actions.contains(&"billing.payment_failed"));
+    let unknown = event(
+        "evt_other",
+        "invoice.payment_failed",
+        now(),
+        json!({"id": "in_3", "customer": "cus_nobody", "amount_due": 100, "currency": "usd"}),
+    );
+    assert_problem(
+        &signed(&app, &unknown).await,
+        StatusCode::CONFLICT,
+        "unknown customer",
+    );
+    let ignored = event(
+        "evt_refund",
+        "charge.refunded",
+        now(),
+        json!({"id": "ch_1"}),
+    );
+    assert_eq!(signed(&app, &ignored).await.status, StatusCode::OK);
+    let not_an_event = br#"{"id":"evt_x","object":"list"}"#;
+    assert_problem(
+        &signed(&app, not_an_event).await,
+        StatusCode::BAD_REQUEST,
+        "not an event",
+    );
+}

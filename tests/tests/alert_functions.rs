@@ -391,6 +391,9 @@ async fn alert_functions_run_every_event_against_moto() {
         "{refused:#}"
     );
     admin("redrive-not-admin", 403, &values);
+    let billing = admin("billing-summary", 200, &values);
+    assert_eq!(billing["mrr"], json!([]), "{billing:#}");
+    assert_eq!(billing["months"].as_array().unwrap().len(), 12);
     let failed = admin("failed-list", 200, &values);
     assert_eq!(failed["total"], 1, "{failed:#}");
     assert_eq!(failed["items"][0]["channel"], "email");

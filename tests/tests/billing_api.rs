@@ -11,7 +11,7 @@ use dealpulse_api::routes::billing::{BillingAccount, MonthRevenue, MrrRollup};
 use dealpulse_domain::account::Email;
 use dealpulse_domain::ids::UserId;
 use dealpulse_domain::plans::Plan;
-use dealpulse_domain::ports::Store;
+use dealpulse_domain::ports::{Store, UserRepository};
 use dealpulse_domain::records::records;
 use dealpulse_tests::local_app::{app, assert_problem, Answer, App, STRIPE_WEBHOOK_SECRET};
 use hmac::{Hmac, Mac};
@@ -211,6 +211,57 @@ async fn stripe_events_move_plans_and_count_revenue_once() {
     assert_eq!(signed(&app, &late).await.status, StatusCode::OK);
     assert_eq!(plan_of(&app, "payer@example.com").await.1, Plan::Business);
     assert_eq!(mrr(&app).await, [("USD".to_string(), 4900)]);
+    let mine = app
+        .call(Method::GET, "/api/v1/billing/me", Some(&token), None)
+        .await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_eq!(mine.body["plan"], "business");
+    assert_eq!(mine.body["status"], "active");
+    assert_eq!(
+        mine.body["monthly"],
+        json!({"amount": "49.00", "currency": "USD"})
+    );
+    assert_eq!(mine.body["cancel_at_period_end"], false);
+
+    // The administrators' figures come from the rollups.
+    let (boss, _) = app
+        .verified_user("boss@example.com", "a long enough password")
+        .await;
+    let not_yet = app
+        .call(Method::GET, "/api/v1/admin/billing", Some(&boss), None)
+        .await;
+    assert_problem(&not_yet, StatusCode::FORBIDDEN, "not an admin");
+    {
+        let store: &dyn Store = app.runtime.store.as_ref();
+        let mut admin = store
+            .user_by_email(&Email::parse("boss@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        admin.role = dealpulse_domain::account::Role::Admin;
+        store.update_user(&admin).await.unwrap();
+    }
+    let summary = app
+        .call(Method::GET, "/api/v1/admin/billing", Some(&boss), None)
+        .await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.body);
+    assert_eq!(
+        summary.body["mrr"],
+        json!([{"amount": "49.00", "currency": "USD"}])
+    );
+    assert_eq!(
+        summary.body["subscriptions_by_plan"],
+        json!({"business": 1})
+    );
+    let months = summary.body["months"].as_array().unwrap();
+    assert_eq!(months.len(), 12);
+    assert_eq!(months[11]["month"], month.as_str());
+    assert_eq!(
+        months[11]["revenue"],
+        json!([{"amount": "12.00", "currency": "USD"}])
+    );
+    assert_eq!(months[11]["invoices"], 1);
+    assert_eq!(months[0]["invoices"], 0);
 
     // Cancelled: back to Free, out of MRR; a failed payment is recorded and audited.
     let deleted = event(

@@ -92,6 +92,7 @@ async fn the_billing_function_applies_signed_stripe_events_once() {
         serde_json::from_str::<Value>(answer["body"].as_str().unwrap_or("null")).unwrap()
     };
 
+    call("me-unauthenticated", 401);
     let refused = call("webhook-unsigned", 400);
     assert!(refused["detail"]
         .as_str()

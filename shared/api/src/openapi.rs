@@ -97,6 +97,8 @@ use utoipa::{Modify, OpenApi};
         admin::list_dead_letters,
         admin::redrive_dead_letters,
         billing::stripe_webhook,
+        billing::my_billing,
+        admin::billing_summary,
         dev::outbox,
         dev::sms_outbox,
     ),

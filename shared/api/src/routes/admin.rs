@@ -35,6 +35,7 @@ impl FromRef<AdminState> for Core {
 
 pub fn router(state: AdminState) -> Router {
     Router::new()
+        .route("/api/v1/admin/billing", get(billing_summary))
         .route("/api/v1/admin/deliveries/failed", get(list_failed))
         .route(
             "/api/v1/admin/deliveries/failed/{id}/retry",
@@ -313,4 +314,21 @@ pub async fn redrive_dead_letters(
     )
     .await?;
     Ok(Json(redrive.map_err(failure_error)?.into()))
+}
+
+/// MRR, subscriptions per plan and the last twelve months of revenue (from rollups).
+#[utoipa::path(get, path = "/api/v1/admin/billing", tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::billing::RevenueSummary),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn billing_summary(
+    State(state): State<AdminState>,
+    caller: Authenticated,
+) -> Result<Json<crate::routes::billing::RevenueSummary>, ApiError> {
+    require_admin(&caller)?;
+    Ok(Json(
+        crate::routes::billing::revenue_summary(&state.core).await?,
+    ))
 }

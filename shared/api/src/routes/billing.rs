@@ -69,6 +69,7 @@ impl FromRef<BillingState> for Core {
 pub fn router(state: BillingState) -> Router {
     Router::new()
         .route("/api/v1/billing/stripe/webhook", post(stripe_webhook))
+        .route("/api/v1/billing/me", axum::routing::get(my_billing))
         .with_state(state)
 }
 
@@ -150,12 +151,19 @@ pub struct MonthRevenue {
 }
 dealpulse_domain::keyed_record!(MonthRevenue, "revenue_month");
 
-/// The monthly amount of every live subscription: MRR is their sum per currency.
+/// A live subscription's part of the MRR.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LiveSubscription {
+    pub monthly: Money,
+    pub plan: Plan,
+}
+
+/// Every live subscription: MRR is the sum of their monthly amounts per currency.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MrrRollup {
     pub owner: UserId,
     pub key: String,
-    pub subscriptions: BTreeMap<String, Money>,
+    pub subscriptions: BTreeMap<String, LiveSubscription>,
     pub version: u64,
 }
 dealpulse_domain::keyed_record!(MrrRollup, "mrr");
@@ -166,12 +174,21 @@ impl MrrRollup {
     /// Monthly recurring revenue per currency code, in minor units.
     pub fn totals(&self) -> BTreeMap<String, i64> {
         let mut totals = BTreeMap::new();
-        for amount in self.subscriptions.values() {
+        for live in self.subscriptions.values() {
             *totals
-                .entry(amount.currency().code().to_string())
-                .or_insert(0) += amount.minor();
+                .entry(live.monthly.currency().code().to_string())
+                .or_insert(0) += live.monthly.minor();
         }
         totals
+    }
+
+    /// Live subscriptions per plan.
+    pub fn by_plan(&self) -> BTreeMap<&'static str, u32> {
+        let mut plans = BTreeMap::new();
+        for live in self.subscriptions.values() {
+            *plans.entry(live.plan.as_str()).or_insert(0) += 1;
+        }
+        plans
     }
 }
 
@@ -482,10 +499,8 @@ async fn apply_subscription(
             },
             |rollup| match subscription.monthly.filter(|_| live) {
                 Some(monthly) => {
-                    rollup
-                        .subscriptions
-                        .insert(subscription.id.clone(), monthly)
-                        != Some(monthly)
+                    let entry = LiveSubscription { monthly, plan };
+                    rollup.subscriptions.insert(subscription.id.clone(), entry) != Some(entry)
                 }
                 None => rollup.subscriptions.remove(&subscription.id).is_some(),
             },
@@ -512,4 +527,130 @@ async fn apply_subscription(
         .await?;
     }
     Ok(())
+}
+
+/// An amount of money as the API writes it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Amount {
+    /// Decimal text, as everywhere in the API.
+    pub amount: String,
+    pub currency: String,
+}
+
+impl Amount {
+    fn of(money: Money) -> Self {
+        Self {
+            amount: money.amount_text(),
+            currency: money.currency().code().to_string(),
+        }
+    }
+
+    /// Per-currency totals in minor units; totals of unknown currencies are left out.
+    fn all(totals: &BTreeMap<String, i64>) -> Vec<Amount> {
+        totals
+            .iter()
+            .filter_map(|(code, minor)| {
+                let currency = dealpulse_domain::money::Currency::parse(code).ok()?;
+                Money::from_minor(*minor, currency).ok().map(Amount::of)
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyBilling {
+    /// free, pro or business.
+    pub plan: String,
+    /// Stripe's subscription status (active, trialing, past_due, canceled…), if any.
+    pub status: Option<String>,
+    pub monthly: Option<Amount>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub period_end: Option<Timestamp>,
+    /// The subscription ends at `period_end` rather than renewing.
+    pub cancel_at_period_end: bool,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub payment_failed_at: Option<Timestamp>,
+}
+
+/// The caller's plan and subscription.
+#[utoipa::path(get, path = "/api/v1/billing/me", tag = "billing",
+    security(("bearer" = [])),
+    responses((status = 200, body = MyBilling)))]
+pub async fn my_billing(
+    State(core): State<Core>,
+    caller: crate::auth::extract::Authenticated,
+) -> Result<Json<MyBilling>, ApiError> {
+    let account = records::<BillingAccount>(core.store.as_ref())
+        .get(caller.user.id, BillingAccount::KEY)
+        .await?;
+    let subscription = account.as_ref().and_then(|a| a.subscription.as_ref());
+    Ok(Json(MyBilling {
+        plan: caller.user.plan.as_str().to_string(),
+        status: subscription.and_then(|s| {
+            serde_json::to_value(s.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+        }),
+        monthly: subscription.and_then(|s| s.monthly).map(Amount::of),
+        period_end: subscription.and_then(|s| s.period_end),
+        cancel_at_period_end: subscription.is_some_and(|s| s.cancel_at_period_end),
+        payment_failed_at: account.and_then(|a| a.payment_failed_at),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonthFigures {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub revenue: Vec<Amount>,
+    pub invoices: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevenueSummary {
+    /// Monthly recurring revenue of the live subscriptions, per currency.
+    pub mrr: Vec<Amount>,
+    /// Live subscriptions per plan.
+    #[schema(value_type = Object)]
+    pub subscriptions_by_plan: BTreeMap<&'static str, u32>,
+    /// The last twelve months, oldest first (the chart series); the last is this month.
+    pub months: Vec<MonthFigures>,
+}
+
+/// Revenue and subscriptions for administrators, read from rollups kept as Stripe's events
+/// arrive: thirteen reads, however many invoices there were.
+pub async fn revenue_summary(core: &Core) -> Result<RevenueSummary, ApiError> {
+    let rollup = records::<MrrRollup>(core.store.as_ref())
+        .get(UserId::system(), MrrRollup::KEY)
+        .await?;
+    let now = core.clock.now().to_zoned(jiff::tz::TimeZone::UTC);
+    let mut months = Vec::with_capacity(12);
+    for back in (0..12).rev() {
+        let month = now
+            .date()
+            .first_of_month()
+            .checked_sub(jiff::Span::new().months(back))
+            .map_err(ApiError::internal)?
+            .strftime("%Y-%m")
+            .to_string();
+        let figures = records::<MonthRevenue>(core.store.as_ref())
+            .get(UserId::system(), &month)
+            .await?;
+        months.push(MonthFigures {
+            revenue: figures
+                .as_ref()
+                .map(|f| Amount::all(&f.totals))
+                .unwrap_or_default(),
+            invoices: figures.map_or(0, |f| f.invoices),
+            month,
+        });
+    }
+    Ok(RevenueSummary {
+        mrr: rollup
+            .as_ref()
+            .map(|r| Amount::all(&r.totals()))
+            .unwrap_or_default(),
+        subscriptions_by_plan: rollup.map(|r| r.by_plan()).unwrap_or_default(),
+        months,
+    })
 }

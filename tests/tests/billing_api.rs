@@ -11,7 +11,7 @@ use dealpulse_api::routes::billing::{BillingAccount, MonthRevenue, MrrRollup};
 use dealpulse_domain::account::Email;
 use dealpulse_domain::ids::UserId;
 use dealpulse_domain::plans::Plan;
-use dealpulse_domain::ports::{Store, UserRepository};
+use dealpulse_domain::ports::Store;
 use dealpulse_domain::records::records;
 use dealpulse_tests::local_app::{app, assert_problem, Answer, App, STRIPE_WEBHOOK_SECRET};
 use hmac::{Hmac, Mac};

@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod aws;
+pub mod counting;
 pub mod fixture_shop;
 pub mod http_recorder;
 pub mod lambda;

@@ -324,3 +324,51 @@ async fn stripe_events_move_plans_and_count_revenue_once() {
         "not an event",
     );
 }
+
+/// The revenue summary reads rollups: the same number of documents after one invoice as after
+/// forty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revenue_summary_reads_the_same_whatever_the_number_of_invoices() {
+    use dealpulse_api::routes::billing::revenue_summary;
+    use dealpulse_tests::counting::CountingDocuments;
+
+    let app = app();
+    let (user, _) = {
+        app.verified_user("many@example.com", "a long enough password")
+            .await;
+        plan_of(&app, "many@example.com").await
+    };
+    let checkout = event(
+        "evt_c",
+        "checkout.session.completed",
+        now(),
+        json!({"id": "cs_9", "customer": "cus_1", "client_reference_id": user.to_string()}),
+    );
+    assert_eq!(signed(&app, &checkout).await.status, StatusCode::OK);
+    let invoice = |n: usize| {
+        event(
+            &format!("evt_inv_{n}"),
+            "invoice.paid",
+            now(),
+            json!({"id": format!("in_{n}"), "customer": "cus_1", "amount_paid": 1000 + n,
+                   "currency": "usd"}),
+        )
+    };
+    let store = app.runtime.store.as_ref();
+    let mut reads = Vec::new();
+    let mut paid = 0;
+    for total in [1, 40] {
+        while paid < total {
+            assert_eq!(signed(&app, &invoice(paid)).await.status, StatusCode::OK);
+            paid += 1;
+        }
+        let counting = CountingDocuments::new(store);
+        let summary = revenue_summary(&counting, jiff::Timestamp::now())
+            .await
+            .unwrap();
+        assert_eq!(summary.months[11].invoices as usize, total);
+        reads.push(counting.reads());
+    }
+    assert_eq!(reads[0], reads[1], "reads per request: {reads:?}");
+    assert_eq!(reads[0], 13);
+}

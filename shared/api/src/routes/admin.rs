@@ -329,6 +329,7 @@ pub async fn billing_summary(
 ) -> Result<Json<crate::routes::billing::RevenueSummary>, ApiError> {
     require_admin(&caller)?;
     Ok(Json(
-        crate::routes::billing::revenue_summary(&state.core).await?,
+        crate::routes::billing::revenue_summary(state.core.store.as_ref(), state.core.clock.now())
+            .await?,
     ))
 }

@@ -20,7 +20,7 @@ use dealpulse_domain::ids::UserId;
 use dealpulse_domain::money::Money;
 use dealpulse_domain::plans::Plan;
 use dealpulse_domain::ports::StoreError;
-use dealpulse_domain::records::records;
+use dealpulse_domain::records::{records, DocumentRepository};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -619,11 +619,14 @@ pub struct RevenueSummary {
 
 /// Revenue and subscriptions for administrators, read from rollups kept as Stripe's events
 /// arrive: thirteen reads, however many invoices there were.
-pub async fn revenue_summary(core: &Core) -> Result<RevenueSummary, ApiError> {
-    let rollup = records::<MrrRollup>(core.store.as_ref())
+pub async fn revenue_summary(
+    documents: &dyn DocumentRepository,
+    now: Timestamp,
+) -> Result<RevenueSummary, ApiError> {
+    let rollup = records::<MrrRollup>(documents)
         .get(UserId::system(), MrrRollup::KEY)
         .await?;
-    let now = core.clock.now().to_zoned(jiff::tz::TimeZone::UTC);
+    let now = now.to_zoned(jiff::tz::TimeZone::UTC);
     let mut months = Vec::with_capacity(12);
     for back in (0..12).rev() {
         let month = now
@@ -633,7 +636,7 @@ pub async fn revenue_summary(core: &Core) -> Result<RevenueSummary, ApiError> {
             .map_err(ApiError::internal)?
             .strftime("%Y-%m")
             .to_string();
-        let figures = records::<MonthRevenue>(core.store.as_ref())
+        let figures = records::<MonthRevenue>(documents)
             .get(UserId::system(), &month)
             .await?;
         months.push(MonthFigures {

@@ -1,0 +1,81 @@
+//! A document store that counts what is asked of it: tests of rollup-backed endpoints show the
+//! number of reads does not grow with the number of events.
+
+use async_trait::async_trait;
+use dealpulse_domain::ids::UserId;
+use dealpulse_domain::ports::StoreError;
+use dealpulse_domain::records::{Document, DocumentRepository};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub struct CountingDocuments<'a> {
+    inner: &'a dyn DocumentRepository,
+    reads: AtomicUsize,
+}
+
+impl<'a> CountingDocuments<'a> {
+    pub fn new(inner: &'a dyn DocumentRepository) -> Self {
+        Self {
+            inner,
+            reads: AtomicUsize::new(0),
+        }
+    }
+
+    /// Reads so far: single documents, lists and scans each count one.
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+
+    fn read(&self) {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl DocumentRepository for CountingDocuments<'_> {
+    async fn insert_document(
+        &self,
+        document: &Document,
+        limit: Option<u32>,
+    ) -> Result<(), StoreError> {
+        self.inner.insert_document(document, limit).await
+    }
+    async fn document(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+        key: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        self.read();
+        self.inner.document(kind, owner, key).await
+    }
+    async fn documents(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+    ) -> Result<Vec<Document>, StoreError> {
+        self.read();
+        self.inner.documents(kind, owner).await
+    }
+    async fn update_document(&self, document: &Document) -> Result<Document, StoreError> {
+        self.inner.update_document(document).await
+    }
+    async fn delete_document(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+        key: &str,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .delete_document(kind, owner, key, expected_version)
+            .await
+    }
+    async fn count_documents(&self, kind: &'static str, owner: UserId) -> Result<u32, StoreError> {
+        self.read();
+        self.inner.count_documents(kind, owner).await
+    }
+    async fn all_documents(&self, kind: &'static str) -> Result<Vec<Document>, StoreError> {
+        self.read();
+        self.inner.all_documents(kind).await
+    }
+}

@@ -25,8 +25,20 @@ pub fn app() -> App {
     app_with_plans(None)
 }
 
+/// Local mode whose Stripe API calls go to `stripe_base` (a recorder).
+pub fn app_with_stripe(stripe_base: &str) -> App {
+    app_with(
+        None,
+        Some((stripe_base.to_string(), "sk_test_local".to_string())),
+    )
+}
+
 /// Local mode with plan limits from a JSON file (the limits are data).
 pub fn app_with_plans(plans_file: Option<PathBuf>) -> App {
+    app_with(plans_file, None)
+}
+
+fn app_with(plans_file: Option<PathBuf>, stripe_api: Option<(String, String)>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let runtime = LocalRuntime::start(LocalConfig {
         data_dir: dir.path().to_path_buf(),
@@ -57,6 +69,7 @@ pub fn app_with_plans(plans_file: Option<PathBuf>) -> App {
             .into(),
             tolerance: dealpulse_domain::billing::DEFAULT_TOLERANCE,
         }),
+        stripe_api,
     })
     .unwrap();
     let router = runtime.router();

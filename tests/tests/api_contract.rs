@@ -1091,6 +1091,8 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/admin/deliveries/dead-letters/redrive", "post"),
         ("/api/v1/billing/stripe/webhook", "post"),
         ("/api/v1/billing/me", "get"),
+        ("/api/v1/billing/checkout", "post"),
+        ("/api/v1/billing/cancel", "post"),
         ("/api/v1/admin/billing", "get"),
     ];
     for (path, method) in expected {

@@ -372,3 +372,78 @@ async fn the_revenue_summary_reads_the_same_whatever_the_number_of_invoices() {
     assert_eq!(reads[0], reads[1], "reads per request: {reads:?}");
     assert_eq!(reads[0], 13);
 }
+
+/// Checkout and cancellation talk Stripe's REST API (form-encoded, secret key as bearer) to a
+/// recorder standing in for api.stripe.com.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_and_cancel_call_stripe_and_the_webhook_confirms() {
+    use dealpulse_tests::http_recorder::HttpRecorder;
+    use dealpulse_tests::local_app::app_with_stripe;
+
+    let stripe = HttpRecorder::start(
+        200,
+        r#"{"id":"cs_test_a1","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_a1"}"#,
+    );
+    let app = app_with_stripe(&stripe.base_url());
+    let (token, _) = app
+        .verified_user("buyer@example.com", "a long enough password")
+        .await;
+    let (user, _) = plan_of(&app, "buyer@example.com").await;
+    let post = |path: &'static str, body: Value| {
+        let token = token.clone();
+        let app = &app;
+        async move { app.call(Method::POST, path, Some(&token), Some(body)).await }
+    };
+    for (body, why) in [
+        (json!({"plan": "free"}), "free is not bought"),
+        (json!({"plan": "platinum"}), "no such plan"),
+        (json!({"plan": "pro", "coupon": "x"}), "unknown field"),
+    ] {
+        let answer = post("/api/v1/billing/checkout", body).await;
+        assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, why);
+    }
+    assert!(stripe.requests().is_empty(), "nothing reached Stripe");
+    let refused = post("/api/v1/billing/cancel", json!({"at_period_end": true})).await;
+    assert_problem(&refused, StatusCode::CONFLICT, "no subscription to cancel");
+
+    let started = post("/api/v1/billing/checkout", json!({"plan": "pro"})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    assert_eq!(
+        started.body["url"],
+        "https://checkout.stripe.com/c/pay/cs_test_a1"
+    );
+    let sent = stripe.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path, "/v1/checkout/sessions");
+    assert_eq!(sent[0].headers["authorization"], "Bearer sk_test_local");
+    let form: std::collections::BTreeMap<String, String> =
+        url::form_urlencoded::parse(&sent[0].body)
+            .into_owned()
+            .collect();
+    assert_eq!(form["mode"], "subscription");
+    assert_eq!(form["line_items[0][price]"], "price_pro_month");
+    assert_eq!(form["client_reference_id"], user.to_string());
+    assert_eq!(
+        form["subscription_data[metadata][user_id]"],
+        user.to_string()
+    );
+    assert_eq!(form["customer_email"], "buyer@example.com");
+    assert!(form["success_url"].starts_with("http://dealpulse.test/billing"));
+
+    // Paid: Stripe's events make the subscription live; a second checkout is refused.
+    let subscribed = event(
+        "evt_buyer_sub",
+        "customer.subscription.created",
+        now(),
+        subscription(Some(user), "price_pro_month", "active", 1200),
+    );
+    assert_eq!(signed(&app, &subscribed).await.status, StatusCode::OK);
+    let again = post("/api/v1/billing/checkout", json!({"plan": "business"})).await;
+    assert_problem(&again, StatusCode::CONFLICT, "already subscribed");
+    let cancelled = post("/api/v1/billing/cancel", json!({"at_period_end": true})).await;
+    assert_eq!(cancelled.status, StatusCode::ACCEPTED, "{}", cancelled.body);
+    let sent = stripe.requests();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].path, "/v1/subscriptions/sub_1");
+    assert_eq!(sent[1].body, b"cancel_at_period_end=true");
+}

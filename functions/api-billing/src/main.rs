@@ -2,7 +2,9 @@
 
 use dealpulse_api::routes::billing::{BillingState, StripeSettings};
 use dealpulse_aws::dynamodb::DynamoStore;
+use dealpulse_domain::billing::PaymentProvider;
 use dealpulse_lambda::{lambda_app, run, ConfigError, FunctionEnv};
+use dealpulse_outbound::stripe::StripeApi;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -26,9 +28,23 @@ async fn main() -> Result<(), lambda_http::Error> {
         })),
         None => None,
     };
+    let payments = match env.optional("DEALPULSE_STRIPE_SECRET_KEY") {
+        Some(key) => {
+            let base = env
+                .optional("DEALPULSE_STRIPE_API_BASE")
+                .unwrap_or_else(|| "https://api.stripe.com".into());
+            let api = StripeApi::new(&base, &key).map_err(|why| ConfigError::Invalid {
+                name: "DEALPULSE_STRIPE_API_BASE",
+                why: why.to_string(),
+            })?;
+            Some(Arc::new(api) as Arc<dyn PaymentProvider>)
+        }
+        None => None,
+    };
     let state = BillingState {
         core: dealpulse_lambda::core(&env, store)?,
         stripe,
+        payments,
     };
     run(lambda_app(
         dealpulse_api::routes::billing::router(state),

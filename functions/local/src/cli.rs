@@ -208,6 +208,15 @@ struct ServeArgs {
     /// Which Stripe price is which plan: `price_…=pro,price_…=business`.
     #[arg(long, env = "DEALPULSE_STRIPE_PRICES")]
     stripe_prices: Option<String>,
+    /// Stripe secret key (`sk_…`): enables checkouts and cancellations.
+    #[arg(long, env = "DEALPULSE_STRIPE_SECRET_KEY", hide_env_values = true)]
+    stripe_secret_key: Option<String>,
+    #[arg(
+        long,
+        env = "DEALPULSE_STRIPE_API_BASE",
+        default_value = "https://api.stripe.com"
+    )]
+    stripe_api_base: String,
     #[arg(long, env = "DEALPULSE_LOG_FORMAT", value_enum, default_value = "json")]
     log_format: LogFormat,
     #[command(flatten)]
@@ -284,6 +293,7 @@ fn config_for_admin(data: &DataArgs) -> LocalConfig {
         notify_origin: None,
         delivery_lease: Duration::from_secs(120),
         stripe: None,
+        stripe_api: None,
     }
 }
 
@@ -335,6 +345,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }),
                     None => None,
                 },
+                stripe_api: args
+                    .stripe_secret_key
+                    .map(|key| (args.stripe_api_base.clone(), key)),
                 inbound_domain: args.data.inbound_domain,
                 system_senders: args.data.inbound_system_senders,
             };

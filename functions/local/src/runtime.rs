@@ -89,6 +89,8 @@ pub struct LocalConfig {
     pub delivery_lease: std::time::Duration,
     /// Stripe's webhook secret and price → plan map; without it the webhook answers 501.
     pub stripe: Option<dealpulse_api::routes::billing::StripeSettings>,
+    /// Stripe's API (base URL, secret key) for checkouts and cancellations.
+    pub stripe_api: Option<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +107,8 @@ pub enum StartError {
     Sms(#[from] dealpulse_domain::sms::SmsError),
     #[error("inbound mail: {0}")]
     Inbound(String),
+    #[error("Stripe: {0}")]
+    Payments(#[from] dealpulse_domain::billing::PaymentError),
 }
 
 pub struct LocalRuntime {
@@ -119,6 +123,8 @@ pub struct LocalRuntime {
     pub sms: Arc<dyn SmsSender>,
     pub sms_outbox: Option<Arc<SmsOutbox>>,
     pub vapid: Arc<VapidKeys>,
+    /// Stripe's API, when a secret key is configured.
+    pub payments: Option<Arc<dyn dealpulse_domain::billing::PaymentProvider>>,
     pub core: Core,
     pub metrics: Arc<Metrics>,
     pub config: LocalConfig,
@@ -265,7 +271,15 @@ impl LocalRuntime {
             );
         }
         let mail = Arc::new(mail);
+        let payments = match &config.stripe_api {
+            Some((base, key)) => Some(Arc::new(dealpulse_outbound::stripe::StripeApi::new(
+                base, key,
+            )?)
+                as Arc<dyn dealpulse_domain::billing::PaymentProvider>),
+            None => None,
+        };
         Ok(Self {
+            payments,
             mail,
             store,
             queue,
@@ -364,6 +378,7 @@ impl LocalRuntime {
                 dealpulse_api::routes::billing::BillingState {
                     core: self.core.clone(),
                     stripe: self.config.stripe.clone().map(Arc::new),
+                    payments: self.payments.clone(),
                 },
             ))
             .merge(dealpulse_api::routes::admin::router(AdminState {

@@ -98,6 +98,8 @@ use utoipa::{Modify, OpenApi};
         admin::redrive_dead_letters,
         billing::stripe_webhook,
         billing::my_billing,
+        billing::start_checkout,
+        billing::cancel_subscription,
         admin::billing_summary,
         dev::outbox,
         dev::sms_outbox,

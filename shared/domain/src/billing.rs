@@ -539,3 +539,44 @@ mod event_tests {
         }
     }
 }
+
+/// Why the payment provider did not do what was asked; safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentError {
+    /// The provider refused the request (bad price, unknown subscription).
+    #[error("the payment provider refused: {0}")]
+    Rejected(String),
+    #[error("the payment provider is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A hosted checkout for one plan's price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutRequest {
+    pub price: String,
+    pub user: UserId,
+    pub email: String,
+    /// The customer already known for this user, so Stripe does not make a second one.
+    pub customer: Option<String>,
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CheckoutSession {
+    pub id: String,
+    /// Where to send the user to pay.
+    pub url: String,
+}
+
+/// The payment provider's API (Stripe in production, a recorder in tests).
+#[async_trait::async_trait]
+pub trait PaymentProvider: Send + Sync {
+    async fn checkout(&self, request: &CheckoutRequest) -> Result<CheckoutSession, PaymentError>;
+    /// Ends the subscription when its period ends (`true`) or keeps it renewing (`false`).
+    async fn cancel_at_period_end(
+        &self,
+        subscription: &str,
+        cancel: bool,
+    ) -> Result<(), PaymentError>;
+}

@@ -2,6 +2,7 @@
 //! HTTP protocol to a base URL from configuration, so tests point it at a recorder on loopback.
 
 pub mod push;
+pub mod stripe;
 pub mod twilio;
 pub mod webhooks;
 

@@ -14,7 +14,8 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use dealpulse_domain::billing::{
-    verify, StripeEvent, StripeEventKind, SubscriptionState, SubscriptionStatus,
+    verify, CheckoutRequest, CheckoutSession, PaymentError, PaymentProvider, StripeEvent,
+    StripeEventKind, SubscriptionState, SubscriptionStatus,
 };
 use dealpulse_domain::ids::UserId;
 use dealpulse_domain::money::Money;
@@ -58,6 +59,8 @@ pub struct BillingState {
     pub core: Core,
     /// `None` when no Stripe account is configured: the webhook answers 501.
     pub stripe: Option<Arc<StripeSettings>>,
+    /// Stripe's API for checkouts and cancellations; `None`: those answer 501.
+    pub payments: Option<Arc<dyn PaymentProvider>>,
 }
 
 impl FromRef<BillingState> for Core {
@@ -70,6 +73,8 @@ pub fn router(state: BillingState) -> Router {
     Router::new()
         .route("/api/v1/billing/stripe/webhook", post(stripe_webhook))
         .route("/api/v1/billing/me", axum::routing::get(my_billing))
+        .route("/api/v1/billing/checkout", post(start_checkout))
+        .route("/api/v1/billing/cancel", post(cancel_subscription))
         .with_state(state)
 }
 
@@ -656,4 +661,163 @@ pub async fn revenue_summary(
         subscriptions_by_plan: rollup.map(|r| r.by_plan()).unwrap_or_default(),
         months,
     })
+}
+
+fn payment_error(error: PaymentError) -> ApiError {
+    match error {
+        PaymentError::Rejected(why) => {
+            tracing::warn!(%why, "Stripe refused a request");
+            ApiError::Unavailable("the payment provider refused the request".into())
+        }
+        PaymentError::Unavailable(why) => {
+            tracing::warn!(%why, "Stripe is unavailable");
+            ApiError::Unavailable("the payment provider is unavailable; try again".into())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"plan": "pro"}))]
+pub struct CheckoutBody {
+    /// pro or business.
+    pub plan: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutAnswer {
+    pub session_id: String,
+    /// Send the user here to pay; the webhook changes the plan once they have.
+    pub url: String,
+}
+
+/// Starts a Stripe checkout for a paid plan. 422 for an unknown or free plan or one without a
+/// Stripe price; 409 when a subscription is live already (cancel it, or wait for its end).
+#[utoipa::path(post, path = "/api/v1/billing/checkout", tag = "billing",
+    security(("bearer" = [])),
+    request_body = CheckoutBody,
+    responses(
+        (status = 201, body = CheckoutAnswer),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 501, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn start_checkout(
+    State(state): State<BillingState>,
+    caller: crate::auth::extract::Authenticated,
+    crate::json::JsonBody(body): crate::json::JsonBody<CheckoutBody>,
+) -> Result<(axum::http::StatusCode, Json<CheckoutAnswer>), ApiError> {
+    let core = &state.core;
+    let plan = Plan::parse(&body.plan)
+        .filter(|plan| *plan != Plan::Free)
+        .ok_or_else(|| ApiError::invalid("plan", "plan is pro or business"))?;
+    let (Some(stripe), Some(payments)) = (&state.stripe, &state.payments) else {
+        return Err(ApiError::NotImplemented("billing is not configured"));
+    };
+    let price = stripe
+        .prices
+        .iter()
+        .find(|(_, priced)| **priced == plan)
+        .map(|(price, _)| price.clone())
+        .ok_or_else(|| ApiError::invalid("plan", "this plan cannot be bought here"))?;
+    let account = records::<BillingAccount>(core.store.as_ref())
+        .get(caller.user.id, BillingAccount::KEY)
+        .await?;
+    let live = account
+        .as_ref()
+        .and_then(|a| a.subscription.as_ref())
+        .is_some_and(|s| s.status.entitles());
+    if live {
+        return Err(ApiError::Conflict(
+            "a subscription is live already; cancel it or wait for its period to end",
+        ));
+    }
+    let base = &core.settings.public_url;
+    let CheckoutSession { id, url } = payments
+        .checkout(&CheckoutRequest {
+            price,
+            user: caller.user.id,
+            email: caller.user.email.as_str().to_string(),
+            customer: account.and_then(|a| a.customer),
+            success_url: format!("{base}/billing?checkout=success"),
+            cancel_url: format!("{base}/billing?checkout=cancelled"),
+        })
+        .await
+        .map_err(payment_error)?;
+    crate::routes::audit(
+        core,
+        Some(caller.user.id),
+        "billing.checkout_started",
+        "api",
+        serde_json::json!({ "plan": plan.as_str(), "session": id }),
+    )
+    .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(CheckoutAnswer {
+            session_id: id,
+            url,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"at_period_end": true}))]
+pub struct CancelBody {
+    /// true: end the subscription when the paid period ends; false: keep it renewing.
+    pub at_period_end: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelAnswer {
+    pub subscription: String,
+    pub cancel_at_period_end: bool,
+}
+
+/// Cancels the caller's subscription at the end of its period (or takes that back). Stripe
+/// confirms through the webhook; the plan stays until the period ends. 409 without a live
+/// subscription.
+#[utoipa::path(post, path = "/api/v1/billing/cancel", tag = "billing",
+    security(("bearer" = [])),
+    request_body = CancelBody,
+    responses(
+        (status = 202, body = CancelAnswer),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 501, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn cancel_subscription(
+    State(state): State<BillingState>,
+    caller: crate::auth::extract::Authenticated,
+    crate::json::JsonBody(body): crate::json::JsonBody<CancelBody>,
+) -> Result<(axum::http::StatusCode, Json<CancelAnswer>), ApiError> {
+    let core = &state.core;
+    let Some(payments) = &state.payments else {
+        return Err(ApiError::NotImplemented("billing is not configured"));
+    };
+    let subscription = records::<BillingAccount>(core.store.as_ref())
+        .get(caller.user.id, BillingAccount::KEY)
+        .await?
+        .and_then(|a| a.subscription)
+        .filter(|s| s.status.entitles())
+        .ok_or(ApiError::Conflict("there is no live subscription"))?;
+    payments
+        .cancel_at_period_end(&subscription.id, body.at_period_end)
+        .await
+        .map_err(payment_error)?;
+    crate::routes::audit(
+        core,
+        Some(caller.user.id),
+        "billing.cancel_requested",
+        "api",
+        serde_json::json!({ "subscription": subscription.id, "at_period_end": body.at_period_end }),
+    )
+    .await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(CancelAnswer {
+            subscription: subscription.id,
+            cancel_at_period_end: body.at_period_end,
+        }),
+    ))
 }

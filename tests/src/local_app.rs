@@ -134,6 +134,20 @@ impl App {
         dealpulse_api::emails::link_token(&mail.text).unwrap()
     }
 
+    /// Gives an existing account the administrator role (its tokens carry it from the next
+    /// request on: the role is read with the user).
+    pub async fn make_admin(&self, email: &str) {
+        use dealpulse_domain::ports::UserRepository;
+        let store = self.runtime.store.as_ref();
+        let mut user = store
+            .user_by_email(&dealpulse_domain::account::Email::parse(email).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        user.role = dealpulse_domain::account::Role::Admin;
+        store.update_user(&user).await.unwrap();
+    }
+
     /// Registers and verifies an account; returns (access token, refresh token).
     pub async fn verified_user(&self, email: &str, password: &str) -> (String, String) {
         let created = self

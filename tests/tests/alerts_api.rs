@@ -1638,16 +1638,7 @@ async fn administrators_retry_failed_deliveries_and_redrive_dead_letters() {
     let app = app();
     let token = user(&app, "lee@example.com").await;
     let boss = user(&app, "boss@example.com").await;
-    {
-        let store: &dyn Store = app.runtime.store.as_ref();
-        let mut admin = store
-            .user_by_email(&Email::parse("boss@example.com").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        admin.role = dealpulse_domain::account::Role::Admin;
-        store.update_user(&admin).await.unwrap();
-    }
+    app.make_admin("boss@example.com").await;
     // Every admin route refuses everyone else, and says why.
     let doc = serde_json::to_value(dealpulse_api::openapi::document()).unwrap();
     let mut admin_routes = 0;

@@ -56,16 +56,7 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
     let (boss, _) = app
         .verified_user("boss@example.com", "a long enough password")
         .await;
-    {
-        let store: &dyn dealpulse_domain::ports::Store = app.runtime.store.as_ref();
-        let mut user = store
-            .user_by_email(&Email::parse("boss@example.com").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        user.role = dealpulse_domain::account::Role::Admin;
-        store.update_user(&user).await.unwrap();
-    }
+    app.make_admin("boss@example.com").await;
     let ingest_key = app
         .call(
             Method::POST,

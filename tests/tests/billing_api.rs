@@ -231,16 +231,7 @@ async fn stripe_events_move_plans_and_count_revenue_once() {
         .call(Method::GET, "/api/v1/admin/billing", Some(&boss), None)
         .await;
     assert_problem(&not_yet, StatusCode::FORBIDDEN, "not an admin");
-    {
-        let store: &dyn Store = app.runtime.store.as_ref();
-        let mut admin = store
-            .user_by_email(&Email::parse("boss@example.com").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        admin.role = dealpulse_domain::account::Role::Admin;
-        store.update_user(&admin).await.unwrap();
-    }
+    app.make_admin("boss@example.com").await;
     let summary = app
         .call(Method::GET, "/api/v1/admin/billing", Some(&boss), None)
         .await;

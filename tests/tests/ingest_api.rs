@@ -4,9 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::http::{Method, StatusCode};
-use dealpulse_domain::account::{Email, Role};
 use dealpulse_domain::events::{CatalogEvent, EventEnvelope};
-use dealpulse_domain::ports::{CatalogRepository, SourceRepository, Store};
+use dealpulse_domain::ports::{CatalogRepository, SourceRepository};
 use dealpulse_domain::queue::Queue;
 use dealpulse_tests::local_app::{app, assert_problem, App};
 use jiff::{SignedDuration, Timestamp};
@@ -15,14 +14,7 @@ use std::time::Duration;
 
 async fn admin(app: &App, email: &str) -> String {
     let (token, _) = app.verified_user(email, "a long enough password").await;
-    let store: &dyn Store = app.runtime.store.as_ref();
-    let mut user = store
-        .user_by_email(&Email::parse(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    user.role = Role::Admin;
-    store.update_user(&user).await.unwrap();
+    app.make_admin(email).await;
     token
 }
 

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::Client;
 use dealpulse_domain::account::{
     ApiKey, AuditEvent, Email, OneTimeToken, Session, TokenPurpose, User,
 };
-use dealpulse_domain::ids::{ApiKeyId, SessionId, UserId};
+use dealpulse_domain::ids::{ApiKeyId, AuditEventId, SessionId, UserId};
 use dealpulse_domain::ports::{
     ApiKeyRepository, AuditRepository, OneTimeTokenRepository, RateCounterRepository,
     SessionRepository, Store, StoreError, UserRepository,
@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
 
+mod counters;
 mod deliveries;
 mod records;
 mod sources;
@@ -275,6 +276,43 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Items of one key condition (on the table, or on `index`), in descending sort-key order,
+    /// at most `limit`, following pages as needed.
+    async fn query_newest_first(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        while items.len() < limit {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(condition)
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            if let Some(index) = index {
+                query = query.index_name(index);
+            }
+            for (name, value) in &values {
+                query = query.expression_attribute_values(*name, value.clone());
+            }
+            let output = query.send().await.map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        items.truncate(limit);
+        Ok(items)
+    }
+
     fn user_item(&self, user: &User) -> Result<Item, StoreError> {
         let mut item = with_keys(attributes(user)?, key::user(user.id), "user");
         item.insert("GSI2PK".into(), s(key::signup_month(user.created_at)));
@@ -371,6 +409,25 @@ impl UserRepository for DynamoStore {
             }
         };
         self.user_by_id(id).await
+    }
+
+    async fn users_signed_up_in(
+        &self,
+        month: jiff::civil::Date,
+        after: Option<(Timestamp, UserId)>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let mut condition = "GSI2PK = :pk".to_string();
+        let mut values = vec![(":pk", s(format!("USERS#{}", month.strftime("%Y-%m"))))];
+        if let Some((at, id)) = after {
+            condition.push_str(" AND GSI2SK < :after");
+            values.push((":after", s(format!("{at}#{id}"))));
+        }
+        self.query_newest_first(Some("GSI2"), &condition, values, limit as usize)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     async fn update_user(&self, user: &User) -> Result<User, StoreError> {
@@ -749,21 +806,42 @@ impl AuditRepository for DynamoStore {
         self.owned(user, "AUDIT#", true, Some(limit as usize))
             .await?
             .into_iter()
-            .map(|item| {
-                let record: AuditRecord = from_item(item)?;
-                Ok(AuditEvent {
-                    id: record.id,
-                    at: record.at,
-                    user_id: record.user_id,
-                    actor: record.actor,
-                    action: record.action,
-                    ip: record.ip,
-                    detail: serde_json::from_str(&record.detail_json)
-                        .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?,
-                })
-            })
+            .map(audit_event)
             .collect()
     }
+
+    async fn audit_of_day(
+        &self,
+        day: jiff::civil::Date,
+        before: Option<AuditEventId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut condition = "PK = :pk".to_string();
+        let mut values = vec![(":pk", s(format!("AUDIT#{day}")))];
+        if let Some(before) = before {
+            condition.push_str(" AND SK < :before");
+            values.push((":before", s(before.to_string())));
+        }
+        self.query_newest_first(None, &condition, values, limit as usize)
+            .await?
+            .into_iter()
+            .map(audit_event)
+            .collect()
+    }
+}
+
+fn audit_event(item: Item) -> Result<AuditEvent, StoreError> {
+    let record: AuditRecord = from_item(item)?;
+    Ok(AuditEvent {
+        id: record.id,
+        at: record.at,
+        user_id: record.user_id,
+        actor: record.actor,
+        action: record.action,
+        ip: record.ip,
+        detail: serde_json::from_str(&record.detail_json)
+            .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?,
+    })
 }
 
 #[async_trait]

@@ -5,6 +5,7 @@
 //! Cases use fresh random ids and addresses, so fixtures may share one backing table or server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod counters;
 pub mod deliveries;
 pub mod events;
 pub mod mail;

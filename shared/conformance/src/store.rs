@@ -6,6 +6,7 @@ use dealpulse_domain::ports::{Store, StoreError};
 use dealpulse_domain::secret::{random_token, TokenHash};
 use jiff::{SignedDuration, Timestamp};
 
+pub use crate::counters::*;
 pub use crate::deliveries::*;
 pub use crate::records::*;
 pub use crate::sources::*;
@@ -613,7 +614,10 @@ macro_rules! store_conformance {
             a_delivery_is_claimed_once_and_its_result_ends_it,
             lapsed_and_retrying_claims_are_retaken_with_fencing,
             concurrent_claims_of_one_delivery_let_exactly_one_win,
-            a_failed_delivery_can_be_reopened_once_for_a_retry
+            a_failed_delivery_can_be_reopened_once_for_a_retry,
+            counters_add_up_and_read_back_in_order,
+            users_list_by_signup_month_newest_first,
+            audit_events_list_by_day_newest_first
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {

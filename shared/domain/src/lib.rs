@@ -7,6 +7,7 @@ pub mod account;
 pub mod billing;
 pub mod channels;
 pub mod clock;
+pub mod counters;
 pub mod delivery;
 pub mod events;
 pub mod geo;

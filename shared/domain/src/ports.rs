@@ -4,7 +4,7 @@
 //! (`dealpulse-conformance`), which is the executable definition of these contracts.
 
 use crate::account::{ApiKey, AuditEvent, Email, OneTimeToken, Session, TokenPurpose, User};
-use crate::ids::{ApiKeyId, ListingId, ProductId, SessionId, SourceId, UserId};
+use crate::ids::{ApiKeyId, AuditEventId, ListingId, ProductId, SessionId, SourceId, UserId};
 use crate::listing::{Listing, PricePoint, TrackedProduct};
 use crate::records::DocumentRepository;
 use crate::secret::TokenHash;
@@ -49,6 +49,14 @@ pub trait UserRepository: Send + Sync {
     /// Removes the user, frees the e-mail address, and deletes their sessions, API keys,
     /// pending link tokens and owned documents. Audit events are kept. `NotFound` when there is no such user.
     async fn delete_user(&self, id: UserId) -> Result<(), StoreError>;
+    /// Accounts created in the UTC month starting `month` (its first day), newest first (by
+    /// creation time, then id), strictly after `after` in that order, at most `limit`.
+    async fn users_signed_up_in(
+        &self,
+        month: jiff::civil::Date,
+        after: Option<(Timestamp, UserId)>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
 }
 
 #[async_trait]
@@ -114,6 +122,13 @@ pub trait AuditRepository: Send + Sync {
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The user's most recent audit events, newest first.
     async fn audit_of_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Events of one UTC day (by `at`), newest first by id, older than `before`, at most `limit`.
+    async fn audit_of_day(
+        &self,
+        day: jiff::civil::Date,
+        before: Option<AuditEventId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
 }
 
 #[async_trait]
@@ -216,6 +231,7 @@ pub trait Store:
     + CatalogRepository
     + SourceRepository
     + crate::delivery::DeliveryRepository
+    + crate::counters::CounterRepository
 {
     /// Cheap round trip proving the store answers (readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;

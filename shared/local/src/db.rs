@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_sources.sql"),
     include_str!("migrations/0004_api_key_scopes.sql"),
     include_str!("migrations/0005_deliveries.sql"),
+    include_str!("migrations/0006_counters.sql"),
 ];
 
 const READERS: usize = 4;

@@ -2,6 +2,7 @@
 //! directory, so DealPulse runs on one machine with no cloud account.
 
 pub mod bus;
+mod counters;
 pub mod db;
 mod deliveries;
 pub mod mail;

@@ -359,6 +359,39 @@ impl UserRepository for SqliteStore {
             })
             .await
     }
+
+    async fn users_signed_up_in(
+        &self,
+        month: jiff::civil::Date,
+        after: Option<(Timestamp, UserId)>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let first = month.first_of_month();
+        let next = first
+            .checked_add(jiff::ToSpan::months(1))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // Stored timestamps are RFC 3339 text: a day's text sorts below every instant of it.
+        let (from, to) = (first.to_string(), next.to_string());
+        let (after_at, after_id) = after.map_or_else(
+            || ("~".to_string(), String::new()),
+            |(at, id)| (ts_out(at), id.to_string()),
+        );
+        self.db
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(&format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE created_at >= ?1 AND created_at < ?2 \
+                         AND (created_at, id) < (?3, ?4) ORDER BY created_at DESC, id DESC LIMIT ?5"
+                    ))
+                    .map_err(store_error)?;
+                let rows = statement
+                    .query_map(params![from, to, after_at, after_id, limit], UserRow::read)
+                    .map_err(store_error)?;
+                rows.map(|row| row.map_err(store_error)?.into_user())
+                    .collect()
+            })
+            .await
+    }
 }
 
 #[async_trait]
@@ -739,43 +772,76 @@ impl AuditRepository for SqliteStore {
     async fn audit_of_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
         self.db
             .read(move |connection| {
-                let mut statement = connection
-                    .prepare_cached(
-                        "SELECT id, at, user_id, actor, action, ip, detail FROM audit_events \
-                         WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2",
-                    )
-                    .map_err(store_error)?;
-                let rows = statement
-                    .query_map(params![user.to_string(), limit], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, Option<String>>(2)?,
-                            row.get::<_, Option<String>>(3)?,
-                            row.get::<_, String>(4)?,
-                            row.get::<_, Option<String>>(5)?,
-                            row.get::<_, String>(6)?,
-                        ))
-                    })
-                    .map_err(store_error)?;
-                rows.map(|row| {
-                    let (id, at, user_id, actor, action, ip, detail) = row.map_err(store_error)?;
-                    Ok(AuditEvent {
-                        id: parsed("audit id", id.parse::<AuditEventId>())?,
-                        at: ts_in(&at)?,
-                        user_id: user_id
-                            .map(|id| parsed("user id", id.parse::<UserId>()))
-                            .transpose()?,
-                        actor,
-                        action,
-                        ip,
-                        detail: parsed("audit detail", serde_json::from_str(&detail))?,
-                    })
-                })
-                .collect()
+                audit_rows(
+                    connection,
+                    "WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2",
+                    params![user.to_string(), limit],
+                )
             })
             .await
     }
+
+    async fn audit_of_day(
+        &self,
+        day: jiff::civil::Date,
+        before: Option<AuditEventId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let from = day.to_string();
+        let to = day.tomorrow().map_err(|e| StoreError::Corrupt(e.to_string()))?.to_string();
+        // UUIDv7 text sorts like the ids; "~" is above every id character.
+        let before = before.map_or_else(|| "~".to_string(), |id| id.to_string());
+        self.db
+            .read(move |connection| {
+                audit_rows(
+                    connection,
+                    "WHERE at >= ?1 AND at < ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4",
+                    params![from, to, before, limit],
+                )
+            })
+            .await
+    }
+}
+
+/// Audit events selected by `filter` (a WHERE … ORDER BY … LIMIT clause over `params`).
+fn audit_rows(
+    connection: &rusqlite::Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT id, at, user_id, actor, action, ip, detail FROM audit_events {filter}"
+        ))
+        .map_err(store_error)?;
+    let rows = statement
+        .query_map(params, |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, Option<String>>(5)?,
+                row.get::<_, String>(6)?,
+            ))
+        })
+        .map_err(store_error)?;
+    rows.map(|row| {
+        let (id, at, user_id, actor, action, ip, detail) = row.map_err(store_error)?;
+        Ok(AuditEvent {
+            id: parsed("audit id", id.parse::<AuditEventId>())?,
+            at: ts_in(&at)?,
+            user_id: user_id
+                .map(|id| parsed("user id", id.parse::<UserId>()))
+                .transpose()?,
+            actor,
+            action,
+            ip,
+            detail: parsed("audit detail", serde_json::from_str(&detail))?,
+        })
+    })
+    .collect()
 }
 
 #[async_trait]

@@ -1,0 +1,149 @@
+//! Rollup counters in the single table: `PK = COUNTERS#<bucket>`, `SK = <name>`, `value` N.
+//! Additions are `UpdateItem ADD` (atomic under any number of writers); reads are consistent
+//! `BatchGetItem`s of at most 100 keys; a bucket's names with a prefix are one `Query`.
+
+use super::{key_map, n, s, unavailable, DynamoStore, Item};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use dealpulse_domain::counters::{CounterBucket, CounterKey, CounterRepository};
+use dealpulse_domain::ports::StoreError;
+use std::collections::HashMap;
+
+fn partition(bucket: &CounterBucket) -> String {
+    format!("COUNTERS#{}", bucket.as_str())
+}
+
+fn number(item: &Item) -> Result<i64, StoreError> {
+    match item.get("value") {
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("counter value {value:?}"))),
+        _ => Err(StoreError::Corrupt("counter without a value".into())),
+    }
+}
+
+fn text(item: &Item, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => value.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Unprocessed keys are asked again this many times (throttling) before the read fails.
+const BATCH_ROUNDS: usize = 8;
+
+#[async_trait]
+impl CounterRepository for DynamoStore {
+    async fn add_counts(&self, changes: &[(CounterKey, i64)]) -> Result<(), StoreError> {
+        for (key, delta) in changes {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key_map((partition(&key.bucket), key.name.clone()))))
+                .update_expression("ADD #value :delta SET entity_type = :type")
+                .expression_attribute_names("#value", "value")
+                .expression_attribute_values(":delta", n(delta))
+                .expression_attribute_values(":type", s("counter"))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn counts(&self, keys: &[CounterKey]) -> Result<Vec<i64>, StoreError> {
+        let mut found: HashMap<(String, String), i64> = HashMap::new();
+        let mut unique: Vec<(String, String)> = keys
+            .iter()
+            .map(|key| (partition(&key.bucket), key.name.clone()))
+            .collect();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let mut pending = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().cloned().map(key_map).collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(unavailable)?;
+            for round in 0.. {
+                if round == BATCH_ROUNDS {
+                    return Err(StoreError::Unavailable(
+                        "counter reads kept coming back unprocessed".into(),
+                    ));
+                }
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, pending.clone())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in output
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    found.insert((text(&item, "PK"), text(&item, "SK")), number(&item)?);
+                }
+                match output
+                    .unprocessed_keys
+                    .and_then(|mut unprocessed| unprocessed.remove(&self.table))
+                {
+                    Some(rest) if !rest.keys.is_empty() => {
+                        tokio::time::sleep(std::time::Duration::from_millis(20 << round)).await;
+                        pending = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|key| {
+                found
+                    .get(&(partition(&key.bucket), key.name.clone()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect())
+    }
+
+    async fn counts_with_prefix(
+        &self,
+        bucket: &CounterBucket,
+        prefix: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut counters = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .expression_attribute_values(":pk", s(partition(bucket)))
+                .consistent_read(true);
+            // A key condition may not compare with an empty string.
+            query = if prefix.is_empty() {
+                query.key_condition_expression("PK = :pk")
+            } else {
+                query
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":prefix", s(prefix))
+            };
+            let output = query
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                counters.push((text(&item, "SK"), number(&item)?));
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(counters)
+    }
+}

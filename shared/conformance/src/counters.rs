@@ -1,0 +1,145 @@
+//! Contracts of the rollup counters and of the admin listings (accounts by signup month, audit
+//! events by day).
+
+use crate::store::sample_user;
+use dealpulse_domain::account::AuditEvent;
+use dealpulse_domain::counters::{CounterBucket, CounterKey};
+use dealpulse_domain::ids::{AuditEventId, UserId};
+use dealpulse_domain::ports::Store;
+use jiff::civil::{date, Date};
+use jiff::Timestamp;
+
+/// A month nobody else's case writes to: cases share one backing table.
+fn lonely_month() -> Date {
+    let year = 1100 + (UserId::generate().as_uuid().as_u128() % 7000) as i16;
+    date(year, 5, 1)
+}
+
+fn at(day: Date, hour: i8, minute: i8, second: i8) -> Timestamp {
+    day.at(hour, minute, second, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+}
+
+pub async fn counters_add_up_and_read_back_in_order(store: &dyn Store) {
+    let tag = UserId::generate();
+    let day = CounterBucket::day(date(2026, 11, 25));
+    let a = CounterKey::new(format!("t{tag}.a"), day.clone());
+    let b = CounterKey::new(format!("t{tag}.b"), day.clone());
+    let elsewhere = CounterKey::new(format!("t{tag}.a"), CounterBucket::total());
+    // Sequential on purpose: moto's threaded server applies concurrent `ADD`s to one item without
+    // a lock and loses some, while DynamoDB documents `ADD` as atomic; SQLite has one writer.
+    for _ in 0..16 {
+        store
+            .add_counts(&[(a.clone(), 1), (b.clone(), 2)])
+            .await
+            .unwrap();
+    }
+    store.add_counts(&[(elsewhere.clone(), 7)]).await.unwrap();
+    store.add_counts(&[(b.clone(), -5)]).await.unwrap();
+    let never = CounterKey::new(format!("t{tag}.never"), day.clone());
+    assert_eq!(
+        store
+            .counts(&[a.clone(), b.clone(), never, a.clone(), elsewhere])
+            .await
+            .unwrap(),
+        vec![16, 27, 0, 16, 7]
+    );
+    // More keys than one batch read carries.
+    let many: Vec<CounterKey> = (0..130)
+        .map(|i| CounterKey::new(format!("t{tag}.many.{i:03}"), day.clone()))
+        .collect();
+    let changes: Vec<(CounterKey, i64)> = many
+        .iter()
+        .enumerate()
+        .map(|(i, key)| (key.clone(), i as i64))
+        .collect();
+    store.add_counts(&changes).await.unwrap();
+    let read = store.counts(&many).await.unwrap();
+    assert_eq!(read, (0..130).collect::<Vec<i64>>());
+    let listed = store
+        .counts_with_prefix(&day, &format!("t{tag}.many."))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 130);
+    assert_eq!(listed[0], (format!("t{tag}.many.000"), 0));
+    assert_eq!(listed[129], (format!("t{tag}.many.129"), 129));
+    let both = store
+        .counts_with_prefix(&day, &format!("t{tag}."))
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 132, "a, b and the 130 (not the total bucket's a)");
+}
+
+pub async fn users_list_by_signup_month_newest_first(store: &dyn Store) {
+    let month = lonely_month();
+    let mut created = Vec::new();
+    for (day, second) in [(3, 0), (9, 5), (9, 5), (20, 1), (28, 59)] {
+        let mut user = sample_user();
+        user.created_at = at(month.with().day(day).build().unwrap(), 12, 0, second);
+        store.insert_user(&user).await.unwrap();
+        created.push(user);
+    }
+    for outside in [
+        month.yesterday().unwrap(),
+        month.checked_add(jiff::ToSpan::months(1)).unwrap(),
+    ] {
+        let mut user = sample_user();
+        user.created_at = at(outside, 0, 0, 0);
+        store.insert_user(&user).await.unwrap();
+    }
+    created.sort_by_key(|user| std::cmp::Reverse((user.created_at, user.id)));
+    let ids = |users: &[dealpulse_domain::account::User]| -> Vec<UserId> {
+        users.iter().map(|user| user.id).collect()
+    };
+    let all = store.users_signed_up_in(month, None, 50).await.unwrap();
+    assert_eq!(ids(&all), ids(&created));
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.users_signed_up_in(month, after, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some((last.created_at, last.id));
+        paged.extend(page);
+    }
+    assert_eq!(ids(&paged), ids(&created));
+}
+
+pub async fn audit_events_list_by_day_newest_first(store: &dyn Store) {
+    let day = lonely_month().with().day(17).build().unwrap();
+    let event = |at: Timestamp, action: &str| AuditEvent {
+        id: AuditEventId::generate(),
+        at,
+        user_id: None,
+        actor: Some("conformance".into()),
+        action: action.into(),
+        ip: None,
+        detail: serde_json::json!({}),
+    };
+    let mut that_day = Vec::new();
+    for (hour, action) in [(0, "first"), (11, "second"), (23, "third")] {
+        let appended = event(at(day, hour, 0, 0), action);
+        store.append_audit(&appended).await.unwrap();
+        that_day.push(appended);
+    }
+    store
+        .append_audit(&event(at(day.tomorrow().unwrap(), 0, 0, 0), "next day"))
+        .await
+        .unwrap();
+    that_day.reverse();
+    assert_eq!(store.audit_of_day(day, None, 10).await.unwrap(), that_day);
+    assert_eq!(
+        store
+            .audit_of_day(day, Some(that_day[0].id), 1)
+            .await
+            .unwrap(),
+        that_day[1..2].to_vec()
+    );
+    assert!(store
+        .audit_of_day(day, Some(that_day[2].id), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

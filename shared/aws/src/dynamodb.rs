@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::Client;
 use dealpulse_domain::account::{
     ApiKey, AuditEvent, Email, OneTimeToken, Session, TokenPurpose, User,
 };
+use dealpulse_domain::counters::{account_changes, documents_of_kind};
 use dealpulse_domain::ids::{ApiKeyId, AuditEventId, SessionId, UserId};
 use dealpulse_domain::ports::{
     ApiKeyRepository, AuditRepository, OneTimeTokenRepository, RateCounterRepository,
@@ -110,6 +111,25 @@ fn transaction_lost(
                     Some("ConditionalCheckFailed") | Some("TransactionConflict")
                 )
             })
+        }
+        _ => false,
+    }
+}
+
+/// A transaction cancelled only because another one touched the same items (a busy counter):
+/// worth running again, unlike a failed condition.
+fn interfered_only(
+    error: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            let reasons = cancelled.cancellation_reasons();
+            reasons
+                .iter()
+                .any(|reason| reason.code() == Some("TransactionConflict"))
+                && !reasons
+                    .iter()
+                    .any(|reason| reason.code() == Some("ConditionalCheckFailed"))
         }
         _ => false,
     }
@@ -358,6 +378,30 @@ impl DynamoStore {
         ])
     }
 
+    /// Runs a transaction, again (with backoff) while it only loses to concurrent transactions.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>>
+    {
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match result {
+                Err(error) if attempt < 6 && interfered_only(&error) => {
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                    attempt += 1;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
     fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -376,13 +420,12 @@ impl UserRepository for DynamoStore {
         let mut sentinel = key_map(key::email(&user.email));
         sentinel.insert("entity_type".into(), s("email"));
         sentinel.insert("user_id".into(), s(user.id.to_string()));
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(self.put(profile, Some("attribute_not_exists(PK)"))?)
-            .transact_items(self.put(sentinel, Some("attribute_not_exists(PK)"))?)
-            .send()
-            .await;
+        let mut items = vec![
+            self.put(profile, Some("attribute_not_exists(PK)"))?,
+            self.put(sentinel, Some("attribute_not_exists(PK)"))?,
+        ];
+        items.extend(self.counter_changes(&account_changes(None, Some(user)))?);
+        let result = self.transact(items).await;
         match result {
             Ok(_) => Ok(()),
             Err(error) if transaction_lost(&error) => Err(StoreError::Conflict("e-mail address")),
@@ -433,19 +476,29 @@ impl UserRepository for DynamoStore {
     async fn update_user(&self, user: &User) -> Result<User, StoreError> {
         let mut next = user.clone();
         next.version = user.version + 1;
-        let result = self
-            .client
-            .put_item()
+        // The state the tallies move from: the conditional write below only succeeds if the
+        // stored version is still the one read here.
+        let before = self
+            .user_by_id(user.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if before.version != user.version {
+            return Err(StoreError::Stale);
+        }
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(self.user_item(&next)?))
             .condition_expression("version = :expected AND email = :email")
             .expression_attribute_values(":expected", n(user.version))
             .expression_attribute_values(":email", s(user.email.as_str()))
-            .send()
-            .await;
+            .build()
+            .map_err(unavailable)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(self.counter_changes(&account_changes(Some(&before), Some(&next)))?);
+        let result = self.transact(items).await;
         match result {
             Ok(_) => Ok(next),
-            Err(error) if is_conditional_failure(&error) => {
+            Err(error) if transaction_lost(&error) => {
                 if self.get(key::user(user.id)).await?.is_some() {
                     Err(StoreError::Stale)
                 } else {
@@ -465,6 +518,25 @@ impl UserRepository for DynamoStore {
             .await?
             .into_iter()
             .filter(|item| !matches!(item.get("entity_type"), Some(AttributeValue::S(t)) if t == "audit"))
+            .collect();
+        // Documents leave their kind's total in the transaction that removes the profile.
+        let mut tallies = account_changes(Some(&user), None);
+        for item in &owned {
+            if let Some(AttributeValue::S(sort)) = item.get("SK") {
+                if let Some(kind) = sort
+                    .strip_prefix("DOC#")
+                    .and_then(|rest| rest.split('#').next())
+                {
+                    let counter = documents_of_kind(kind);
+                    match tallies.iter_mut().find(|(key, _)| *key == counter) {
+                        Some((_, delta)) => *delta -= 1,
+                        None => tallies.push((counter, -1)),
+                    }
+                }
+            }
+        }
+        let owned: Vec<Item> = owned
+            .into_iter()
             .filter_map(|item| {
                 Some(HashMap::from([
                     ("PK".to_string(), item.get("PK")?.clone()),
@@ -482,13 +554,12 @@ impl UserRepository for DynamoStore {
                 .map(|delete| TransactWriteItem::builder().delete(delete).build())
                 .map_err(unavailable)
         };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(delete(key::user(id), Some("attribute_exists(PK)"))?)
-            .transact_items(delete(key::email(&user.email), None)?)
-            .send()
-            .await;
+        let mut items = vec![
+            delete(key::user(id), Some("attribute_exists(PK)"))?,
+            delete(key::email(&user.email), None)?,
+        ];
+        items.extend(self.counter_changes(&tallies)?);
+        let result = self.transact(items).await;
         match result {
             Ok(_) => Ok(()),
             Err(error) if transaction_lost(&error) => Err(StoreError::NotFound),

@@ -69,7 +69,11 @@ pub async fn counters_add_up_and_read_back_in_order(store: &dyn Store) {
         .counts_with_prefix(&day, &format!("t{tag}."))
         .await
         .unwrap();
-    assert_eq!(both.len(), 132, "a, b and the 130 (not the total bucket's a)");
+    assert_eq!(
+        both.len(),
+        132,
+        "a, b and the 130 (not the total bucket's a)"
+    );
 }
 
 pub async fn users_list_by_signup_month_newest_first(store: &dyn Store) {
@@ -142,4 +146,72 @@ pub async fn audit_events_list_by_day_newest_first(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+pub async fn stores_keep_account_and_document_tallies_with_each_write(store: &dyn Store) {
+    use dealpulse_domain::account::UserStatus;
+    use dealpulse_domain::counters::{documents_of_kind, names};
+    use dealpulse_domain::ports::StoreError;
+    use dealpulse_domain::records::Document;
+
+    let month = lonely_month();
+    let bucket = CounterBucket::month(month);
+    let read = |name: &'static str| CounterKey::new(name, bucket.clone());
+    let keys = [
+        read(names::USERS),
+        read(names::USERS_VERIFIED),
+        read(names::USERS_SUSPENDED),
+        read(names::SIGNUPS),
+    ];
+    let mut user = sample_user();
+    user.created_at = at(month.with().day(2).build().unwrap(), 8, 0, 0);
+    store.insert_user(&user).await.unwrap();
+    assert_eq!(store.counts(&keys).await.unwrap(), vec![1, 0, 0, 1]);
+
+    let mut verified = user.clone();
+    verified.email_verified_at = Some(Timestamp::now());
+    let verified = store.update_user(&verified).await.unwrap();
+    assert_eq!(store.counts(&keys).await.unwrap(), vec![1, 1, 0, 1]);
+
+    // A stale write changes nothing, tallies included.
+    let mut stale = user.clone();
+    stale.status = UserStatus::Suspended;
+    assert!(matches!(
+        store.update_user(&stale).await,
+        Err(StoreError::Stale)
+    ));
+    assert_eq!(store.counts(&keys).await.unwrap(), vec![1, 1, 0, 1]);
+
+    let mut suspended = verified.clone();
+    suspended.status = UserStatus::Suspended;
+    store.update_user(&suspended).await.unwrap();
+    assert_eq!(store.counts(&keys).await.unwrap(), vec![1, 1, 1, 1]);
+
+    // A kind nobody else writes, so its total is this case's alone.
+    let kind: &'static str =
+        Box::leak(format!("tally{}", UserId::generate().as_uuid().simple()).into_boxed_str());
+    let total = || documents_of_kind(kind);
+    for key in ["a", "b", "c"] {
+        let document = Document {
+            kind,
+            owner: user.id,
+            key: key.into(),
+            version: 1,
+            body: serde_json::json!({ "key": key }),
+        };
+        store.insert_document(&document, Some(10)).await.unwrap();
+    }
+    store
+        .delete_document(kind, user.id, "b", None)
+        .await
+        .unwrap();
+    assert_eq!(store.counts(&[total()]).await.unwrap(), vec![2]);
+
+    store.delete_user(user.id).await.unwrap();
+    assert_eq!(
+        store.counts(&keys).await.unwrap(),
+        vec![0, 0, 0, 1],
+        "signups stay counted"
+    );
+    assert_eq!(store.counts(&[total()]).await.unwrap(), vec![0]);
 }

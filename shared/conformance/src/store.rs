@@ -617,7 +617,8 @@ macro_rules! store_conformance {
             a_failed_delivery_can_be_reopened_once_for_a_retry,
             counters_add_up_and_read_back_in_order,
             users_list_by_signup_month_newest_first,
-            audit_events_list_by_day_newest_first
+            audit_events_list_by_day_newest_first,
+            stores_keep_account_and_document_tallies_with_each_write
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {

@@ -123,7 +123,7 @@ pub fn last_hours(now: Timestamp, count: u32) -> Vec<Timestamp> {
 pub mod names {
     use jiff::civil::Date;
 
-    /// Accounts that exist (total bucket).
+    /// Accounts that exist (total bucket, and signup-month buckets).
     pub const USERS: &str = "users";
     /// Accounts with a verified address (total bucket).
     pub const USERS_VERIFIED: &str = "users.verified";
@@ -133,10 +133,6 @@ pub mod names {
     pub const SIGNUPS: &str = "signups";
     /// Accounts that saved their first rule or watch (day and week buckets, by when it happened).
     pub const ACTIVATIONS: &str = "activations";
-    /// Enabled alert rules (total bucket).
-    pub const RULES_ENABLED: &str = "rules.enabled";
-    /// Active watchlist items (total bucket).
-    pub const WATCHES_ACTIVE: &str = "watches.active";
     /// Deliveries that went out / failed for good (hour buckets).
     pub const DELIVERIES_SENT: &str = "deliveries.sent";
     pub const DELIVERIES_FAILED: &str = "deliveries.failed";
@@ -155,70 +151,69 @@ pub mod names {
     }
 }
 
-/// What an account's existence adds to the counters (negated when it is deleted).
-fn account_counts(user: &User, sign: i64) -> Vec<(CounterKey, i64)> {
-    let mut changes = vec![(CounterKey::total(names::USERS), sign)];
+/// What an account's current state adds to the counters, in total and in its signup month's
+/// bucket. Stores apply these in the same atomic step as the write: `+` on insert, `-` on
+/// delete, after minus before on update.
+pub fn account_tallies(user: &User) -> Vec<CounterKey> {
+    let month = CounterBucket::month(utc_day(user.created_at));
+    let mut names = vec![names::USERS];
     if user.is_verified() {
-        changes.push((CounterKey::total(names::USERS_VERIFIED), sign));
+        names.push(names::USERS_VERIFIED);
     }
     if user.is_suspended() {
-        changes.push((CounterKey::total(names::USERS_SUSPENDED), sign));
+        names.push(names::USERS_SUSPENDED);
     }
+    names
+        .into_iter()
+        .flat_map(|name| {
+            [
+                CounterKey::total(name),
+                CounterKey::new(name, month.clone()),
+            ]
+        })
+        .collect()
+}
+
+/// What creating an account adds once (signups stay counted when the account goes).
+pub fn signup_tallies(user: &User) -> Vec<CounterKey> {
+    let day = utc_day(user.created_at);
+    [
+        CounterBucket::day(day),
+        CounterBucket::week(day),
+        CounterBucket::month(day),
+    ]
+    .into_iter()
+    .map(|bucket| CounterKey::new(names::SIGNUPS, bucket))
+    .collect()
+}
+
+/// The changes a store applies when an account goes from `before` to `after` (`None` for not
+/// existing): only counters that move.
+pub fn account_changes(before: Option<&User>, after: Option<&User>) -> Vec<(CounterKey, i64)> {
+    let mut changes: Vec<(CounterKey, i64)> = Vec::new();
+    let mut add = |key: CounterKey, delta: i64| match changes.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, total)) => *total += delta,
+        None => changes.push((key, delta)),
+    };
+    for key in after.map(account_tallies).unwrap_or_default() {
+        add(key, 1);
+    }
+    for key in before.map(account_tallies).unwrap_or_default() {
+        add(key, -1);
+    }
+    if let (None, Some(created)) = (before, after) {
+        for key in signup_tallies(created) {
+            add(key, 1);
+        }
+    }
+    changes.retain(|(_, delta)| *delta != 0);
     changes
 }
 
-/// Counts a new account: totals, signups per day / week / month, the cohort's first active week.
-pub async fn count_signup(
-    counters: &dyn CounterRepository,
-    user: &User,
-) -> Result<(), StoreError> {
-    let day = utc_day(user.created_at);
-    let mut changes = account_counts(user, 1);
-    changes.extend([
-        (
-            CounterKey::new(names::SIGNUPS, CounterBucket::day(day)),
-            1,
-        ),
-        (
-            CounterKey::new(names::SIGNUPS, CounterBucket::week(day)),
-            1,
-        ),
-        (
-            CounterKey::new(names::SIGNUPS, CounterBucket::month(day)),
-            1,
-        ),
-    ]);
-    counters.add_counts(&changes).await
-}
-
-/// Counts what changed between two stored states of one account (verification, suspension).
-pub async fn count_account_change(
-    counters: &dyn CounterRepository,
-    before: &User,
-    after: &User,
-) -> Result<(), StoreError> {
-    let mut changes = account_counts(after, 1);
-    changes.extend(account_counts(before, -1));
-    let mut net: Vec<(CounterKey, i64)> = Vec::new();
-    for (key, delta) in changes {
-        match net.iter_mut().find(|(seen, _)| *seen == key) {
-            Some((_, total)) => *total += delta,
-            None => net.push((key, delta)),
-        }
-    }
-    net.retain(|(_, delta)| *delta != 0);
-    if net.is_empty() {
-        return Ok(());
-    }
-    counters.add_counts(&net).await
-}
-
-/// Takes a deleted account out of the totals (signups stay: they happened).
-pub async fn count_account_deleted(
-    counters: &dyn CounterRepository,
-    user: &User,
-) -> Result<(), StoreError> {
-    counters.add_counts(&account_counts(user, -1)).await
+/// The counter of all stored documents of a kind (rules, watches…), kept by the store in the
+/// same atomic step as each insert and delete.
+pub fn documents_of_kind(kind: &str) -> CounterKey {
+    CounterKey::total(format!("documents.{kind}"))
 }
 
 /// Per-account milestones the behaviour analytics need: kept in the account's partition so

@@ -8,25 +8,31 @@ use dealpulse_domain::counters::{CounterBucket, CounterKey, CounterRepository};
 use dealpulse_domain::ports::StoreError;
 use rusqlite::{params, OptionalExtension};
 
+/// Applies counter changes inside the caller's transaction (tallies kept in step with a write).
+pub(crate) fn apply_counts(
+    connection: &rusqlite::Connection,
+    changes: &[(CounterKey, i64)],
+) -> Result<(), StoreError> {
+    for (key, delta) in changes {
+        connection
+            .execute(
+                "INSERT INTO counters (bucket, name, value) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (bucket, name) DO UPDATE SET value = value + excluded.value",
+                params![key.bucket.as_str(), key.name, delta],
+            )
+            .map_err(store_error)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl CounterRepository for SqliteStore {
     async fn add_counts(&self, changes: &[(CounterKey, i64)]) -> Result<(), StoreError> {
-        let changes: Vec<(String, String, i64)> = changes
-            .iter()
-            .map(|(key, delta)| (key.bucket.as_str().to_string(), key.name.clone(), *delta))
-            .collect();
+        let changes = changes.to_vec();
         database(self)
             .write(move |connection| {
                 let transaction = connection.transaction().map_err(store_error)?;
-                for (bucket, name, delta) in &changes {
-                    transaction
-                        .execute(
-                            "INSERT INTO counters (bucket, name, value) VALUES (?1, ?2, ?3) \
-                             ON CONFLICT (bucket, name) DO UPDATE SET value = value + excluded.value",
-                            params![bucket, name, delta],
-                        )
-                        .map_err(store_error)?;
-                }
+                apply_counts(&transaction, &changes)?;
                 transaction.commit().map_err(store_error)
             })
             .await

@@ -1,9 +1,11 @@
 //! Owned documents and the shared catalogue over SQLite. Bodies are JSON text; the writer
 //! connection serialises writes, so a count-then-insert inside one transaction is atomic.
 
+use crate::counters::apply_counts;
 use crate::db::{store_error, Database};
 use crate::store::SqliteStore;
 use async_trait::async_trait;
+use dealpulse_domain::counters::documents_of_kind;
 use dealpulse_domain::ids::{ListingId, ProductId, UserId};
 use dealpulse_domain::listing::{Listing, PricePoint, TrackedProduct};
 use dealpulse_domain::ports::{CatalogRepository, StoreError};
@@ -84,6 +86,7 @@ impl DocumentRepository for SqliteStore {
                         StoreError::Conflict(_) => StoreError::Conflict("record"),
                         other => other,
                     })?;
+                apply_counts(&transaction, &[(documents_of_kind(kind), 1)])?;
                 transaction.commit().map_err(store_error)
             })
             .await
@@ -206,6 +209,7 @@ impl DocumentRepository for SqliteStore {
                         params![kind, owner, key],
                     )
                     .map_err(store_error)?;
+                apply_counts(&transaction, &[(documents_of_kind(kind), -1)])?;
                 transaction.commit().map_err(store_error)
             })
             .await

@@ -1,11 +1,13 @@
 //! The Store port over SQLite: plain tables and indexes (see `migrations/`).
 
+use crate::counters::apply_counts;
 use crate::db::{parsed, store_error, ts_in, ts_in_opt, ts_out, Database};
 use async_trait::async_trait;
 use dealpulse_domain::account::{
     ApiKey, ApiKeyName, ApiKeyScope, AuditEvent, DisplayName, Email, Locale, OneTimeToken,
     PasswordHash, Role, Session, TimeZoneName, TokenPurpose, User, UserStatus,
 };
+use dealpulse_domain::counters::{account_changes, documents_of_kind};
 use dealpulse_domain::ids::{ApiKeyId, AuditEventId, SessionId, UserId};
 use dealpulse_domain::listing::SourceName;
 use dealpulse_domain::plans::Plan;
@@ -212,13 +214,28 @@ impl ApiKeyRow {
     }
 }
 
+/// The stored account, read inside a write transaction.
+fn user_row(connection: &rusqlite::Connection, id: UserId) -> Result<Option<User>, StoreError> {
+    connection
+        .query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            params![id.to_string()],
+            UserRow::read,
+        )
+        .optional()
+        .map_err(store_error)?
+        .map(UserRow::into_user)
+        .transpose()
+}
+
 #[async_trait]
 impl UserRepository for SqliteStore {
     async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         let user = user.clone();
         self.db
             .write(move |connection| {
-                connection
+                let transaction = connection.transaction().map_err(store_error)?;
+                transaction
                     .execute(
                         &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
                         params![
@@ -242,7 +259,8 @@ impl UserRepository for SqliteStore {
                         StoreError::Conflict(_) => StoreError::Conflict("e-mail address"),
                         other => other,
                     })?;
-                Ok(())
+                apply_counts(&transaction, &account_changes(None, Some(&user)))?;
+                transaction.commit().map_err(store_error)
             })
             .await
     }
@@ -286,7 +304,9 @@ impl UserRepository for SqliteStore {
         let user = user.clone();
         self.db
             .write(move |connection| {
-                let changed = connection
+                let transaction = connection.transaction().map_err(store_error)?;
+                let before = user_row(&transaction, user.id)?;
+                let changed = transaction
                     .execute(
                         "UPDATE users SET password_hash = ?1, display_name = ?2, timezone = ?3, \
                          locale = ?4, role = ?5, status = ?6, email_verified_at = ?7, \
@@ -309,24 +329,15 @@ impl UserRepository for SqliteStore {
                     )
                     .map_err(store_error)?;
                 if changed == 1 {
-                    return connection
-                        .query_row(
-                            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-                            params![user.id.to_string()],
-                            UserRow::read,
-                        )
-                        .map_err(store_error)?
-                        .into_user();
+                    let after = user_row(&transaction, user.id)?.ok_or(StoreError::NotFound)?;
+                    apply_counts(
+                        &transaction,
+                        &account_changes(before.as_ref(), Some(&after)),
+                    )?;
+                    transaction.commit().map_err(store_error)?;
+                    return Ok(after);
                 }
-                let exists = connection
-                    .query_row(
-                        "SELECT 1 FROM users WHERE id = ?1",
-                        params![user.id.to_string()],
-                        |_| Ok(()),
-                    )
-                    .optional()
-                    .map_err(store_error)?;
-                Err(if exists.is_some() {
+                Err(if before.is_some() {
                     StoreError::Stale
                 } else {
                     StoreError::NotFound
@@ -336,16 +347,28 @@ impl UserRepository for SqliteStore {
     }
 
     async fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
+        let user_id = id;
         let id = id.to_string();
         self.db
             .write(move |connection| {
                 let transaction = connection.transaction().map_err(store_error)?;
-                let removed = transaction
+                let before = user_row(&transaction, user_id)?.ok_or(StoreError::NotFound)?;
+                transaction
                     .execute("DELETE FROM users WHERE id = ?1", params![id])
                     .map_err(store_error)?;
-                if removed == 0 {
-                    return Err(StoreError::NotFound);
+                let mut changes = account_changes(Some(&before), None);
+                let mut kinds = transaction
+                    .prepare("SELECT kind, COUNT(*) FROM documents WHERE owner = ?1 GROUP BY kind")
+                    .map_err(store_error)?;
+                let owned = kinds
+                    .query_map(params![id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+                    .map_err(store_error)?;
+                for kind in owned {
+                    let (kind, count) = kind.map_err(store_error)?;
+                    changes.push((documents_of_kind(&kind), -count));
                 }
+                drop(kinds);
+                apply_counts(&transaction, &changes)?;
                 for sql in [
                     "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
                     "DELETE FROM sessions WHERE user_id = ?1",
@@ -788,7 +811,10 @@ impl AuditRepository for SqliteStore {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let from = day.to_string();
-        let to = day.tomorrow().map_err(|e| StoreError::Corrupt(e.to_string()))?.to_string();
+        let to = day
+            .tomorrow()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .to_string();
         // UUIDv7 text sorts like the ids; "~" is above every id character.
         let before = before.map_or_else(|| "~".to_string(), |id| id.to_string());
         self.db

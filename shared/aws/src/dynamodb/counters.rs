@@ -4,7 +4,7 @@
 
 use super::{key_map, n, s, unavailable, DynamoStore, Item};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
 use dealpulse_domain::counters::{CounterBucket, CounterKey, CounterRepository};
 use dealpulse_domain::ports::StoreError;
 use std::collections::HashMap;
@@ -26,6 +26,31 @@ fn text(item: &Item, name: &str) -> String {
     match item.get(name) {
         Some(AttributeValue::S(value)) => value.clone(),
         _ => String::new(),
+    }
+}
+
+impl DynamoStore {
+    /// Counter additions as transaction items, so tallies move in the same atomic step as the
+    /// write they count.
+    pub(super) fn counter_changes(
+        &self,
+        changes: &[(CounterKey, i64)],
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        changes
+            .iter()
+            .map(|(key, delta)| {
+                Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_map((partition(&key.bucket), key.name.clone()))))
+                    .update_expression("ADD #value :delta SET entity_type = :type")
+                    .expression_attribute_names("#value", "value")
+                    .expression_attribute_values(":delta", n(delta))
+                    .expression_attribute_values(":type", s("counter"))
+                    .build()
+                    .map(|update| TransactWriteItem::builder().update(update).build())
+                    .map_err(unavailable)
+            })
+            .collect()
     }
 }
 

@@ -11,6 +11,7 @@ use super::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use dealpulse_domain::counters::documents_of_kind;
 use dealpulse_domain::ids::{ListingId, ProductId, UserId};
 use dealpulse_domain::listing::{Listing, PricePoint, TrackedProduct};
 use dealpulse_domain::ports::{CatalogRepository, StoreError};
@@ -201,11 +202,16 @@ impl DocumentRepository for DynamoStore {
             let result = self
                 .client
                 .transact_write_items()
-                .transact_items(self.counter_update(document.kind, document.owner, 1, limit)?)
-                .transact_items(self.put(
-                    document_item(document, 1)?,
-                    Some("attribute_not_exists(PK)"),
-                )?)
+                .set_transact_items(Some({
+                    let mut items = Vec::new();
+                    items.push(self.counter_update(document.kind, document.owner, 1, limit)?);
+                    items.push(self.put(
+                        document_item(document, 1)?,
+                        Some("attribute_not_exists(PK)"),
+                    )?);
+                    items.extend(self.counter_changes(&[(documents_of_kind(document.kind), 1)])?);
+                    items
+                }))
                 .send()
                 .await;
             match result {
@@ -317,8 +323,12 @@ impl DocumentRepository for DynamoStore {
             let result = self
                 .client
                 .transact_write_items()
-                .transact_items(delete.clone())
-                .transact_items(self.counter_update(kind, owner, -1, None)?)
+                .set_transact_items(Some({
+                    let mut items =
+                        vec![delete.clone(), self.counter_update(kind, owner, -1, None)?];
+                    items.extend(self.counter_changes(&[(documents_of_kind(kind), -1)])?);
+                    items
+                }))
                 .send()
                 .await;
             match result {

@@ -2,6 +2,7 @@
 //! number of reads does not grow with the number of events.
 
 use async_trait::async_trait;
+use dealpulse_domain::counters::{CounterBucket, CounterKey, CounterRepository};
 use dealpulse_domain::ids::UserId;
 use dealpulse_domain::ports::StoreError;
 use dealpulse_domain::records::{Document, DocumentRepository};
@@ -77,5 +78,43 @@ impl DocumentRepository for CountingDocuments<'_> {
     async fn all_documents(&self, kind: &'static str) -> Result<Vec<Document>, StoreError> {
         self.read();
         self.inner.all_documents(kind).await
+    }
+}
+
+/// A counter store that counts round trips (one per call, whatever the number of keys).
+pub struct CountingCounters<'a> {
+    inner: &'a dyn CounterRepository,
+    reads: AtomicUsize,
+}
+
+impl<'a> CountingCounters<'a> {
+    pub fn new(inner: &'a dyn CounterRepository) -> Self {
+        Self {
+            inner,
+            reads: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl CounterRepository for CountingCounters<'_> {
+    async fn add_counts(&self, changes: &[(CounterKey, i64)]) -> Result<(), StoreError> {
+        self.inner.add_counts(changes).await
+    }
+    async fn counts(&self, keys: &[CounterKey]) -> Result<Vec<i64>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.counts(keys).await
+    }
+    async fn counts_with_prefix(
+        &self,
+        bucket: &CounterBucket,
+        prefix: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.counts_with_prefix(bucket, prefix).await
     }
 }

@@ -1085,6 +1085,13 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/billing/checkout", "post"),
         ("/api/v1/billing/cancel", "post"),
         ("/api/v1/admin/billing", "get"),
+        ("/api/v1/admin/stats", "get"),
+        ("/api/v1/admin/stats.csv", "get"),
+        ("/api/v1/admin/users", "get"),
+        ("/api/v1/admin/users/{id}", "get"),
+        ("/api/v1/admin/users/{id}/suspend", "post"),
+        ("/api/v1/admin/users/{id}/activate", "post"),
+        ("/api/v1/admin/audit", "get"),
     ];
     for (path, method) in expected {
         assert!(

@@ -208,12 +208,22 @@ impl Deliverer {
                 return Disposition::Retry(self.backoff(attempt, None));
             }
         }
+        let counted = match &outcome {
+            Outcome::Sent { .. } => Some(true),
+            Outcome::Failed { .. } => Some(false),
+            Outcome::Retry { .. } => None,
+        };
         match self
             .store
             .finish_delivery(&task.id, attempt, outcome, self.clock.now())
             .await
         {
-            Ok(()) => disposition,
+            Ok(()) => {
+                if let Some(sent) = counted {
+                    self.count_outcome(task.channel, sent).await;
+                }
+                disposition
+            }
             Err(StoreError::Stale) => {
                 tracing::warn!(id = %task.id, attempt, "a newer attempt owns this delivery");
                 Disposition::Done("superseded")
@@ -223,6 +233,29 @@ impl Deliverer {
                 tracing::warn!(id = %task.id, %error, "could not record the outcome");
                 Disposition::Retry(self.backoff(attempt, None))
             }
+        }
+    }
+
+    /// Counts a finished delivery into the hourly and daily rollups (admin stats, user dashboards). The
+    /// delivery itself is done: a failed count is logged, not retried into a second send.
+    async fn count_outcome(&self, channel: Channel, sent: bool) {
+        use dealpulse_domain::counters::{names, utc_day, CounterBucket, CounterKey};
+        let now = self.clock.now();
+        let periods = [CounterBucket::hour(now), CounterBucket::day(utc_day(now))];
+        let mut changes = Vec::new();
+        for bucket in periods {
+            if sent {
+                changes.push((
+                    CounterKey::new(names::deliveries_sent_on(channel.as_str()), bucket.clone()),
+                    1,
+                ));
+                changes.push((CounterKey::new(names::DELIVERIES_SENT, bucket), 1));
+            } else {
+                changes.push((CounterKey::new(names::DELIVERIES_FAILED, bucket), 1));
+            }
+        }
+        if let Err(error) = self.store.add_counts(&changes).await {
+            tracing::warn!(%error, sent, "delivery not counted in the hourly rollup");
         }
     }
 

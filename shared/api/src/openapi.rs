@@ -2,8 +2,8 @@
 
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
-    account, admin, alerts, auth, billing, dev, health, ingest, preferences, products, rules,
-    watchlist,
+    account, admin, alerts, auth, billing, console, dev, health, ingest, preferences, products,
+    rules, watchlist,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -101,6 +101,13 @@ use utoipa::{Modify, OpenApi};
         billing::start_checkout,
         billing::cancel_subscription,
         admin::billing_summary,
+        console::stats,
+        console::stats_csv,
+        console::list_users,
+        console::get_user,
+        console::suspend_user,
+        console::activate_user,
+        console::search_audit,
         dev::outbox,
         dev::sms_outbox,
     ),
@@ -116,7 +123,7 @@ use utoipa::{Modify, OpenApi};
         (name = "push", description = "Web push subscriptions"),
         (name = "alerts", description = "The alert log with delivery status per channel, and one-click unsubscribe links"),
         (name = "billing", description = "Stripe webhook: plans follow subscriptions, revenue ledger"),
-        (name = "admin", description = "Administrators only: failed and dead-lettered deliveries"),
+        (name = "admin", description = "Administrators only (every request audited): stats, accounts, audit search, revenue, failed and dead-lettered deliveries"),
         (name = "health", description = "Liveness and readiness"),
         (name = "dev", description = "Local mode only"),
     )

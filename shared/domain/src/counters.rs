@@ -133,10 +133,10 @@ pub mod names {
     pub const SIGNUPS: &str = "signups";
     /// Accounts that saved their first rule or watch (day and week buckets, by when it happened).
     pub const ACTIVATIONS: &str = "activations";
-    /// Deliveries that went out / failed for good (hour buckets).
+    /// Deliveries that went out / failed for good (hour and day buckets).
     pub const DELIVERIES_SENT: &str = "deliveries.sent";
     pub const DELIVERIES_FAILED: &str = "deliveries.failed";
-    /// Deliveries sent per channel: `deliveries.sent.<channel>` (hour buckets).
+    /// Deliveries sent per channel: `deliveries.sent.<channel>` (hour and day buckets).
     pub fn deliveries_sent_on(channel: &str) -> String {
         format!("{DELIVERIES_SENT}.{channel}")
     }

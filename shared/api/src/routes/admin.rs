@@ -34,7 +34,21 @@ impl FromRef<AdminState> for Core {
 }
 
 pub fn router(state: AdminState) -> Router {
+    use crate::routes::console;
     Router::new()
+        .route("/api/v1/admin/stats", get(console::stats))
+        .route("/api/v1/admin/stats.csv", get(console::stats_csv))
+        .route("/api/v1/admin/users", get(console::list_users))
+        .route("/api/v1/admin/users/{id}", get(console::get_user))
+        .route(
+            "/api/v1/admin/users/{id}/suspend",
+            post(console::suspend_user),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/activate",
+            post(console::activate_user),
+        )
+        .route("/api/v1/admin/audit", get(console::search_audit))
         .route("/api/v1/admin/billing", get(billing_summary))
         .route("/api/v1/admin/deliveries/failed", get(list_failed))
         .route(
@@ -49,11 +63,71 @@ pub fn router(state: AdminState) -> Router {
             "/api/v1/admin/deliveries/dead-letters/redrive",
             post(redrive_dead_letters),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admin_gate,
+        ))
         .with_state(state)
 }
 
+/// In front of every admin route: the caller must be an administrator (401 without a valid
+/// credential, 403 otherwise), and every request, refused or served, is written to the audit
+/// log with its method, path and answer. The handlers find the caller in the request
+/// extensions rather than authenticating twice.
+pub async fn admin_gate(
+    State(state): State<AdminState>,
+    ip: Option<Extension<ClientIp>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = request.into_parts();
+    let caller =
+        match <Authenticated as axum::extract::FromRequestParts<AdminState>>::from_request_parts(
+            &mut parts, &state,
+        )
+        .await
+        {
+            Ok(caller) => caller,
+            Err(refused) => return refused.into_response(),
+        };
+    let method = parts.method.to_string();
+    let path = parts.uri.path().to_string();
+    let admitted = require_admin(&caller);
+    let response = match admitted {
+        Ok(()) => {
+            parts.extensions.insert(caller.clone());
+            next.run(axum::extract::Request::from_parts(parts, body))
+                .await
+        }
+        Err(refused) => refused.into_response(),
+    };
+    let action = if response.status() == axum::http::StatusCode::FORBIDDEN {
+        "admin.denied"
+    } else {
+        "admin.request"
+    };
+    let audited = crate::routes::audit(
+        &state.core,
+        Some(caller.user.id),
+        action,
+        &ip_text(&ip),
+        serde_json::json!({
+            "method": method,
+            "path": path,
+            "status": response.status().as_u16(),
+        }),
+    )
+    .await;
+    match audited {
+        Ok(()) => response,
+        // An admin action that cannot be audited is not answered as a success.
+        Err(error) => error.into_response(),
+    }
+}
+
 /// 403 unless the caller is an administrator.
-fn require_admin(caller: &Authenticated) -> Result<(), ApiError> {
+pub(crate) fn require_admin(caller: &Authenticated) -> Result<(), ApiError> {
     if caller.user.role == Role::Admin {
         Ok(())
     } else {
@@ -73,7 +147,7 @@ fn failure_error(error: FailureError) -> ApiError {
     }
 }
 
-fn ip_text(ip: &Option<Extension<ClientIp>>) -> String {
+pub(crate) fn ip_text(ip: &Option<Extension<ClientIp>>) -> String {
     ip.as_ref().map_or_else(
         || "unknown".to_string(),
         |Extension(ClientIp(ip))| ip.to_string(),

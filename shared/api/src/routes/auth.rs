@@ -425,6 +425,7 @@ async fn start_session(
         user_agent: user_agent(headers),
     };
     core.store.insert_session(&session).await?;
+    crate::routes::note_activity(core, user).await;
     Ok(token_pair(core, user, session.id, refresh_token, now))
 }
 
@@ -578,7 +579,10 @@ pub async fn refresh(
         )
         .await
     {
-        Ok(()) => Ok(Json(token_pair(core, &user, session.id, next, now))),
+        Ok(()) => {
+            crate::routes::note_activity(core, &user).await;
+            Ok(Json(token_pair(core, &user, session.id, next, now)))
+        }
         // Someone rotated this token between our read and write: the same token was used twice.
         Err(StoreError::Stale) => {
             Err(reuse_detected(core, &session, &ip_text(ip.as_deref())).await)

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod alerts;
 pub mod auth;
 pub mod billing;
+pub mod console;
 pub mod dev;
 pub mod health;
 pub mod ingest;
@@ -52,6 +53,28 @@ pub(crate) async fn audit(
     };
     core.store.append_audit(&event).await?;
     Ok(())
+}
+
+/// Counts the account active this week for the retention cohorts. Analytics never fail the
+/// sign-in they observe: a failed count is logged.
+pub(crate) async fn note_activity(core: &Core, user: &dealpulse_domain::account::User) {
+    let store = core.store.as_ref();
+    if let Err(error) =
+        dealpulse_domain::counters::note_activity(store, store, user, core.clock.now()).await
+    {
+        tracing::warn!(%error, "activity not counted");
+    }
+}
+
+/// Counts the account's first saved rule or watch (activation). Logged, not failed, like
+/// [`note_activity`]: the rule is saved either way.
+pub(crate) async fn note_activation(core: &Core, user: &dealpulse_domain::account::User) {
+    let store = core.store.as_ref();
+    if let Err(error) =
+        dealpulse_domain::counters::note_activation(store, store, user, core.clock.now()).await
+    {
+        tracing::warn!(%error, "activation not counted");
+    }
 }
 
 /// Moves the matching stamp after every successful write to rules or watches, so matchers

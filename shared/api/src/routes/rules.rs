@@ -561,6 +561,7 @@ pub async fn create_rule(
         .insert(&rule, Some(limits.max_rules))
         .await
         .map_err(|e| quota_error(e, plan, limits, Limit::Rules))?;
+    crate::routes::note_activation(&core, &caller.user).await;
     let mut response = record_response(
         &headers,
         &stored,

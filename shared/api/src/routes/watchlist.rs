@@ -355,6 +355,7 @@ pub async fn create_item(
         .insert(&item, Some(limits.max_watches))
         .await
         .map_err(|e| quota_error(e, caller.user.plan, limits, Limit::Watches))?;
+    crate::routes::note_activation(&core, &caller.user).await;
     apply_selectors(&core, &mut product, selectors).await?;
     let mut response = record_response(
         &headers,

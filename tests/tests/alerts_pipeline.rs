@@ -566,3 +566,72 @@ async fn two_sources_matched_at_the_same_moment_still_give_one_alert() {
     p.settle().await;
     assert_eq!(p.mails().await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_report_stops_alerts_on_its_listing_until_it_is_reopened() {
+    use dealpulse_domain::reports::{
+        apply_report, DealReport, ReportReason, ReportStatus, Resolution,
+    };
+    let p = pipeline(Timestamp::now()).await;
+    let user = p.user(&[Channel::Email]).await;
+    p.rule(user, "lamp").await;
+    let lamp = p.listing("Desk lamp", "20");
+    let mut report = DealReport {
+        owner: UserId::system(),
+        key: DealReport::key_of(lamp.id, user),
+        listing: lamp.id,
+        reporter: user,
+        reason: ReportReason::WrongPrice,
+        note: None,
+        title: lamp.title.clone(),
+        url: lamp.url.clone(),
+        price: lamp.price.to_string(),
+        status: ReportStatus::Closed,
+        resolution: Some(Resolution::Confirmed),
+        admin_note: None,
+        created_at: p.clock.now(),
+        updated_at: p.clock.now(),
+        closed_by: None,
+        version: 1,
+    };
+    apply_report(p.store.as_ref(), &report, p.clock.now())
+        .await
+        .unwrap();
+    p.publish(CatalogEvent::ListingObserved {
+        listing: Box::new(lamp.clone()),
+        previous_price: None,
+    })
+    .await;
+    // Another lamp is not hidden: the rule still works.
+    p.publish(CatalogEvent::ListingObserved {
+        listing: Box::new(p.listing("Floor lamp", "45")),
+        previous_price: None,
+    })
+    .await;
+    p.settle().await;
+    let mails = p.mails().await;
+    assert_eq!(mails.len(), 1, "only the floor lamp");
+    assert!(
+        mails[0].subject.contains("Floor lamp"),
+        "{}",
+        mails[0].subject
+    );
+
+    // Reopened: the listing alerts again at its next sighting.
+    report.status = ReportStatus::Open;
+    report.resolution = None;
+    apply_report(p.store.as_ref(), &report, p.clock.now())
+        .await
+        .unwrap();
+    // Past the rule's cooldown from the floor lamp.
+    p.clock.advance(SignedDuration::from_hours(48));
+    p.publish(CatalogEvent::ListingObserved {
+        listing: Box::new(lamp),
+        previous_price: None,
+    })
+    .await;
+    p.settle().await;
+    let mails = p.mails().await;
+    assert_eq!(mails.len(), 2);
+    assert!(mails.iter().any(|mail| mail.subject.contains("Desk lamp")));
+}

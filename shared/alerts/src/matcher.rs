@@ -203,6 +203,13 @@ impl Matcher {
             // A listing from a personal inbox is for its owner's rules only.
             .filter(|rule| listing.audience.is_none_or(|owner| owner == rule.owner))
             .collect();
+        // A listing an administrator confirmed a report on alerts nobody (read only when it
+        // would alert someone).
+        if !matched.is_empty()
+            && dealpulse_domain::reports::is_hidden(self.store.as_ref(), listing.id).await?
+        {
+            return Ok((Vec::new(), Vec::new()));
+        }
         let urgent = listing
             .score
             .is_some_and(|score| score >= self.settings.urgent_score);

@@ -3,7 +3,7 @@
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
     account, admin, alerts, auth, billing, console, dev, health, ingest, preferences, products,
-    rules, watchlist,
+    reports, rules, watchlist,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -108,6 +108,12 @@ use utoipa::{Modify, OpenApi};
         console::suspend_user,
         console::activate_user,
         console::search_audit,
+        reports::report_deal,
+        reports::list_reports,
+        reports::get_report,
+        reports::close_report,
+        reports::reopen_report,
+        reports::bulk_update,
         dev::outbox,
         dev::sms_outbox,
     ),

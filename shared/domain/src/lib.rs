@@ -27,6 +27,7 @@ pub mod price_text;
 pub mod query;
 pub mod queue;
 pub mod records;
+pub mod reports;
 pub mod rules;
 pub mod sameness;
 pub mod score;

@@ -34,7 +34,7 @@ impl FromRef<AdminState> for Core {
 }
 
 pub fn router(state: AdminState) -> Router {
-    use crate::routes::console;
+    use crate::routes::{console, reports};
     Router::new()
         .route("/api/v1/admin/stats", get(console::stats))
         .route("/api/v1/admin/stats.csv", get(console::stats_csv))
@@ -50,6 +50,17 @@ pub fn router(state: AdminState) -> Router {
         )
         .route("/api/v1/admin/audit", get(console::search_audit))
         .route("/api/v1/admin/billing", get(billing_summary))
+        .route("/api/v1/admin/reports", get(reports::list_reports))
+        .route("/api/v1/admin/reports/bulk", post(reports::bulk_update))
+        .route("/api/v1/admin/reports/{id}", get(reports::get_report))
+        .route(
+            "/api/v1/admin/reports/{id}/close",
+            post(reports::close_report),
+        )
+        .route(
+            "/api/v1/admin/reports/{id}/reopen",
+            post(reports::reopen_report),
+        )
         .route("/api/v1/admin/deliveries/failed", get(list_failed))
         .route(
             "/api/v1/admin/deliveries/failed/{id}/retry",

@@ -463,7 +463,7 @@ impl UserFilter {
            ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = AdminUserList),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_users(
@@ -726,7 +726,7 @@ async fn change_status(
     request_body = StatusChangeBody,
     responses(
         (status = 200, body = AdminUserView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -748,7 +748,7 @@ pub async fn suspend_user(
     request_body = StatusChangeBody,
     responses(
         (status = 200, body = AdminUserView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -805,7 +805,7 @@ fn parse_day(params: &QueryParams, name: &str) -> Result<Option<Date>, ApiError>
            ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = AuditList),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn search_audit(

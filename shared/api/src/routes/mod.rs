@@ -11,6 +11,7 @@ pub mod health;
 pub mod ingest;
 pub mod preferences;
 pub mod products;
+pub mod reports;
 pub mod rules;
 pub mod watchlist;
 

@@ -52,7 +52,8 @@ pub fn router(core: Core) -> Router {
             core.clone(),
             crate::routes::bump_matching_stamp_after_write,
         ))
-        .with_state(core)
+        .with_state(core.clone())
+        .merge(crate::routes::reports::router(core))
 }
 
 /// A rule as its owner sees it.

@@ -9,6 +9,9 @@ use dealpulse_domain::counters::{CounterBucket, CounterKey, CounterRepository};
 use dealpulse_domain::ports::StoreError;
 use std::collections::HashMap;
 
+/// One counter addition; `entity_type` marks the item for anyone reading the table.
+const ADD_TO_COUNTER: &str = "ADD #value :delta SET entity_type = :type";
+
 fn partition(bucket: &CounterBucket) -> String {
     format!("COUNTERS#{}", bucket.as_str())
 }
@@ -42,7 +45,7 @@ impl DynamoStore {
                 Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(key_map((partition(&key.bucket), key.name.clone()))))
-                    .update_expression("ADD #value :delta SET entity_type = :type")
+                    .update_expression(ADD_TO_COUNTER)
                     .expression_attribute_names("#value", "value")
                     .expression_attribute_values(":delta", n(delta))
                     .expression_attribute_values(":type", s("counter"))
@@ -65,7 +68,7 @@ impl CounterRepository for DynamoStore {
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key_map((partition(&key.bucket), key.name.clone()))))
-                .update_expression("ADD #value :delta SET entity_type = :type")
+                .update_expression(ADD_TO_COUNTER)
                 .expression_attribute_names("#value", "value")
                 .expression_attribute_values(":delta", n(delta))
                 .expression_attribute_values(":type", s("counter"))

@@ -428,6 +428,59 @@ async fn alert_functions_run_every_event_against_moto() {
         ["admin.user.activate", "admin.user.suspend"],
         "{audit_found:#}"
     );
+
+    // Deal reports as tickets: a user's report of a listing in the table, closed as confirmed
+    // (the listing is hidden from matching), reopened (released), closed in bulk as rejected.
+    let reported = dealpulse_tests::alerts::listing(
+        "Reported OLED TV",
+        Money::parse("79.99", Currency::parse("USD").unwrap()).unwrap(),
+        Timestamp::now(),
+    );
+    dealpulse_domain::ports::CatalogRepository::put_listing(&store, &reported)
+        .await
+        .unwrap();
+    let report = dealpulse_domain::reports::DealReport {
+        owner: UserId::system(),
+        key: dealpulse_domain::reports::DealReport::key_of(reported.id, user.id),
+        listing: reported.id,
+        reporter: user.id,
+        reason: dealpulse_domain::reports::ReportReason::WrongPrice,
+        note: None,
+        title: reported.title.clone(),
+        url: reported.url.clone(),
+        price: reported.price.to_string(),
+        status: dealpulse_domain::reports::ReportStatus::Open,
+        resolution: None,
+        admin_note: None,
+        created_at: Timestamp::now(),
+        updated_at: Timestamp::now(),
+        closed_by: None,
+        version: 0,
+    };
+    records::<dealpulse_domain::reports::DealReport>(&store)
+        .insert(&report, None)
+        .await
+        .unwrap();
+    values.insert("REPORT_ID", report.key.clone());
+    let open = admin("reports-open", 200, &values);
+    assert_eq!(open["items"][0]["id"], report.key.as_str(), "{open:#}");
+    assert_eq!(
+        admin("report-detail", 200, &values)["reason"],
+        "wrong_price"
+    );
+    assert_eq!(
+        admin("report-close", 200, &values)["resolution"],
+        "confirmed"
+    );
+    assert!(dealpulse_domain::reports::is_hidden(&store, reported.id)
+        .await
+        .unwrap());
+    assert_eq!(admin("report-reopen", 200, &values)["status"], "open");
+    assert!(!dealpulse_domain::reports::is_hidden(&store, reported.id)
+        .await
+        .unwrap());
+    let bulk = admin("reports-bulk", 200, &values);
+    assert_eq!(bulk["results"][0]["outcome"], "updated", "{bulk:#}");
     let failed = admin("failed-list", 200, &values);
     assert_eq!(failed["total"], 1, "{failed:#}");
     assert_eq!(failed["items"][0]["channel"], "email");

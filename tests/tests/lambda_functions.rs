@@ -249,6 +249,13 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     assert_eq!(bulk.body["results"][1]["status"], "not_found");
     call("api-rules", "delete", 204, &values);
     call("api-rules", "get", 404, &values);
+    // Reporting a deal (served with the rules): once per user and listing.
+    values.insert("LISTING_ID", near_boston.id.to_string());
+    let report = call("api-rules", "deal-report", 201, &values);
+    assert_eq!(report.body["reason"], "wrong_price");
+    assert_eq!(report.body["status"], "open");
+    call("api-rules", "deal-report", 409, &values);
+    call("api-rules", "deal-report-unknown", 404, &values);
 
     // Watchlist (api-watchlist).
     call("api-watchlist", "create-private-url", 422, &values);

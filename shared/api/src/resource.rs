@@ -180,6 +180,21 @@ struct Cursor {
     id: String,
 }
 
+/// A list position as an opaque, URL-safe cursor (base64 of its JSON).
+pub fn encode_cursor<T: Serialize>(cursor: &T) -> Result<String, ApiError> {
+    let json = serde_json::to_vec(cursor).map_err(ApiError::internal)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
+}
+
+/// Reads back what [`encode_cursor`] gave out; anything else is a 422 on `cursor`.
+pub fn decode_cursor<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .and_then(|json| serde_json::from_slice(&json).ok())
+        .ok_or_else(|| ApiError::invalid("cursor", "not a cursor from this list"))
+}
+
 /// One page of a list sorted by (`value`, `id`).
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -203,11 +218,7 @@ pub fn paginate<T>(
     let after = match cursor {
         None => None,
         Some(text) => {
-            let bad = || ApiError::invalid("cursor", "not a cursor from this list");
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(text)
-                .map_err(|_| bad())?;
-            let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+            let cursor: Cursor = decode_cursor(text)?;
             if cursor.sort != sort_name {
                 return Err(ApiError::invalid(
                     "cursor",
@@ -242,8 +253,7 @@ pub fn paginate<T>(
                 value,
                 id,
             };
-            let json = serde_json::to_vec(&cursor).map_err(ApiError::internal)?;
-            Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
+            Some(encode_cursor(&cursor)?)
         }
         _ => None,
     };

@@ -39,6 +39,17 @@ type Item = HashMap<String, AttributeValue>;
 /// Ended sessions stay readable this long after expiry (session history), then TTL removes them.
 const SESSION_RETENTION_SECS: i64 = 7 * 24 * 3600;
 
+/// One `Query`: a key condition on the table or an index, its values, direction, consistency
+/// (table only) and how many items at most.
+pub(super) struct KeyQuery<'a> {
+    pub index: Option<&'a str>,
+    pub condition: &'a str,
+    pub values: Vec<(&'a str, AttributeValue)>,
+    pub newest_first: bool,
+    pub consistent: bool,
+    pub limit: Option<usize>,
+}
+
 /// Key formats, one function per entity, so every access pattern builds keys the same way.
 mod key {
     use super::*;
@@ -217,39 +228,58 @@ impl DynamoStore {
         newest_first: bool,
         limit: Option<usize>,
     ) -> Result<Vec<Item>, StoreError> {
+        let mut values = vec![(":owner", s(key::owner(owner)))];
+        // DynamoDB refuses an empty begins_with operand: no prefix means the whole partition.
+        let condition = if prefix.is_empty() {
+            "GSI1PK = :owner"
+        } else {
+            values.push((":prefix", s(prefix)));
+            "GSI1PK = :owner AND begins_with(GSI1SK, :prefix)"
+        };
+        self.query_items(KeyQuery {
+            index: Some("GSI1"),
+            condition,
+            values,
+            newest_first,
+            consistent: false,
+            limit,
+        })
+        .await
+    }
+
+    /// Every item of one key condition (at most `limit`), following pages as needed.
+    pub(super) async fn query_items(&self, request: KeyQuery<'_>) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
+            let remaining = request.limit.map(|limit| limit.saturating_sub(items.len()));
+            if remaining == Some(0) {
+                break;
+            }
             let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name("GSI1")
-                .expression_attribute_values(":owner", s(key::owner(owner)));
-            // DynamoDB refuses an empty begins_with operand: no prefix means the whole partition.
-            query = if prefix.is_empty() {
-                query.key_condition_expression("GSI1PK = :owner")
-            } else {
-                query
-                    .key_condition_expression("GSI1PK = :owner AND begins_with(GSI1SK, :prefix)")
-                    .expression_attribute_values(":prefix", s(prefix))
-            };
-            let output = query
-                .scan_index_forward(!newest_first)
-                .set_limit(limit.map(|l| l.min(1000) as i32))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(output.items.unwrap_or_default());
-            if limit.is_some_and(|limit| items.len() >= limit) {
-                items.truncate(limit.unwrap_or(usize::MAX));
-                break;
+                .set_index_name(request.index.map(str::to_string))
+                .key_condition_expression(request.condition)
+                .scan_index_forward(!request.newest_first)
+                .set_limit(remaining.map(|n| n.min(1000) as i32))
+                .set_exclusive_start_key(start.take());
+            if request.consistent {
+                query = query.consistent_read(true);
             }
+            for (name, value) in &request.values {
+                query = query.expression_attribute_values(*name, value.clone());
+            }
+            let output = query.send().await.map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(next) if !next.is_empty() => start = Some(next),
                 _ => break,
             }
+        }
+        if let Some(limit) = request.limit {
+            items.truncate(limit);
         }
         Ok(items)
     }
@@ -294,43 +324,6 @@ impl DynamoStore {
             }
         }
         Ok(())
-    }
-
-    /// Items of one key condition (on the table, or on `index`), in descending sort-key order,
-    /// at most `limit`, following pages as needed.
-    async fn query_newest_first(
-        &self,
-        index: Option<&str>,
-        condition: &str,
-        values: Vec<(&str, AttributeValue)>,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        while items.len() < limit {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(condition)
-                .scan_index_forward(false)
-                .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            if let Some(index) = index {
-                query = query.index_name(index);
-            }
-            for (name, value) in &values {
-                query = query.expression_attribute_values(*name, value.clone());
-            }
-            let output = query.send().await.map_err(unavailable)?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
-        items.truncate(limit);
-        Ok(items)
     }
 
     fn user_item(&self, user: &User) -> Result<Item, StoreError> {
@@ -466,11 +459,18 @@ impl UserRepository for DynamoStore {
             condition.push_str(" AND GSI2SK < :after");
             values.push((":after", s(format!("{at}#{id}"))));
         }
-        self.query_newest_first(Some("GSI2"), &condition, values, limit as usize)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.query_items(KeyQuery {
+            index: Some("GSI2"),
+            condition: &condition,
+            values,
+            newest_first: true,
+            consistent: false,
+            limit: Some(limit as usize),
+        })
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
     }
 
     async fn update_user(&self, user: &User) -> Result<User, StoreError> {
@@ -893,11 +893,18 @@ impl AuditRepository for DynamoStore {
             condition.push_str(" AND SK < :before");
             values.push((":before", s(before.to_string())));
         }
-        self.query_newest_first(None, &condition, values, limit as usize)
-            .await?
-            .into_iter()
-            .map(audit_event)
-            .collect()
+        self.query_items(KeyQuery {
+            index: None,
+            condition: &condition,
+            values,
+            newest_first: true,
+            consistent: false,
+            limit: Some(limit as usize),
+        })
+        .await?
+        .into_iter()
+        .map(audit_event)
+        .collect()
     }
 }
 

@@ -214,7 +214,7 @@ impl ApiKeyRow {
     }
 }
 
-/// The stored account, read inside a write transaction.
+/// The stored account (also read inside write transactions, for the tallies).
 fn user_row(connection: &rusqlite::Connection, id: UserId) -> Result<Option<User>, StoreError> {
     connection
         .query_row(
@@ -267,18 +267,7 @@ impl UserRepository for SqliteStore {
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.db
-            .read(move |connection| {
-                connection
-                    .query_row(
-                        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-                        params![id.to_string()],
-                        UserRow::read,
-                    )
-                    .optional()
-                    .map_err(store_error)?
-                    .map(UserRow::into_user)
-                    .transpose()
-            })
+            .read(move |connection| user_row(connection, id))
             .await
     }
 

@@ -122,7 +122,7 @@ pub async fn admin_gate(
         &state.core,
         Some(caller.user.id),
         action,
-        &ip_text(&ip),
+        &crate::routes::ip_text(ip.as_deref()),
         serde_json::json!({
             "method": method,
             "path": path,
@@ -156,13 +156,6 @@ fn failure_error(error: FailureError) -> ApiError {
         FailureError::NotFound(_) => ApiError::NotFound,
         FailureError::NotFailed => ApiError::Conflict("the delivery is sent or being sent"),
     }
-}
-
-pub(crate) fn ip_text(ip: &Option<Extension<ClientIp>>) -> String {
-    ip.as_ref().map_or_else(
-        || "unknown".to_string(),
-        |Extension(ClientIp(ip))| ip.to_string(),
-    )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -276,7 +269,7 @@ pub async fn retry_failed(
         &state.core,
         Some(caller.user.id),
         "admin.delivery.retry",
-        &ip_text(&ip),
+        &crate::routes::ip_text(ip.as_deref()),
         serde_json::json!({ "delivery": id, "outcome": outcome }),
     )
     .await?;
@@ -394,7 +387,7 @@ pub async fn redrive_dead_letters(
         &state.core,
         Some(caller.user.id),
         "admin.dead_letters.redrive",
-        &ip_text(&ip),
+        &crate::routes::ip_text(ip.as_deref()),
         detail,
     )
     .await?;

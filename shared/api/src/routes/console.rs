@@ -5,13 +5,12 @@
 
 use crate::auth::extract::{Authenticated, ClientIp};
 use crate::problem::{ApiError, Problem};
-use crate::resource::QueryParams;
+use crate::resource::{decode_cursor, encode_cursor, QueryParams};
 use crate::routes::admin::{require_admin, AdminState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use base64::Engine;
 use dealpulse_domain::account::{AuditEvent, Email, Role, User, UserStatus};
 use dealpulse_domain::counters::{
     last_days, last_hours, last_months, names, utc_day, AccountMilestones, CounterBucket,
@@ -382,19 +381,6 @@ struct UserCursor {
     id: Option<UserId>,
 }
 
-fn encode_cursor<T: Serialize>(cursor: &T) -> Result<String, ApiError> {
-    let json = serde_json::to_vec(cursor).map_err(ApiError::internal)?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
-}
-
-fn decode_cursor<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ApiError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()
-        .and_then(|json| serde_json::from_slice(&json).ok())
-        .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this list gave out"))
-}
-
 /// The list's filters, parsed from the query.
 struct UserFilter {
     query: Option<String>,
@@ -698,23 +684,19 @@ async fn change_status(
             .revoke_user_sessions(id, core.clock.now())
             .await?;
     }
-    let event = AuditEvent {
-        id: AuditEventId::generate(),
-        at: core.clock.now(),
-        user_id: Some(id),
-        actor: Some(format!("admin:{}", caller.user.id)),
-        action: format!(
-            "admin.user.{}",
-            if status == UserStatus::Suspended {
-                "suspend"
-            } else {
-                "activate"
-            }
-        ),
-        ip: Some(super::admin::ip_text(ip)),
-        detail: serde_json::json!({ "from": previous.as_str(), "to": status.as_str(), "reason": reason }),
+    let action = match status {
+        UserStatus::Suspended => "admin.user.suspend",
+        UserStatus::Active => "admin.user.activate",
     };
-    core.store.append_audit(&event).await?;
+    crate::routes::audit_by(
+        core,
+        Some(id),
+        Some(format!("admin:{}", caller.user.id)),
+        action,
+        &crate::routes::ip_text(ip.as_deref()),
+        serde_json::json!({ "from": previous.as_str(), "to": status.as_str(), "reason": reason }),
+    )
+    .await?;
     Ok(Json(AdminUserView::from(&user)))
 }
 

@@ -43,11 +43,23 @@ pub(crate) async fn audit(
     ip: &str,
     detail: serde_json::Value,
 ) -> Result<(), ApiError> {
+    audit_by(core, user, None, action, ip, detail).await
+}
+
+/// Like [`audit`], naming who acted when it is not `user` (an administrator acting on them).
+pub(crate) async fn audit_by(
+    core: &Core,
+    user: Option<UserId>,
+    actor: Option<String>,
+    action: &str,
+    ip: &str,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
     let event = AuditEvent {
         id: AuditEventId::generate(),
         at: core.clock.now(),
         user_id: user,
-        actor: None,
+        actor,
         action: action.to_string(),
         ip: Some(ip.to_string()),
         detail,

@@ -13,8 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use dealpulse_domain::account::AuditEvent;
-use dealpulse_domain::ids::{AuditEventId, ListingId, UserId};
+use dealpulse_domain::ids::{ListingId, UserId};
 use dealpulse_domain::ports::StoreError;
 use dealpulse_domain::records::records;
 use dealpulse_domain::reports::{
@@ -115,23 +114,20 @@ async fn audit_report(
     action: &str,
     report: &DealReport,
 ) -> Result<(), ApiError> {
-    let event = AuditEvent {
-        id: AuditEventId::generate(),
-        at: core.clock.now(),
-        user_id: Some(actor.user.id),
-        actor: None,
-        action: action.to_string(),
-        ip: Some(ip.to_string()),
-        detail: serde_json::json!({
+    crate::routes::audit(
+        core,
+        Some(actor.user.id),
+        action,
+        ip,
+        serde_json::json!({
             "report": report.key,
             "listing": report.listing.to_string(),
             "reason": report.reason.as_str(),
             "status": report.status.as_str(),
             "resolution": report.resolution.map(Resolution::as_str),
         }),
-    };
-    core.store.append_audit(&event).await?;
-    Ok(())
+    )
+    .await
 }
 
 /// Reports a deal as a wrong price, expired or spam. One report per user and listing (409 for
@@ -308,13 +304,12 @@ async fn move_report(
     state: &AdminState,
     caller: &Authenticated,
     ip: &str,
-    id: &str,
+    mut report: DealReport,
     target: Target,
     note: Option<ReportNote>,
 ) -> Result<DealReport, ApiError> {
     let core = &state.core;
     let now = core.clock.now();
-    let mut report = stored_report(state, id).await?;
     let unchanged = report.status == target.status && report.resolution == target.resolution;
     if !unchanged || note.is_some() {
         report.status = target.status;
@@ -383,7 +378,7 @@ pub async fn close_report(
 ) -> Result<Json<ReportView>, ApiError> {
     require_admin(&caller)?;
     // An unknown report is 404 whatever the body says.
-    stored_report(&state, &id).await?;
+    let report = stored_report(&state, &id).await?;
     let resolution = body
         .resolution
         .as_deref()
@@ -394,7 +389,7 @@ pub async fn close_report(
     };
     let note = parse_note("note", body.note.as_deref())?;
     let ip = crate::routes::ip_text(ip.as_deref());
-    let report = move_report(&state, &caller, &ip, &id, target, note).await?;
+    let report = move_report(&state, &caller, &ip, report, target, note).await?;
     Ok(Json(ReportView::from(&report)))
 }
 
@@ -425,14 +420,14 @@ pub async fn reopen_report(
     JsonBody(body): JsonBody<ReopenBody>,
 ) -> Result<Json<ReportView>, ApiError> {
     require_admin(&caller)?;
-    stored_report(&state, &id).await?;
+    let report = stored_report(&state, &id).await?;
     let note = parse_note("note", body.note.as_deref())?;
     let target = Target {
         status: ReportStatus::Open,
         resolution: None,
     };
     let ip = crate::routes::ip_text(ip.as_deref());
-    let report = move_report(&state, &caller, &ip, &id, target, note).await?;
+    let report = move_report(&state, &caller, &ip, report, target, note).await?;
     Ok(Json(ReportView::from(&report)))
 }
 
@@ -495,7 +490,11 @@ pub async fn bulk_update(
     let ip = crate::routes::ip_text(ip.as_deref());
     let mut results = Vec::with_capacity(body.ids.len());
     for id in body.ids {
-        let outcome = match move_report(&state, &caller, &ip, &id, target, None).await {
+        let moved = match stored_report(&state, &id).await {
+            Ok(report) => move_report(&state, &caller, &ip, report, target, None).await,
+            Err(error) => Err(error),
+        };
+        let outcome = match moved {
             Ok(_) => "updated",
             Err(ApiError::NotFound) => "not_found",
             Err(ApiError::Conflict(_)) => "conflict",

@@ -2,7 +2,7 @@
 //! Additions are `UpdateItem ADD` (atomic under any number of writers); reads are consistent
 //! `BatchGetItem`s of at most 100 keys; a bucket's names with a prefix are one `Query`.
 
-use super::{key_map, n, s, unavailable, DynamoStore, Item};
+use super::{key_map, n, s, unavailable, DynamoStore, Item, KeyQuery};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
 use dealpulse_domain::counters::{CounterBucket, CounterKey, CounterRepository};
@@ -142,35 +142,27 @@ impl CounterRepository for DynamoStore {
         bucket: &CounterBucket,
         prefix: &str,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut counters = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .expression_attribute_values(":pk", s(partition(bucket)))
-                .consistent_read(true);
-            // A key condition may not compare with an empty string.
-            query = if prefix.is_empty() {
-                query.key_condition_expression("PK = :pk")
-            } else {
-                query
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                    .expression_attribute_values(":prefix", s(prefix))
-            };
-            let output = query
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                counters.push((text(&item, "SK"), number(&item)?));
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
+        let mut values = vec![(":pk", s(partition(bucket)))];
+        // A key condition may not compare with an empty string.
+        let condition = if prefix.is_empty() {
+            "PK = :pk"
+        } else {
+            values.push((":prefix", s(prefix)));
+            "PK = :pk AND begins_with(SK, :prefix)"
+        };
+        let items = self
+            .query_items(KeyQuery {
+                index: None,
+                condition,
+                values,
+                newest_first: false,
+                consistent: true,
+                limit: None,
+            })
+            .await?;
+        let mut counters = Vec::with_capacity(items.len());
+        for item in items {
+            counters.push((text(&item, "SK"), number(&item)?));
         }
         Ok(counters)
     }

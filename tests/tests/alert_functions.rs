@@ -600,7 +600,11 @@ async fn redelivery_and_injected_failures_still_deliver_exactly_once() {
         SENDER,
     )
     .unwrap();
-    let mut settings = DeliverySettings::new("https://app.dealpulse.test", b"key".to_vec());
+    let mut settings = DeliverySettings::new(
+        "https://app.dealpulse.test",
+        b"key".to_vec(),
+        b"click key".to_vec(),
+    );
     // Backoff in whole seconds is what SQS can express; keep the test quick.
     settings.backoff_base = Duration::from_millis(500);
     settings.backoff_cap = Duration::from_secs(1);

@@ -100,7 +100,11 @@ async fn pipeline(now: Timestamp) -> Pipeline {
         endpoints: http.endpoints,
         push: http.push,
     };
-    let mut settings = DeliverySettings::new("http://dealpulse.test", b"unsubscribe key".to_vec());
+    let mut settings = DeliverySettings::new(
+        "http://dealpulse.test",
+        b"unsubscribe key".to_vec(),
+        b"click key".to_vec(),
+    );
     settings.backoff_base = Duration::from_millis(1);
     settings.backoff_cap = Duration::from_millis(5);
     Pipeline {

@@ -282,6 +282,75 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     call("api-watchlist", "product-history-invalid", 422, &values);
     assert_eq!(history.body["points"], serde_json::json!([]));
     call("api-watchlist", "get-unknown", 404, &values);
+
+    // Analytics (api-analytics), from the rollups the store wrote with the listing above and a
+    // flight deal, and the watch just made.
+    let mut flight = sample_listing("Boston to Lisbon, nonstop", Timestamp::now());
+    flight.flight = Some(dealpulse_domain::listing::FlightOffer {
+        origin: "BOS".into(),
+        destination: "LIS".into(),
+        depart_on: jiff::civil::date(2027, 2, 3),
+        return_on: None,
+        stops: 0,
+        cabin: dealpulse_domain::listing::Cabin::Economy,
+    });
+    store.put_listing(&flight).await.unwrap();
+    let trend = call("api-analytics", "product-trend", 200, &values);
+    assert_eq!(trend.body["observations"], 0, "never checked: {trend:#?}");
+    call("api-analytics", "product-trend-unknown", 404, &values);
+    let category = call("api-analytics", "category-trend", 200, &values);
+    assert_eq!(category.body["windows"][0]["listings"], 2, "{category:#?}");
+    call("api-analytics", "category-trend-unknown", 404, &values);
+    let destinations = call("api-analytics", "destinations", 200, &values);
+    assert_eq!(destinations.body["destinations"][0]["destination"], "LIS");
+    assert_eq!(
+        destinations.body["destinations"][0]["median_price"]["currency"],
+        "USD"
+    );
+    call("api-analytics", "destinations-bad-days", 422, &values);
+    let popular = call("api-analytics", "popular", 200, &values);
+    assert_eq!(popular.body["products"][0]["watchers"], 1, "{popular:#?}");
+    assert_eq!(popular.body["categories"][0]["category"], "computers");
+    let frequency = call("api-analytics", "deal-frequency", 200, &values);
+    assert_eq!(frequency.body["rows"][0]["key"], "conformance");
+    assert_eq!(frequency.body["deals"], 2);
+    call("api-analytics", "deal-frequency-bad-by", 422, &values);
+    let dashboard = call("api-analytics", "dashboard", 200, &values);
+    assert_eq!(dashboard.body["watches"]["total"], 1, "{dashboard:#?}");
+    assert_eq!(dashboard.body["click_tracking"], true);
+    call("api-analytics", "dashboard-unauthenticated", 401, &values);
+    let link = dealpulse_domain::clicks::ClickLink {
+        user: store
+            .user_by_email(&Email::parse("lambda-user@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        delivery: "ab".repeat(16),
+        index: 0,
+        url: "https://shop.example.com/espresso-x1".into(),
+        price: near_boston.price,
+        reference: near_boston.was_price,
+    };
+    values.insert(
+        "CLICK_TOKEN",
+        link.sign(&dealpulse_domain::clicks::derive_click_key(
+            b"lambda-test-secret-of-at-least-32-bytes!",
+        )),
+    );
+    let followed = call("api-analytics", "link", 302, &values);
+    assert_eq!(
+        followed.headers.get("location").map(String::as_str),
+        Some("https://shop.example.com/espresso-x1")
+    );
+    call("api-analytics", "link-forged", 404, &values);
+    let dashboard = call("api-analytics", "dashboard", 200, &values);
+    assert_eq!(dashboard.body["clicks"], 1);
+    assert_eq!(
+        dashboard.body["savings"],
+        serde_json::json!([{"amount": "200.00", "currency": "USD"}])
+    );
+
     call("api-watchlist", "delete", 204, &values);
     call("api-watchlist", "get", 404, &values);
 
@@ -399,6 +468,7 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         "api-rules",
         "api-watchlist",
         "api-preferences",
+        "api-analytics",
     ] {
         for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
             all.insert(format!(

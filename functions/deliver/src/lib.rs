@@ -6,6 +6,7 @@
 
 use dealpulse_alerts::deliver::{Deliverer, DeliverySettings};
 use dealpulse_aws::lambda_events::{BatchResponse, EventError, SqsBatch};
+use dealpulse_domain::clicks::derive_click_key;
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::unsubscribe::derive_unsubscribe_key;
 use dealpulse_domain::vapid::VapidKeys;
@@ -50,6 +51,7 @@ impl Config {
             settings: DeliverySettings::new(
                 &env.required("DEALPULSE_PUBLIC_URL")?,
                 derive_unsubscribe_key(signing_secret.as_bytes()),
+                derive_click_key(signing_secret.as_bytes()),
             ),
             vapid,
             notify_origin,

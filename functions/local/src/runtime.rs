@@ -355,6 +355,7 @@ impl LocalRuntime {
                     ..DeliverySettings::new(
                         &self.config.public_url,
                         self.core.keys.unsubscribe_key().to_vec(),
+                        self.core.keys.click_key().to_vec(),
                     )
                 },
             )),
@@ -374,6 +375,7 @@ impl LocalRuntime {
             }))
             .merge(dealpulse_api::routes::rules::router(self.core.clone()))
             .merge(dealpulse_api::routes::alerts::router(self.core.clone()))
+            .merge(dealpulse_api::routes::analytics::router(self.core.clone()))
             .merge(dealpulse_api::routes::billing::router(
                 dealpulse_api::routes::billing::BillingState {
                     core: self.core.clone(),

@@ -8,6 +8,7 @@ use crate::failures::keep_failed;
 use crate::model::DeliveryTask;
 use crate::render::{self, EmailLinks};
 use dealpulse_domain::channels::{ChannelEndpoint, PhoneSetup, PushSubscription};
+use dealpulse_domain::clicks::ClickLink;
 use dealpulse_domain::clock::Clock;
 use dealpulse_domain::delivery::{Claim, Outcome};
 use dealpulse_domain::mail::{AddressHealth, MailError, Mailer};
@@ -42,16 +43,19 @@ pub struct DeliverySettings {
     /// Public base URL for links in messages (unsubscribe, preferences).
     pub public_url: String,
     pub unsubscribe_key: Vec<u8>,
+    /// Signs tracked deal links (see `dealpulse_domain::clicks`).
+    pub click_key: Vec<u8>,
 }
 
 impl DeliverySettings {
-    pub fn new(public_url: &str, unsubscribe_key: Vec<u8>) -> Self {
+    pub fn new(public_url: &str, unsubscribe_key: Vec<u8>, click_key: Vec<u8>) -> Self {
         Self {
             lease: Duration::from_secs(120),
             backoff_base: Duration::from_secs(10),
             backoff_cap: Duration::from_secs(15 * 60),
             public_url: public_url.trim_end_matches('/').to_string(),
             unsubscribe_key,
+            click_key,
         }
     }
 }
@@ -220,7 +224,7 @@ impl Deliverer {
         {
             Ok(()) => {
                 if let Some(sent) = counted {
-                    self.count_outcome(task.channel, sent).await;
+                    self.count_outcome(task.user, task.channel, sent).await;
                 }
                 disposition
             }
@@ -238,7 +242,12 @@ impl Deliverer {
 
     /// Counts a finished delivery into the hourly and daily rollups (admin stats, user dashboards). The
     /// delivery itself is done: a failed count is logged, not retried into a second send.
-    async fn count_outcome(&self, channel: Channel, sent: bool) {
+    async fn count_outcome(
+        &self,
+        user: dealpulse_domain::ids::UserId,
+        channel: Channel,
+        sent: bool,
+    ) {
         use dealpulse_domain::counters::{names, utc_day, CounterBucket, CounterKey};
         let now = self.clock.now();
         let periods = [CounterBucket::hour(now), CounterBucket::day(utc_day(now))];
@@ -253,6 +262,16 @@ impl Deliverer {
             } else {
                 changes.push((CounterKey::new(names::DELIVERIES_FAILED, bucket), 1));
             }
+        }
+        if sent {
+            // The user's own dashboard: sent per channel, all time.
+            changes.push((
+                CounterKey::total(dealpulse_domain::analytics::names::user_sent(
+                    user,
+                    channel.as_str(),
+                )),
+                1,
+            ));
         }
         if let Err(error) = self.store.add_counts(&changes).await {
             tracing::warn!(%error, sent, "delivery not counted in the hourly rollup");
@@ -320,6 +339,15 @@ impl Deliverer {
             return permanent("the channel was turned off");
         }
         let target = task.target.clone().unwrap_or_default();
+        // Deal links lead through the click redirect unless the user turned tracking off;
+        // webhooks get the deal's own URL (machines consume them).
+        let tracked;
+        let task = if prefs.click_tracking && task.channel != Channel::Webhook {
+            tracked = self.tracked(task);
+            &tracked
+        } else {
+            task
+        };
         let result = match task.channel {
             Channel::Email => {
                 let key = AddressHealth::key_of(user.email.as_str());
@@ -406,6 +434,27 @@ impl Deliverer {
             Ok(sent) => Attempt::Sent(sent),
             Err(failure) => Attempt::Failed(failure),
         })
+    }
+
+    /// The task with each deal's link replaced by a signed redirect through `/api/v1/r/`.
+    fn tracked(&self, task: &DeliveryTask) -> DeliveryTask {
+        let mut tracked = task.clone();
+        for (index, deal) in tracked.notice.deals.iter_mut().enumerate() {
+            let link = ClickLink {
+                user: task.user,
+                delivery: task.id.chars().take(32).collect(),
+                index: u16::try_from(index).unwrap_or(u16::MAX),
+                url: deal.url.clone(),
+                price: deal.price,
+                reference: deal.was_price,
+            };
+            deal.url = format!(
+                "{}/api/v1/r/{}",
+                self.settings.public_url,
+                link.sign(&self.settings.click_key)
+            );
+        }
+        tracked
     }
 
     fn links(&self, user: dealpulse_domain::ids::UserId, rules: &[&AlertRule]) -> EmailLinks {

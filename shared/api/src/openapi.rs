@@ -2,8 +2,8 @@
 
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
-    account, admin, alerts, auth, billing, console, dev, health, ingest, preferences, products,
-    reports, rules, watchlist,
+    account, admin, alerts, analytics, auth, billing, console, dev, health, ingest, preferences,
+    products, reports, rules, watchlist,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -114,6 +114,14 @@ use utoipa::{Modify, OpenApi};
         reports::close_report,
         reports::reopen_report,
         reports::bulk_update,
+        analytics::product_trend,
+        analytics::category_trend,
+        analytics::popular_destinations,
+        analytics::popular,
+        analytics::deal_frequency,
+        analytics::dashboard,
+        analytics::follow_link,
+        analytics::behaviour,
         dev::outbox,
         dev::sms_outbox,
     ),
@@ -128,6 +136,7 @@ use utoipa::{Modify, OpenApi};
         (name = "preferences", description = "Channels, frequency, quiet hours, endpoints and phone"),
         (name = "push", description = "Web push subscriptions"),
         (name = "alerts", description = "The alert log with delivery status per channel, and one-click unsubscribe links"),
+        (name = "analytics", description = "Price trends, popular destinations and categories, deal frequency, the dashboard and tracked deal links, all answered from rollups"),
         (name = "billing", description = "Stripe webhook: plans follow subscriptions, revenue ledger"),
         (name = "admin", description = "Administrators only (every request audited): stats, accounts, audit search, revenue, failed and dead-lettered deliveries"),
         (name = "health", description = "Liveness and readiness"),

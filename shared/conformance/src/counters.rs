@@ -4,7 +4,7 @@
 use crate::store::sample_user;
 use dealpulse_domain::account::AuditEvent;
 use dealpulse_domain::counters::{CounterBucket, CounterKey};
-use dealpulse_domain::ids::{AuditEventId, UserId};
+use dealpulse_domain::ids::{AuditEventId, ProductId, UserId};
 use dealpulse_domain::ports::Store;
 use jiff::civil::{date, Date};
 use jiff::Timestamp;
@@ -214,4 +214,96 @@ pub async fn stores_keep_account_and_document_tallies_with_each_write(store: &dy
         "signups stay counted"
     );
     assert_eq!(store.counts(&[total()]).await.unwrap(), vec![0]);
+}
+
+pub async fn extremes_keep_the_lowest_and_the_highest_offer(store: &dyn Store) {
+    use dealpulse_domain::analytics::Extreme;
+    let tag = UserId::generate();
+    let low = CounterKey::new(format!("t{tag}.lo"), CounterBucket::total());
+    let high = CounterKey::new(format!("t{tag}.hi"), CounterBucket::total());
+    for value in [500, 300, 900, 300, 700] {
+        store
+            .keep_extremes(&[
+                (low.clone(), Extreme::Lowest, value),
+                (high.clone(), Extreme::Highest, value),
+            ])
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.counts(&[low, high]).await.unwrap(), vec![300, 900]);
+}
+
+pub async fn price_points_and_new_listings_roll_up_once(store: &dyn Store) {
+    use crate::records::sample_listing;
+    use dealpulse_domain::analytics::names;
+    use dealpulse_domain::listing::{Cabin, FlightOffer, PricePoint, SourceName};
+    use dealpulse_domain::money::{Currency, Money};
+    let day = lonely_month().with().day(11).build().unwrap();
+    let usd = |text: &str| Money::parse(text, Currency::parse("USD").unwrap()).unwrap();
+    let product = ProductId::generate();
+    for (hour, price) in [(8, "120.00"), (12, "100.00"), (20, "110.00")] {
+        store
+            .append_price_point(&PricePoint {
+                product_id: product,
+                at: at(day, hour, 0, 0),
+                price: usd(price),
+                in_stock: true,
+            })
+            .await
+            .unwrap();
+    }
+    let usd_code = Currency::parse("USD").unwrap();
+    let price_key = |field: &str, bucket: CounterBucket| {
+        CounterKey::new(names::price(product, usd_code, field), bucket)
+    };
+    let d = CounterBucket::day(day);
+    assert_eq!(
+        store
+            .counts(&[
+                price_key("n", d.clone()),
+                price_key("sum", d.clone()),
+                price_key("lo", d.clone()),
+                price_key("hi", d.clone()),
+                price_key("lo", CounterBucket::total()),
+            ])
+            .await
+            .unwrap(),
+        vec![3, 33_000, 10_000, 12_000, 10_000]
+    );
+
+    // A listing counts once however often it is seen again; a personal one not at all.
+    let source = format!("c{}", &tag_of(product)[..12]);
+    let mut flight = sample_listing("BOS to Lisbon", at(day, 9, 0, 0));
+    flight.source = SourceName::parse(&source).unwrap();
+    flight.flight = Some(FlightOffer {
+        origin: "BOS".into(),
+        destination: "LIS".into(),
+        depart_on: day,
+        return_on: None,
+        stops: 0,
+        cabin: Cabin::Economy,
+    });
+    store.put_listing(&flight).await.unwrap();
+    flight.price = usd("450.00");
+    store.put_listing(&flight).await.unwrap();
+    let mut personal = sample_listing("Only for one reader", at(day, 10, 0, 0));
+    personal.source = flight.source.clone();
+    personal.audience = Some(UserId::generate());
+    store.put_listing(&personal).await.unwrap();
+    assert_eq!(
+        store
+            .counts(&[
+                CounterKey::new(names::deals_by("source", &source), d.clone()),
+                CounterKey::new(names::destination("LIS", "n"), d.clone()),
+                CounterKey::new(names::destination("LIS", "disc"), d.clone()),
+            ])
+            .await
+            .unwrap(),
+        // 499 against 699 is 28.61 % off.
+        vec![1, 1, 2861]
+    );
+}
+
+fn tag_of(product: ProductId) -> String {
+    product.as_uuid().simple().to_string()
 }

@@ -229,6 +229,38 @@ pub async fn documents_list_by_owner_and_kind_in_key_order(store: &dyn Store) {
     );
 }
 
+pub async fn the_newest_documents_page_backwards_by_key(store: &dyn Store) {
+    let (alice, bob) = (UserId::generate(), UserId::generate());
+    let rules = records::<AlertRule>(store);
+    let mut inserted = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        inserted.push(rules.insert(&sample_rule(alice, name), None).await.unwrap());
+    }
+    rules
+        .insert(&sample_rule(bob, "bob's"), None)
+        .await
+        .unwrap();
+    records::<WatchItem>(store)
+        .insert(&sample_watch(alice, ProductId::generate()), None)
+        .await
+        .unwrap();
+    inserted.reverse();
+    let first = rules.latest(alice, None, 2).await.unwrap();
+    assert_eq!(first, inserted[..2]);
+    let second = rules.latest(alice, Some(&first[1].key()), 2).await.unwrap();
+    assert_eq!(second, inserted[2..4]);
+    let rest = rules
+        .latest(alice, Some(&second[1].key()), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest, inserted[4..], "no other kind or owner mixes in");
+    assert!(rules
+        .latest(UserId::generate(), None, 5)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 pub async fn every_document_of_a_kind_lists_across_owners(store: &dyn Store) {
     let owners = [UserId::generate(), UserId::generate(), UserId::generate()];
     let rules = records::<AlertRule>(store);

@@ -616,6 +616,9 @@ macro_rules! store_conformance {
             concurrent_claims_of_one_delivery_let_exactly_one_win,
             a_failed_delivery_can_be_reopened_once_for_a_retry,
             counters_add_up_and_read_back_in_order,
+            the_newest_documents_page_backwards_by_key,
+            extremes_keep_the_lowest_and_the_highest_offer,
+            price_points_and_new_listings_roll_up_once,
             users_list_by_signup_month_newest_first,
             audit_events_list_by_day_newest_first,
             stores_keep_account_and_document_tallies_with_each_write

@@ -62,6 +62,13 @@ pub trait CounterRepository: Send + Sync {
     /// Adds each delta to its counter (one never written counts from 0). Each addition is atomic
     /// on its own, so concurrent writers never lose counts; the list is not one transaction.
     async fn add_counts(&self, changes: &[(CounterKey, i64)]) -> Result<(), StoreError>;
+    /// Keeps, per counter, the lowest (or highest) value ever offered. Read back through
+    /// [`CounterRepository::counts`], which says 0 until a value is offered: keep a count beside
+    /// an extreme to tell "none" from 0. Offering the same value twice changes nothing.
+    async fn keep_extremes(
+        &self,
+        offers: &[(CounterKey, crate::analytics::Extreme, i64)],
+    ) -> Result<(), StoreError>;
     /// The counters' values in the order asked, 0 for those never written.
     async fn counts(&self, keys: &[CounterKey]) -> Result<Vec<i64>, StoreError>;
     /// Every counter of one bucket whose name starts with `prefix`, ordered by name: the reads

@@ -4,8 +4,10 @@
 //! Nothing here knows about AWS, SQLite or HTTP; adapters implement the ports.
 
 pub mod account;
+pub mod analytics;
 pub mod billing;
 pub mod channels;
+pub mod clicks;
 pub mod clock;
 pub mod counters;
 pub mod delivery;

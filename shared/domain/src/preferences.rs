@@ -177,8 +177,16 @@ pub struct NotificationPreferences {
     pub max_alerts_per_day: Option<u16>,
     /// Only alerts in these categories (empty: all).
     pub categories: BTreeSet<Category>,
+    /// Deal links in alerts go through the tracked redirect (savings on the dashboard); off,
+    /// they lead straight to the deal and nothing is recorded.
+    #[serde(default = "tracking_on")]
+    pub click_tracking: bool,
     pub updated_at: Timestamp,
     pub version: u64,
+}
+
+fn tracking_on() -> bool {
+    true
 }
 
 impl NotificationPreferences {
@@ -194,6 +202,7 @@ impl NotificationPreferences {
             quiet_hours: None,
             max_alerts_per_day: None,
             categories: BTreeSet::new(),
+            click_tracking: true,
             updated_at: now,
             version: 0,
         }

@@ -43,6 +43,15 @@ pub trait DocumentRepository: Send + Sync {
         kind: &'static str,
         owner: UserId,
     ) -> Result<Vec<Document>, StoreError>;
+    /// The owner's documents of one kind whose key sorts before `before` (all when `None`),
+    /// highest key first, at most `limit`: the newest of a time-keyed log without reading it all.
+    async fn documents_before(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Document>, StoreError>;
     /// Replaces the body if the stored version equals `document.version`; returns the stored
     /// document with its new version. `Stale` when it changed, `NotFound` when gone.
     async fn update_document(&self, document: &Document) -> Result<Document, StoreError>;
@@ -128,6 +137,21 @@ impl<T: Record> Records<'_, T> {
             Some(document) => from_document(document).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The newest records by key (see [`DocumentRepository::documents_before`]).
+    pub async fn latest(
+        &self,
+        owner: UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<T>, StoreError> {
+        self.store
+            .documents_before(T::KIND, owner, before, limit)
+            .await?
+            .into_iter()
+            .map(from_document)
+            .collect()
     }
 
     pub async fn list(&self, owner: UserId) -> Result<Vec<T>, StoreError> {

@@ -4,6 +4,7 @@ use crate::db::store_error;
 use crate::records::database;
 use crate::store::SqliteStore;
 use async_trait::async_trait;
+use dealpulse_domain::analytics::{Extreme, Rollup};
 use dealpulse_domain::counters::{CounterBucket, CounterKey, CounterRepository};
 use dealpulse_domain::ports::StoreError;
 use rusqlite::{params, OptionalExtension};
@@ -25,8 +26,51 @@ pub(crate) fn apply_counts(
     Ok(())
 }
 
+/// Keeps extremes inside the caller's transaction.
+pub(crate) fn apply_extremes(
+    connection: &rusqlite::Connection,
+    offers: &[(CounterKey, Extreme, i64)],
+) -> Result<(), StoreError> {
+    for (key, extreme, value) in offers {
+        let keep = match extreme {
+            Extreme::Lowest => "MIN",
+            Extreme::Highest => "MAX",
+        };
+        connection
+            .execute(
+                &format!(
+                    "INSERT INTO counters (bucket, name, value) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (bucket, name) DO UPDATE SET value = {keep}(value, excluded.value)"
+                ),
+                params![key.bucket.as_str(), key.name, value],
+            )
+            .map_err(store_error)?;
+    }
+    Ok(())
+}
+
+/// Applies an event's rollup inside the caller's transaction.
+pub(crate) fn apply_rollup(
+    connection: &rusqlite::Connection,
+    rollup: &Rollup,
+) -> Result<(), StoreError> {
+    apply_counts(connection, &rollup.adds)?;
+    apply_extremes(connection, &rollup.extremes)
+}
+
 #[async_trait]
 impl CounterRepository for SqliteStore {
+    async fn keep_extremes(&self, offers: &[(CounterKey, Extreme, i64)]) -> Result<(), StoreError> {
+        let offers = offers.to_vec();
+        database(self)
+            .write(move |connection| {
+                let transaction = connection.transaction().map_err(store_error)?;
+                apply_extremes(&transaction, &offers)?;
+                transaction.commit().map_err(store_error)
+            })
+            .await
+    }
+
     async fn add_counts(&self, changes: &[(CounterKey, i64)]) -> Result<(), StoreError> {
         let changes = changes.to_vec();
         database(self)

@@ -142,6 +142,41 @@ impl DocumentRepository for SqliteStore {
             .await
     }
 
+    async fn documents_before(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Document>, StoreError> {
+        let before = before.map(str::to_string);
+        database(self)
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT key, version, body FROM documents WHERE kind = ?1 AND owner = ?2 \
+                         AND (?3 IS NULL OR key < ?3) ORDER BY key DESC LIMIT ?4",
+                    )
+                    .map_err(store_error)?;
+                let rows = statement
+                    .query_map(params![kind, owner.to_string(), before, limit], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, i64>(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
+                    })
+                    .map_err(store_error)?;
+                let mut documents = Vec::new();
+                for row in rows {
+                    let (key, version, body) = row.map_err(store_error)?;
+                    documents.push(document_row(kind, owner, key, version, &body)?);
+                }
+                Ok(documents)
+            })
+            .await
+    }
+
     async fn update_document(&self, document: &Document) -> Result<Document, StoreError> {
         let mut stored = document.clone();
         let body = encode(&document.body)?;
@@ -325,15 +360,18 @@ impl CatalogRepository for SqliteStore {
     async fn append_price_point(&self, point: &PricePoint) -> Result<(), StoreError> {
         let (product, at) = (point.product_id.to_string(), nanos(point.at));
         let body = encode(point)?;
+        let rollup = dealpulse_domain::analytics::price_point_rollup(point);
         database(self)
             .write(move |connection| {
-                connection
+                let transaction = connection.transaction().map_err(store_error)?;
+                transaction
                     .execute(
                         "INSERT INTO price_points (product_id, at_ns, body) VALUES (?1, ?2, ?3)",
                         params![product, at, body],
                     )
                     .map_err(store_error)?;
-                Ok(())
+                crate::counters::apply_rollup(&transaction, &rollup)?;
+                transaction.commit().map_err(store_error)
             })
             .await
     }
@@ -368,16 +406,26 @@ impl CatalogRepository for SqliteStore {
     async fn put_listing(&self, listing: &Listing) -> Result<(), StoreError> {
         let (id, seen) = (listing.id.to_string(), nanos(listing.seen_at));
         let body = encode(listing)?;
+        let rollup = dealpulse_domain::analytics::new_listing_rollup(listing);
         database(self)
             .write(move |connection| {
-                connection
+                let transaction = connection.transaction().map_err(store_error)?;
+                let known = transaction
+                    .query_row("SELECT 1 FROM listings WHERE id = ?1", params![id], |_| Ok(()))
+                    .optional()
+                    .map_err(store_error)?
+                    .is_some();
+                transaction
                     .execute(
                         "INSERT INTO listings (id, seen_ns, body) VALUES (?1, ?2, ?3) \
                          ON CONFLICT (id) DO UPDATE SET seen_ns = excluded.seen_ns, body = excluded.body",
                         params![id, seen, body],
                     )
                     .map_err(store_error)?;
-                Ok(())
+                if !known {
+                    crate::counters::apply_rollup(&transaction, &rollup)?;
+                }
+                transaction.commit().map_err(store_error)
             })
             .await
     }

@@ -103,6 +103,8 @@ pub struct TokenKeys {
     inbound_key: Vec<u8>,
     /// Signs one-click unsubscribe links (see `dealpulse_domain::unsubscribe`).
     unsubscribe_key: Vec<u8>,
+    /// Signs tracked deal links (see `dealpulse_domain::clicks`).
+    click_key: Vec<u8>,
     pub issuer: String,
     pub audience: String,
 }
@@ -137,6 +139,7 @@ impl TokenKeys {
             unsubscribe_key: dealpulse_domain::unsubscribe::derive_unsubscribe_key(
                 secret.as_bytes(),
             ),
+            click_key: dealpulse_domain::clicks::derive_click_key(secret.as_bytes()),
             issuer: issuer.to_string(),
             audience: audience.to_string(),
         }
@@ -152,6 +155,11 @@ impl TokenKeys {
     /// can make and check them.
     pub fn unsubscribe_key(&self) -> &[u8] {
         &self.unsubscribe_key
+    }
+
+    /// The key tracked deal links are signed with (the deliverer makes them, the API checks).
+    pub fn click_key(&self) -> &[u8] {
+        &self.click_key
     }
 
     pub fn issue_access(

@@ -244,7 +244,15 @@ pub async fn delete_me(
 ) -> Result<StatusCode, ApiError> {
     let core = &state.core;
     confirm_password(&caller.user, &request.password).await?;
+    let watches = dealpulse_domain::records::records::<dealpulse_domain::watch::WatchItem>(
+        core.store.as_ref(),
+    )
+    .list(caller.user.id)
+    .await?;
     core.store.delete_user(caller.user.id).await?;
+    for watch in watches {
+        crate::routes::count_watchers(core, watch.product_id, -1).await;
+    }
     audit(
         core,
         Some(caller.user.id),

@@ -34,9 +34,13 @@ impl FromRef<AdminState> for Core {
 }
 
 pub fn router(state: AdminState) -> Router {
-    use crate::routes::{console, reports};
+    use crate::routes::{analytics, console, reports};
     Router::new()
         .route("/api/v1/admin/stats", get(console::stats))
+        .route(
+            "/api/v1/admin/analytics/behaviour",
+            get(analytics::behaviour),
+        )
         .route("/api/v1/admin/stats.csv", get(console::stats_csv))
         .route("/api/v1/admin/users", get(console::list_users))
         .route("/api/v1/admin/users/{id}", get(console::get_user))

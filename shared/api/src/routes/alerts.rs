@@ -143,7 +143,7 @@ pub async fn list_alerts(
     }))
 }
 
-async fn alert_view(core: &Core, alert: AlertRecord) -> Result<AlertView, ApiError> {
+pub(crate) async fn alert_view(core: &Core, alert: AlertRecord) -> Result<AlertView, ApiError> {
     let mut deliveries = Vec::with_capacity(alert.deliveries.len());
     for planned in &alert.deliveries {
         let mut view = DeliveryView {

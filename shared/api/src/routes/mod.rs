@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod alerts;
+pub mod analytics;
 pub mod auth;
 pub mod billing;
 pub mod console;
@@ -87,6 +88,21 @@ pub(crate) async fn note_activation(core: &Core, user: &dealpulse_domain::accoun
         dealpulse_domain::counters::note_activation(store, store, user, core.clock.now()).await
     {
         tracing::warn!(%error, "activation not counted");
+    }
+}
+
+/// Moves a product's watcher count (popular products). Logged, not failed, like
+/// [`note_activity`]: the watch changes either way.
+pub(crate) async fn count_watchers(
+    core: &Core,
+    product: dealpulse_domain::ids::ProductId,
+    delta: i64,
+) {
+    let key = dealpulse_domain::counters::CounterKey::total(
+        dealpulse_domain::analytics::names::watchers(product),
+    );
+    if let Err(error) = core.store.add_counts(&[(key, delta)]).await {
+        tracing::warn!(%error, %product, "watchers not counted");
     }
 }
 

@@ -187,7 +187,7 @@ fn phone_view(phone: &PhoneSetup) -> PhoneView {
     },
     "frequency": "daily", "digest_hour": 8, "digest_weekday": "monday",
     "quiet_hours": {"start": "22:00", "end": "07:00", "crosses_midnight": true},
-    "max_alerts_per_day": 20, "categories": [], "timezone": "Europe/Berlin", "language": "de-DE",
+    "max_alerts_per_day": 20, "categories": [], "click_tracking": true, "timezone": "Europe/Berlin", "language": "de-DE",
     "phone": null, "endpoints": 0, "push_subscriptions": 0, "version": 3
 }))]
 pub struct PreferencesSummary {
@@ -202,6 +202,8 @@ pub struct PreferencesSummary {
     pub max_alerts_per_day: Option<u16>,
     #[schema(value_type = Vec<String>)]
     pub categories: BTreeSet<Category>,
+    /// Deal links go through the tracked redirect (the dashboard's savings need it).
+    pub click_tracking: bool,
     /// The account's time zone: digest hours and quiet hours are in it.
     pub timezone: String,
     /// The account's locale: alerts are written in it.
@@ -275,6 +277,7 @@ fn summarise(
         }),
         max_alerts_per_day: prefs.max_alerts_per_day,
         categories: prefs.categories.clone(),
+        click_tracking: prefs.click_tracking,
         timezone: user.timezone.as_str().to_string(),
         language: user.locale.as_str().to_string(),
         phone: configured.phone.as_ref().map(phone_view),
@@ -454,9 +457,11 @@ pub struct FrequencyRequest {
     pub categories: Option<Vec<String>>,
     /// The account's locale (alerts are written in it).
     pub language: Option<String>,
+    /// `false`: deal links in alerts lead straight to the deal and no click is recorded.
+    pub click_tracking: Option<bool>,
 }
 
-/// Sets frequency, digest time, daily cap, category filter and language.
+/// Sets frequency, digest time, daily cap, category filter, language and click tracking.
 #[utoipa::path(patch, path = "/api/v1/notification-preferences/frequency", tag = "preferences",
     security(("bearer" = [])),
     request_body = FrequencyRequest,
@@ -523,6 +528,9 @@ pub async fn set_frequency(
         if let Some(set) = fields.take("categories", parsed) {
             prefs.categories = set;
         }
+    }
+    if let Some(tracking) = request.click_tracking {
+        prefs.click_tracking = tracking;
     }
     let locale = match &request.language {
         None => None,

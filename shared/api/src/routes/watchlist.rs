@@ -356,6 +356,7 @@ pub async fn create_item(
         .await
         .map_err(|e| quota_error(e, caller.user.plan, limits, Limit::Watches))?;
     crate::routes::note_activation(&core, &caller.user).await;
+    crate::routes::count_watchers(&core, stored.product_id, 1).await;
     apply_selectors(&core, &mut product, selectors).await?;
     let mut response = record_response(
         &headers,
@@ -572,6 +573,7 @@ pub async fn delete_item(
 ) -> Result<StatusCode, ApiError> {
     let item = owned_item(&core, caller.user.id, &id).await?;
     delete_record(core.store.as_ref(), &item, &headers).await?;
+    crate::routes::count_watchers(&core, item.product_id, -1).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,9 +2,10 @@
 //! Additions are `UpdateItem ADD` (atomic under any number of writers); reads are consistent
 //! `BatchGetItem`s of at most 100 keys; a bucket's names with a prefix are one `Query`.
 
-use super::{key_map, n, s, unavailable, DynamoStore, Item, KeyQuery};
+use super::{is_conditional_failure, key_map, n, s, unavailable, DynamoStore, Item, KeyQuery};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+use dealpulse_domain::analytics::{Extreme, Rollup};
 use dealpulse_domain::counters::{CounterBucket, CounterKey, CounterRepository};
 use dealpulse_domain::ports::StoreError;
 use std::collections::HashMap;
@@ -57,6 +58,16 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Applies an event's rollup after the event's own write: additions are atomic one by one,
+    /// extremes idempotent. Not in the event's transaction on purpose: every listing and price
+    /// point of a day touches the same few counters, and transactions on hot items conflict.
+    pub(super) async fn apply_rollup(&self, rollup: &Rollup) -> Result<(), StoreError> {
+        self.add_counts(&rollup.adds).await?;
+        self.keep_extremes(&rollup.extremes).await
+    }
+}
+
 /// Unprocessed keys are asked again this many times (throttling) before the read fails.
 const BATCH_ROUNDS: usize = 8;
 
@@ -75,6 +86,34 @@ impl CounterRepository for DynamoStore {
                 .send()
                 .await
                 .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn keep_extremes(&self, offers: &[(CounterKey, Extreme, i64)]) -> Result<(), StoreError> {
+        for (key, extreme, value) in offers {
+            let condition = match extreme {
+                Extreme::Lowest => "attribute_not_exists(#value) OR #value > :value",
+                Extreme::Highest => "attribute_not_exists(#value) OR #value < :value",
+            };
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key_map((partition(&key.bucket), key.name.clone()))))
+                .update_expression("SET #value = :value, entity_type = :type")
+                .condition_expression(condition)
+                .expression_attribute_names("#value", "value")
+                .expression_attribute_values(":value", n(value))
+                .expression_attribute_values(":type", s("counter"))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                // The kept value is already lower (higher): nothing to do.
+                Err(error) if is_conditional_failure(&error) => {}
+                Err(error) => return Err(unavailable(error)),
+            }
         }
         Ok(())
     }

@@ -7,6 +7,7 @@
 
 use super::{
     is_conditional_failure, key_map, n, s, transaction_lost, unavailable, DynamoStore, Item,
+    KeyQuery,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -271,6 +272,45 @@ impl DocumentRepository for DynamoStore {
         Ok(documents)
     }
 
+    async fn documents_before(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Document>, StoreError> {
+        let prefix = key::document_prefix(kind);
+        // Every key of the kind sorts between `DOC#<kind>#` and `DOC#<kind>$` ('$' follows '#').
+        let upper = match before {
+            Some(before) => format!("{prefix}{before}"),
+            None => format!("{}$", prefix.trim_end_matches('#')),
+        };
+        let items = self
+            .query_items(KeyQuery {
+                index: None,
+                condition: "PK = :pk AND SK BETWEEN :low AND :high",
+                values: vec![
+                    (":pk", s(key::owner(owner))),
+                    (":low", s(prefix)),
+                    (":high", s(upper)),
+                ],
+                newest_first: true,
+                consistent: true,
+                // BETWEEN includes `before` itself, dropped below.
+                limit: Some(limit as usize + 1),
+            })
+            .await?;
+        let mut documents = Vec::with_capacity(items.len());
+        for item in &items {
+            let document = document_from(kind, owner, item)?;
+            if Some(document.key.as_str()) != before {
+                documents.push(document);
+            }
+        }
+        documents.truncate(limit as usize);
+        Ok(documents)
+    }
+
     async fn update_document(&self, document: &Document) -> Result<Document, StoreError> {
         let next = document.version + 1;
         let result = self
@@ -461,7 +501,8 @@ impl CatalogRepository for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        Ok(())
+        self.apply_rollup(&dealpulse_domain::analytics::price_point_rollup(point))
+            .await
     }
 
     async fn price_points(
@@ -514,14 +555,22 @@ impl CatalogRepository for DynamoStore {
                 s(format!("{:040}#{}", nanos(listing.seen_at), listing.id)),
             ),
         ]);
-        self.client
+        let replaced = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await
-            .map_err(unavailable)?;
-        Ok(())
+            .map_err(unavailable)?
+            .attributes
+            .is_some_and(|old| !old.is_empty());
+        if replaced {
+            return Ok(());
+        }
+        self.apply_rollup(&dealpulse_domain::analytics::new_listing_rollup(listing))
+            .await
     }
 
     async fn listing_by_id(&self, id: ListingId) -> Result<Option<Listing>, StoreError> {

@@ -118,6 +118,15 @@ async fn seed_demo_shop(
                 None,
             )
             .await?;
+        // What the watch route counts for the popular products.
+        store
+            .add_counts(&[(
+                dealpulse_domain::counters::CounterKey::total(
+                    dealpulse_domain::analytics::names::watchers(tracked.id),
+                ),
+                1,
+            )])
+            .await?;
         watches += 1;
     }
     store

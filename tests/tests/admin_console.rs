@@ -366,3 +366,86 @@ async fn suspension_ends_sessions_and_every_admin_request_is_audited() {
         assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, bad);
     }
 }
+
+/// System health: queue depths, each job's last run and errors, suppressed addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn system_health_shows_queues_jobs_and_suppressions() {
+    use dealpulse_alerts::feedback::{record_feedback, MailFeedback};
+    use dealpulse_domain::queue::Queue;
+    let app = app();
+    let boss = admin(&app).await;
+    let (shopper, _) = app.verified_user("shopper@example.com", PASSWORD).await;
+    let refused = app
+        .call(Method::GET, "/api/v1/admin/system", Some(&shopper), None)
+        .await;
+    assert_problem(
+        &refused,
+        axum::http::StatusCode::FORBIDDEN,
+        "not an administrator",
+    );
+
+    let quiet = get(&app, "/api/v1/admin/system", &boss).await;
+    assert_eq!(quiet["deliveries"], json!({"depth": 0, "status": "ok"}));
+    assert_eq!(quiet["dead_letters"], json!({"depth": 0, "status": "ok"}));
+    for job in quiet["jobs"].as_array().unwrap() {
+        assert_eq!(job["last_run_at"], Value::Null, "{quiet:#}");
+    }
+    assert_eq!(quiet["suppressed"], json!({"bounce": 0, "complaint": 0}));
+
+    // Two deliveries waiting, a digest run, a matched event, a complaint.
+    app.runtime
+        .queue
+        .send_batch(&["{}".to_string(), "{}".to_string()])
+        .await
+        .unwrap();
+    let pipeline = app.runtime.alerts().unwrap();
+    pipeline.digests.run().await.unwrap();
+    app.runtime
+        .events_queue
+        .send_batch(&[dealpulse_tests::alerts::listing_event_json(
+            "Lamp",
+            dealpulse_domain::money::Money::parse(
+                "20",
+                dealpulse_domain::money::Currency::parse("USD").unwrap(),
+            )
+            .unwrap(),
+        )])
+        .await
+        .unwrap();
+    dealpulse_alerts::worker::pump_events(&pipeline.matcher, app.runtime.events_queue.as_ref(), 10)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        record_feedback(
+            app.runtime.store.as_ref(),
+            &MailFeedback::Complaint {
+                recipients: vec!["Angry@Example.com".into()],
+                detail: None,
+            },
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    }
+    let busy = get(&app, "/api/v1/admin/system", &boss).await;
+    assert_eq!(busy["deliveries"]["depth"], 2, "{busy:#}");
+    let job = |name: &str| {
+        busy["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|job| job["job"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert!(job("digest")["last_run_at"].is_string(), "{busy:#}");
+    assert_eq!(job("digest")["runs_2d"], 1);
+    assert_eq!(job("match")["runs_total"], 1);
+    assert_eq!(job("match")["errors_2d"], 0);
+    assert_eq!(job("scrape")["last_run_at"], Value::Null);
+    assert_eq!(
+        busy["suppressed"],
+        json!({"bounce": 0, "complaint": 1}),
+        "the same complaint twice counts one address"
+    );
+}

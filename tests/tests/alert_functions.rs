@@ -400,6 +400,22 @@ async fn alert_functions_run_every_event_against_moto() {
     let stats = admin("stats", 200, &values);
     assert!(stats["users"]["total"].as_i64().unwrap() >= 2, "{stats:#}");
     assert_eq!(stats["series"]["signups"].as_array().unwrap().len(), 30);
+    // System health: the queues answer, the match function's runs and the bounce are counted.
+    let system = admin("system", 200, &values);
+    assert_eq!(system["deliveries"]["status"], "ok", "{system:#}");
+    assert_eq!(system["dead_letters"]["status"], "ok");
+    let matched = system["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|job| job["job"] == "match")
+        .unwrap();
+    assert!(matched["last_run_at"].is_string(), "{system:#}");
+    assert!(matched["runs_2d"].as_i64().unwrap() >= 1);
+    assert_eq!(system["suppressed"]["bounce"], 1, "{system:#}");
+    assert_eq!(system["suppressed"]["complaint"], 1);
+    let behaviour = admin("behaviour", 200, &values);
+    assert_eq!(behaviour["activity"].as_array().unwrap().len(), 4);
     let csv = admin("stats-csv", 200, &values);
     assert!(csv.as_str().unwrap().starts_with("metric,value\n"), "{csv}");
     let listed = admin("users-search", 200, &values);

@@ -1109,6 +1109,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/me/dashboard", "get"),
         ("/api/v1/r/{token}", "get"),
         ("/api/v1/admin/analytics/behaviour", "get"),
+        ("/api/v1/admin/system", "get"),
     ];
     for (path, method) in expected {
         assert!(

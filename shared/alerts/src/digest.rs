@@ -41,7 +41,20 @@ impl DigestRun {
         }
     }
 
+    /// Sends every digest that is due, and records the run for the system health view.
     pub async fn run(&self) -> Result<DigestReport, MatchError> {
+        let result = self.send_due().await;
+        let errors = u32::from(result.is_err());
+        let now = self.clock.now();
+        if let Err(error) =
+            dealpulse_domain::jobs::note_run(self.store.as_ref(), "digest", errors, now).await
+        {
+            tracing::warn!(%error, "digest run not recorded");
+        }
+        result
+    }
+
+    async fn send_due(&self) -> Result<DigestReport, MatchError> {
         let now = self.clock.now();
         let mut due: BTreeMap<UserId, Vec<DigestEntry>> = BTreeMap::new();
         for entry in records::<DigestEntry>(self.store.as_ref()).all().await? {

@@ -51,7 +51,9 @@ pub async fn record_feedback(
     };
     let mut report = FeedbackReport::default();
     for address in recipients {
-        let health = update_health(store, address, now, |health| apply(health, feedback)).await?;
+        let (before, health) =
+            update_health(store, address, now, |health| apply(health, feedback)).await?;
+        count_suppression(store, before, health.suppressed).await?;
         report.updated.push(health.address.clone());
         if health.suppressed.is_some() {
             report.suppressed.push(health.address);
@@ -93,30 +95,60 @@ fn apply(health: &mut AddressHealth, feedback: &MailFeedback) {
     }
 }
 
+/// Counter of addresses suppressed for `reason` (the system health view).
+pub fn suppressed_counter(reason: Suppression) -> dealpulse_domain::counters::CounterKey {
+    let reason = match reason {
+        Suppression::Bounce => "bounce",
+        Suppression::Complaint => "complaint",
+    };
+    dealpulse_domain::counters::CounterKey::total(format!("mail.suppressed.{reason}"))
+}
+
+/// Moves the suppression counters when an address's suppression changed.
+async fn count_suppression(
+    store: &dyn Store,
+    before: Option<Suppression>,
+    after: Option<Suppression>,
+) -> Result<(), StoreError> {
+    if before == after {
+        return Ok(());
+    }
+    let mut changes = Vec::new();
+    if let Some(reason) = before {
+        changes.push((suppressed_counter(reason), -1));
+    }
+    if let Some(reason) = after {
+        changes.push((suppressed_counter(reason), 1));
+    }
+    store.add_counts(&changes).await
+}
+
 /// Read, change, write with the version check; a concurrent writer makes it read again.
+/// Returns the suppression before the change that was written, and the stored record.
 async fn update_health(
     store: &dyn Store,
     address: &str,
     now: Timestamp,
     change: impl Fn(&mut AddressHealth),
-) -> Result<AddressHealth, StoreError> {
+) -> Result<(Option<Suppression>, AddressHealth), StoreError> {
     let healths = records::<AddressHealth>(store);
     let key = AddressHealth::key_of(address);
     for _ in 0..8 {
-        let outcome = match healths.get(UserId::system(), &key).await? {
+        let (before, outcome) = match healths.get(UserId::system(), &key).await? {
             Some(mut health) => {
+                let before = health.suppressed;
                 change(&mut health);
                 health.updated_at = now;
-                healths.update(&health).await
+                (before, healths.update(&health).await)
             }
             None => {
                 let mut health = AddressHealth::new(address, now);
                 change(&mut health);
-                healths.insert(&health, None).await
+                (None, healths.insert(&health, None).await)
             }
         };
         match outcome {
-            Ok(stored) => return Ok(stored),
+            Ok(stored) => return Ok((before, stored)),
             Err(StoreError::Stale) | Err(StoreError::Conflict(_)) => continue,
             Err(other) => return Err(other),
         }

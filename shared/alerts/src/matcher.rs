@@ -128,7 +128,20 @@ impl Matcher {
         Ok(engine)
     }
 
+    /// Matches one catalogue event, and records it for the system health view.
     pub async fn handle(&self, envelope: &EventEnvelope) -> Result<MatchReport, MatchError> {
+        let result = self.match_event(envelope).await;
+        let errors = u32::from(result.is_err());
+        let now = self.clock.now();
+        if let Err(error) =
+            dealpulse_domain::jobs::note_run(self.store.as_ref(), "match", errors, now).await
+        {
+            tracing::warn!(%error, "match run not recorded");
+        }
+        result
+    }
+
+    async fn match_event(&self, envelope: &EventEnvelope) -> Result<MatchReport, MatchError> {
         let at = envelope.time;
         let mut category = None;
         // Where the deal was seen: a listing's source, or the watched product page itself.

@@ -101,6 +101,7 @@ use utoipa::{Modify, OpenApi};
         billing::start_checkout,
         billing::cancel_subscription,
         admin::billing_summary,
+        admin::system_health,
         console::stats,
         console::stats_csv,
         console::list_users,

@@ -15,6 +15,7 @@ pub mod events;
 pub mod geo;
 pub mod ids;
 pub mod inbound;
+pub mod jobs;
 pub mod listing;
 pub mod mail;
 pub mod money;

@@ -144,8 +144,24 @@ impl Scraper {
         }
     }
 
-    /// Checks due items until none is left or `budget` is spent (a round in progress finishes).
+    /// Checks due items until none is left or `budget` is spent (a round in progress finishes),
+    /// and records the run for the system health view.
     pub async fn run(&self, budget: Duration) -> Result<ScrapeReport, ScrapeError> {
+        let result = self.check_due(budget).await;
+        let errors = match &result {
+            Ok(report) => u32::try_from(report.failures.len()).unwrap_or(u32::MAX),
+            Err(_) => 1,
+        };
+        let now = self.clock.now();
+        if let Err(error) =
+            dealpulse_domain::jobs::note_run(self.store.as_ref(), "scrape", errors, now).await
+        {
+            tracing::warn!(%error, "scrape run not recorded");
+        }
+        result
+    }
+
+    async fn check_due(&self, budget: Duration) -> Result<ScrapeReport, ScrapeError> {
         let started = Instant::now();
         let mut report = ScrapeReport::default();
         let mut category_prices: Option<Arc<CategoryPrices>> = None;

@@ -54,6 +54,7 @@ pub fn router(state: AdminState) -> Router {
         )
         .route("/api/v1/admin/audit", get(console::search_audit))
         .route("/api/v1/admin/billing", get(billing_summary))
+        .route("/api/v1/admin/system", get(system_health))
         .route("/api/v1/admin/reports", get(reports::list_reports))
         .route("/api/v1/admin/reports/bulk", post(reports::bulk_update))
         .route("/api/v1/admin/reports/{id}", get(reports::get_report))
@@ -414,4 +415,106 @@ pub async fn billing_summary(
         crate::routes::billing::revenue_summary(state.core.store.as_ref(), state.core.clock.now())
             .await?,
     ))
+}
+
+/// One queue's depth, or why it could not be read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueHealth {
+    /// Messages waiting (visible and in flight), as the queue reports them.
+    pub depth: Option<u64>,
+    /// `ok`, or `unavailable` when the queue did not answer.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    /// scrape, match or digest.
+    pub job: &'static str,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_run_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_error_at: Option<Timestamp>,
+    /// Runs and failed runs (or failed checks, for scrape) today and yesterday, UTC.
+    pub runs_2d: i64,
+    pub errors_2d: i64,
+    pub runs_total: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "deliveries": {"depth": 3, "status": "ok"}, "dead_letters": {"depth": 0, "status": "ok"},
+    "jobs": [{"job": "scrape", "last_run_at": "2026-11-25T08:00:00Z", "last_error_at": null,
+        "runs_2d": 1440, "errors_2d": 0, "runs_total": 90210}],
+    "suppressed": {"bounce": 4, "complaint": 1}
+}))]
+pub struct SystemHealth {
+    pub deliveries: QueueHealth,
+    pub dead_letters: QueueHealth,
+    pub jobs: Vec<JobView>,
+    /// Addresses no mail goes to any more, by reason.
+    pub suppressed: std::collections::BTreeMap<String, i64>,
+}
+
+async fn queue_health(queue: &dyn dealpulse_domain::queue::Queue) -> QueueHealth {
+    match queue.depth().await {
+        Ok(depth) => QueueHealth {
+            depth: Some(depth),
+            status: "ok",
+        },
+        Err(error) => {
+            tracing::warn!(%error, "queue depth not read");
+            QueueHealth {
+                depth: None,
+                status: "unavailable",
+            }
+        }
+    }
+}
+
+/// System health: delivery queue and dead-letter queue depths, each background job's last run,
+/// last error and recent counts, and suppressed addresses — a few reads, whatever the volume.
+#[utoipa::path(get, path = "/api/v1/admin/system", tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SystemHealth),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn system_health(
+    State(state): State<AdminState>,
+    _caller: Authenticated,
+) -> Result<Json<SystemHealth>, ApiError> {
+    use dealpulse_alerts::feedback::suppressed_counter;
+    use dealpulse_domain::mail::Suppression;
+    let core = &state.core;
+    let now = core.clock.now();
+    let jobs = dealpulse_domain::jobs::job_health(core.store.as_ref(), now)
+        .await?
+        .into_iter()
+        .map(|job| JobView {
+            job: job.job,
+            last_run_at: job.last_run_at,
+            last_error_at: job.last_error_at,
+            runs_2d: job.runs_2d,
+            errors_2d: job.errors_2d,
+            runs_total: job.runs_total,
+        })
+        .collect();
+    let reasons = [
+        ("bounce", Suppression::Bounce),
+        ("complaint", Suppression::Complaint),
+    ];
+    let counts = core
+        .store
+        .counts(&reasons.map(|(_, reason)| suppressed_counter(reason)))
+        .await?;
+    Ok(Json(SystemHealth {
+        deliveries: queue_health(state.failures.deliveries.as_ref()).await,
+        dead_letters: queue_health(state.failures.dead_letters.as_ref()).await,
+        jobs,
+        suppressed: reasons
+            .iter()
+            .zip(counts)
+            .map(|((name, _), count)| (name.to_string(), count))
+            .collect(),
+    }))
 }

@@ -779,6 +779,7 @@ async fn watching_by_url_goes_through_the_ssrf_guard_and_shares_products() {
         app.runtime
             .store
             .append_price_point(&PricePoint {
+                previous: None,
                 product_id: product,
                 at: Timestamp::now()
                     .checked_sub(SignedDuration::from_hours(hours))
@@ -1356,6 +1357,7 @@ async fn product_history_serves_ranges_downsampled_for_charts() {
         app.runtime
             .store
             .append_price_point(&PricePoint {
+                previous: None,
                 product_id: product.id,
                 at: now
                     .checked_sub(SignedDuration::from_hours(600 - hour))

@@ -111,6 +111,7 @@ async fn trends_destinations_and_frequency_come_from_the_rollups() {
             .unwrap();
         store
             .append_price_point(&PricePoint {
+                previous: None,
                 product_id: espresso.id,
                 at,
                 price: usd(price),
@@ -151,6 +152,53 @@ async fn trends_destinations_and_frequency_come_from_the_rollups() {
     assert_eq!(week["change_percent"], -20.0);
     assert_eq!(week["low"]["amount"], "80.00");
     assert!(week["volatility_percent"].as_f64().unwrap() > 0.0);
+    // A kettle at 120 since long before the window, cut to 100 three days ago: the window opens
+    // at 120 (the change's previous price), and is flat before the change.
+    let mut kettle = product("https://shop.example.com/kettle", "100");
+    kettle.created_at = days_ago(now, 200);
+    let kettle = store.insert_product(&kettle).await.unwrap();
+    for (ago, price, previous) in [(150, "120", None), (3, "100", Some(usd("120")))] {
+        store
+            .append_price_point(&PricePoint {
+                previous,
+                product_id: kettle.id,
+                at: days_ago(now, ago),
+                price: usd(price),
+                in_stock: true,
+            })
+            .await
+            .unwrap();
+    }
+    let trend = get(
+        &app,
+        &format!("/api/v1/analytics/products/{}/trend", kettle.id),
+        &token,
+    )
+    .await;
+    assert_eq!(trend["series"].as_array().unwrap().len(), 90, "{trend:#}");
+    assert_eq!(trend["series"][0]["close"]["amount"], "120.00");
+    let week = &trend["windows"][0];
+    assert_eq!(week["change_percent"], -16.7, "120 → 100: {trend:#}");
+    assert_eq!(week["high"]["amount"], "120.00");
+    assert_eq!(trend["windows"][2]["days_with_data"], 90);
+    // Unchanged for the whole window: flat at today's price.
+    let mut flat = product("https://shop.example.com/flat", "42");
+    flat.created_at = days_ago(now, 10);
+    let flat = store.insert_product(&flat).await.unwrap();
+    let trend = get(
+        &app,
+        &format!("/api/v1/analytics/products/{}/trend", flat.id),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        trend["series"].as_array().unwrap().len(),
+        11,
+        "tracked for ten days and today: {trend:#}"
+    );
+    assert_eq!(trend["windows"][0]["change_percent"], 0.0);
+    assert_eq!(trend["windows"][0]["low"]["amount"], "42.00");
+
     let unknown = app
         .call(
             Method::GET,
@@ -251,34 +299,55 @@ async fn trends_destinations_and_frequency_come_from_the_rollups() {
         .await;
     assert_problem(&anonymous, StatusCode::UNAUTHORIZED, "signed out");
 
-    // Popular: categories by deals, products by watchers (a watch made through the API).
-    let watch = app
-        .call(
-            Method::POST,
-            "/api/v1/watchlist/items",
-            Some(&token),
-            Some(json!({"url": "https://shop.example.com/espresso", "trigger": {"kind": "any_drop"}})),
-        )
-        .await;
-    assert_eq!(watch.status, StatusCode::CREATED, "{}", watch.body);
+    // Popular: categories by deals, products by watchers (watches made through the API); a
+    // product only shows once three accounts watch it, without its query string.
+    let mut watchers = vec![token.clone()];
+    for name in ["bo", "cy"] {
+        watchers.push(
+            app.verified_user(&format!("{name}@example.com"), PASSWORD)
+                .await
+                .0,
+        );
+    }
+    let mut watches = Vec::new();
+    for (index, watcher) in watchers.iter().enumerate() {
+        let watch = app
+            .call(
+                Method::POST,
+                "/api/v1/watchlist/items",
+                Some(watcher),
+                Some(json!({"url": "https://shop.example.com/espresso", "trigger": {"kind": "any_drop"}})),
+            )
+            .await;
+        assert_eq!(watch.status, StatusCode::CREATED, "{}", watch.body);
+        watches.push((
+            watcher.clone(),
+            watch.body["id"].as_str().unwrap().to_string(),
+        ));
+        let popular = get(&app, "/api/v1/analytics/popular?days=30", &token).await;
+        let shown = if index < 2 { 0 } else { 1 };
+        assert_eq!(
+            popular["products"].as_array().unwrap().len(),
+            shown,
+            "{popular:#}"
+        );
+    }
     let popular = get(&app, "/api/v1/analytics/popular?days=30", &token).await;
     assert_eq!(
         popular["categories"][0],
         json!({"category": "flights", "deals": 4})
     );
-    assert_eq!(popular["products"][0]["watchers"], 1);
+    assert_eq!(popular["products"][0]["watchers"], 3);
     assert_eq!(
         popular["products"][0]["product_id"],
         espresso.id.to_string()
     );
+    let (watcher, watch) = &watches[0];
     let removed = app
         .call(
             Method::DELETE,
-            &format!(
-                "/api/v1/watchlist/items/{}",
-                watch.body["id"].as_str().unwrap()
-            ),
-            Some(&token),
+            &format!("/api/v1/watchlist/items/{watch}"),
+            Some(watcher),
             None,
         )
         .await;
@@ -302,7 +371,7 @@ async fn analytics_reads_do_not_grow_with_the_number_of_events() {
             dealpulse_domain::counters::CounterKey::total(
                 dealpulse_domain::analytics::names::watchers(espresso.id),
             ),
-            1,
+            3,
         )])
         .await
         .unwrap();
@@ -313,6 +382,7 @@ async fn analytics_reads_do_not_grow_with_the_number_of_events() {
             let at = days_ago(now, (added % 80) as i64);
             store
                 .append_price_point(&PricePoint {
+                    previous: None,
                     product_id: espresso.id,
                     at,
                     price: usd(&format!("{}", 50 + added % 40)),

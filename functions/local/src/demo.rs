@@ -84,6 +84,7 @@ async fn seed_demo_shop(
                         at,
                         price: money(cents)?,
                         in_stock: true,
+                        previous: last.map(money).transpose()?,
                     })
                     .await?;
                 last = Some(cents);

@@ -340,14 +340,16 @@ impl Deliverer {
         }
         let target = task.target.clone().unwrap_or_default();
         // Deal links lead through the click redirect unless the user turned tracking off;
-        // webhooks get the deal's own URL (machines consume them).
+        // webhooks get the deal's own URL (machines consume them), text messages too (a signed
+        // link would take several more SMS segments).
         let tracked;
-        let task = if prefs.click_tracking && task.channel != Channel::Webhook {
-            tracked = self.tracked(task);
-            &tracked
-        } else {
-            task
-        };
+        let task =
+            if prefs.click_tracking && !matches!(task.channel, Channel::Webhook | Channel::Sms) {
+                tracked = self.tracked(task);
+                &tracked
+            } else {
+                task
+            };
         let result = match task.channel {
             Channel::Email => {
                 let key = AddressHealth::key_of(user.email.as_str());

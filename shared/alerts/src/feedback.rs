@@ -53,7 +53,9 @@ pub async fn record_feedback(
     for address in recipients {
         let (before, health) =
             update_health(store, address, now, |health| apply(health, feedback)).await?;
-        count_suppression(store, before, health.suppressed).await?;
+        if let Err(error) = count_suppression(store, before, health.suppressed).await {
+            tracing::warn!(%error, "suppression not counted");
+        }
         report.updated.push(health.address.clone());
         if health.suppressed.is_some() {
             report.suppressed.push(health.address);

@@ -244,6 +244,7 @@ pub async fn price_points_and_new_listings_roll_up_once(store: &dyn Store) {
     for (hour, price) in [(8, "120.00"), (12, "100.00"), (20, "110.00")] {
         store
             .append_price_point(&PricePoint {
+                previous: None,
                 product_id: product,
                 at: at(day, hour, 0, 0),
                 price: usd(price),

@@ -480,6 +480,7 @@ pub async fn price_points_list_oldest_first_within_a_range(store: &dyn Store) {
     let mut expected = Vec::new();
     for (ago, price) in [(3000, "310"), (2000, "299"), (1000, "305"), (10, "289.99")] {
         let point = PricePoint {
+            previous: None,
             product_id: product,
             at: at(ago),
             price: usd(price),
@@ -490,6 +491,7 @@ pub async fn price_points_list_oldest_first_within_a_range(store: &dyn Store) {
     }
     // Same instant twice is kept twice (two sources can report at once).
     let twin = PricePoint {
+        previous: None,
         product_id: product,
         at: expected[3].at,
         price: usd("289.99"),

@@ -156,8 +156,9 @@ pub fn decode_close(value: i64) -> i64 {
     value & ((1 << CLOSE_PRICE_BITS) - 1)
 }
 
-/// What a new price point of a tracked product adds: its day's count, sum, low, high and close
-/// (the price of its last point), and the all-time low and high.
+/// What a new price point of a tracked product adds: its day's count, sum, low, high, close (the
+/// price of its last point) and open (the price before its first point, when the point says),
+/// and the all-time low and high.
 pub fn price_point_rollup(point: &PricePoint) -> Rollup {
     let (product, currency) = (point.product_id, point.price.currency());
     let minor = point.price.minor();
@@ -166,7 +167,7 @@ pub fn price_point_rollup(point: &PricePoint) -> Rollup {
         CounterKey::new(names::price(product, currency, field), bucket.clone())
     };
     let total = CounterBucket::total();
-    Rollup {
+    let mut rollup = Rollup {
         adds: vec![
             (key("n", &day), 1),
             (key("sum", &day), minor),
@@ -183,7 +184,16 @@ pub fn price_point_rollup(point: &PricePoint) -> Rollup {
             (key("lo", &total), Extreme::Lowest, minor),
             (key("hi", &total), Extreme::Highest, minor),
         ],
+    };
+    // The earliest change's previous price is what the day opened at.
+    if let Some(previous) = point.previous.filter(|p| p.currency() == currency) {
+        rollup.extremes.push((
+            key("open", &day),
+            Extreme::Lowest,
+            encode_close(point.at, previous.minor()),
+        ));
     }
+    rollup
 }
 
 /// What a listing seen for the first time adds to the deal statistics. Listings meant for one

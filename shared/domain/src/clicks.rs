@@ -105,7 +105,7 @@ impl ClickLink {
     }
 }
 
-/// A followed link, kept in the user's partition (exported with their data, deleted with it).
+/// A followed link, kept in the user's partition (deleted with the account).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClickRecord {
     pub owner: UserId,

@@ -248,4 +248,8 @@ pub struct PricePoint {
     pub at: Timestamp,
     pub price: Money,
     pub in_stock: bool,
+    /// The price before this change, when one was known: trends start from it (points are
+    /// only written on changes, so a window's first day needs the price carried into it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Money>,
 }

@@ -231,6 +231,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, p)| PricePoint {
+                previous: None,
                 product_id: product,
                 at: now
                     .checked_sub(SignedDuration::from_hours(((prices.len() - i) * 24) as i64))

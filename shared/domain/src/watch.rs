@@ -261,6 +261,7 @@ mod tests {
         prices
             .iter()
             .map(|(hours, amount)| PricePoint {
+                previous: None,
                 product_id: ProductId::generate(),
                 at: at(*hours),
                 price: eur(amount),

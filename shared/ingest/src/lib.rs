@@ -199,6 +199,7 @@ pub fn apply(product: &TrackedProduct, observation: &Observation, now: Timestamp
             at: now,
             price,
             in_stock: stock,
+            previous: product.current_price,
         }),
         _ => None,
     };

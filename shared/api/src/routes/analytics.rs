@@ -160,7 +160,7 @@ pub struct ProductTrend {
     pub series: Vec<ProductDay>,
 }
 
-/// A product's trend from its daily rollups: one counter read (5 counters × 90 days).
+/// A product's trend from its daily rollups: one counter read (6 counters × 90 days).
 pub async fn product_trend_of(
     counters: &dyn CounterRepository,
     product: &TrackedProduct,
@@ -181,7 +181,7 @@ pub async fn product_trend_of(
     };
     trend.currency = Some(currency.code().to_string());
     let days = last_days(now, 90);
-    const FIELDS: [&str; 5] = ["n", "sum", "lo", "hi", "close"];
+    const FIELDS: [&str; 6] = ["n", "sum", "lo", "hi", "close", "open"];
     let mut keys: Vec<CounterKey> = days
         .iter()
         .flat_map(|day| {
@@ -203,19 +203,37 @@ pub async fn product_trend_of(
         trend.all_time_low = money(totals[1], currency);
         trend.all_time_high = money(totals[2], currency);
     }
+    let rows: Vec<&[i64]> = values[..days.len() * FIELDS.len()]
+        .chunks(FIELDS.len())
+        .collect();
+    // Points are written on changes only: the price in force when the window began is the
+    // window's first change's previous price, or, with no change in the window, today's.
+    let first_change = rows.iter().position(|row| row[0] > 0);
+    let carried_in = match first_change {
+        Some(first) => (rows[first][5] != 0).then(|| decode_close(rows[first][5])),
+        None => product
+            .current_price
+            .filter(|price| price.currency() == currency)
+            .map(|price| price.minor()),
+    };
+    // Tracked since it was added, or its first recorded change if that is earlier (history
+    // imported with the product).
+    let added = dealpulse_domain::counters::utc_day(product.created_at);
+    let tracked_since = first_change.map_or(added, |first| added.min(days[first]));
     // Walk the days, carrying the last close over days without a change.
-    let mut close: Option<i64> = None;
+    let mut close = carried_in;
     let mut series = Vec::new();
-    for (index, day) in days.iter().enumerate() {
-        let row = &values[index * FIELDS.len()..(index + 1) * FIELDS.len()];
+    for (day, row) in days.iter().zip(&rows) {
         let (changes, low, high) = (row[0], row[2], row[3]);
         let (low, high) = if changes > 0 {
             // The price held at the previous close until the day's first change.
             let opening = close.unwrap_or(low);
-            let day_close = decode_close(row[4]);
-            close = Some(day_close);
+            close = Some(decode_close(row[4]));
             (low.min(opening), high.max(opening))
         } else {
+            if *day < tracked_since {
+                continue;
+            }
             match close {
                 Some(price) => (price, price),
                 None => continue,
@@ -293,7 +311,7 @@ pub struct CategoryWindow {
     pub average: Option<Money>,
     #[schema(value_type = Option<Object>)]
     pub low: Option<Money>,
-    /// Average stated discount of the listings that state one, in percent.
+    /// Average stated discount of the listings that state one (in any currency), in percent.
     pub average_discount_percent: Option<f64>,
 }
 
@@ -577,8 +595,23 @@ pub struct PopularList {
     pub days: u32,
     /// Categories by new deals in the window.
     pub categories: Vec<CategoryCount>,
-    /// Products by watchers.
+    /// Products by watchers (those with at least three; addresses without their query).
     pub products: Vec<PopularProduct>,
+}
+
+/// Products watched by fewer accounts are not shown: a page one person watches may be private.
+pub const MIN_WATCHERS_SHOWN: i64 = 3;
+
+/// A product page's address without query or fragment (they can carry personal tokens).
+fn public_address(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.to_string()
+        }
+        Err(_) => String::new(),
+    }
 }
 
 /// Popular categories (one prefix read per day) and products (one prefix read, then one read
@@ -610,7 +643,7 @@ pub async fn popular_of(
         .counts_with_prefix(&CounterBucket::total(), "watchers.")
         .await?
         .into_iter()
-        .filter(|(_, watchers)| *watchers > 0)
+        .filter(|(_, watchers)| *watchers >= MIN_WATCHERS_SHOWN)
         .filter_map(|(name, watchers)| {
             dealpulse_domain::analytics::product_of_watchers(&name).map(|id| (id, watchers))
         })
@@ -623,7 +656,7 @@ pub async fn popular_of(
             products.push(PopularProduct {
                 product_id: id.to_string(),
                 title: product.title,
-                url: product.url,
+                url: public_address(&product.url),
                 host: product.host,
                 watchers,
                 current_price: product.current_price,

@@ -62,9 +62,17 @@ impl DynamoStore {
     /// Applies an event's rollup after the event's own write: additions are atomic one by one,
     /// extremes idempotent. Not in the event's transaction on purpose: every listing and price
     /// point of a day touches the same few counters, and transactions on hot items conflict.
-    pub(super) async fn apply_rollup(&self, rollup: &Rollup) -> Result<(), StoreError> {
-        self.add_counts(&rollup.adds).await?;
-        self.keep_extremes(&rollup.extremes).await
+    /// Extremes go first, so a reader that sees a count also sees its low, high and close. A
+    /// failure is logged, not returned: the event is stored, and failing it would make the
+    /// caller write it again (a second price point) while its analytics stay a little short.
+    pub(super) async fn apply_rollup(&self, rollup: &Rollup) {
+        let result = match self.keep_extremes(&rollup.extremes).await {
+            Ok(()) => self.add_counts(&rollup.adds).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "analytics rollup not written");
+        }
     }
 }
 

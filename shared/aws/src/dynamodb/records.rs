@@ -502,7 +502,8 @@ impl CatalogRepository for DynamoStore {
             .await
             .map_err(unavailable)?;
         self.apply_rollup(&dealpulse_domain::analytics::price_point_rollup(point))
-            .await
+            .await;
+        Ok(())
     }
 
     async fn price_points(
@@ -570,7 +571,8 @@ impl CatalogRepository for DynamoStore {
             return Ok(());
         }
         self.apply_rollup(&dealpulse_domain::analytics::new_listing_rollup(listing))
-            .await
+            .await;
+        Ok(())
     }
 
     async fn listing_by_id(&self, id: ListingId) -> Result<Option<Listing>, StoreError> {

@@ -11,22 +11,12 @@ use crate::ids::UserId;
 use crate::money::Money;
 use crate::ports::StoreError;
 use crate::records::{records, DocumentRepository};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 /// The key click links are signed with, derived from the deployment's signing secret.
 pub fn derive_click_key(signing_secret: &[u8]) -> Vec<u8> {
-    match Hmac::<Sha256>::new_from_slice(signing_secret) {
-        Ok(mut mac) => {
-            mac.update(b"dealpulse/click/v1");
-            mac.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
-    }
+    crate::secret::derive_key(signing_secret, "dealpulse/click/v1")
 }
 
 /// What a tracked link carries.
@@ -51,22 +41,11 @@ pub struct ClickLink {
     pub reference: Option<Money>,
 }
 
-fn tag(key: &[u8], payload: &[u8]) -> Option<Vec<u8>> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(payload);
-    Some(mac.finalize().into_bytes()[..16].to_vec())
-}
-
 impl ClickLink {
-    /// `<base64url JSON>.<base64url tag>`, safe in a URL path segment.
+    /// `<base64url JSON>.<base64url tag>` (see [`crate::secret::sign_payload`]), safe in a URL
+    /// path segment.
     pub fn sign(&self, key: &[u8]) -> String {
-        let payload = serde_json::to_vec(self).unwrap_or_default();
-        let tag = tag(key, &payload).unwrap_or_default();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            URL_SAFE_NO_PAD.encode(tag)
-        )
+        crate::secret::sign_payload(key, &serde_json::to_vec(self).unwrap_or_default())
     }
 
     /// Checks the signature and reads the link back; only http(s) destinations are accepted.
@@ -75,15 +54,7 @@ impl ClickLink {
         if token.len() > 4096 {
             return Err(bad);
         }
-        let (payload, given) = token.trim().split_once('.').ok_or(bad.clone())?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad.clone())?;
-        let given = URL_SAFE_NO_PAD.decode(given).map_err(|_| bad.clone())?;
-        if given.len() != 16 {
-            return Err(bad);
-        }
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| bad.clone())?;
-        mac.update(&payload);
-        mac.verify_truncated_left(&given).map_err(|_| bad.clone())?;
+        let payload = crate::secret::open_signed(key, token).ok_or(bad.clone())?;
         let link: ClickLink = serde_json::from_slice(&payload).map_err(|_| bad.clone())?;
         let scheme_ok = url::Url::parse(&link.url)
             .map(|url| matches!(url.scheme(), "http" | "https"))
@@ -168,6 +139,8 @@ pub async fn record_click(
 mod tests {
     use super::*;
     use crate::money::Currency;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
 
     fn link() -> ClickLink {
         let eur = Currency::parse("EUR").unwrap();

@@ -16,13 +16,7 @@ use std::fmt;
 /// The key inbound addresses are tagged with, derived from the deployment's signing secret so
 /// every runtime that knows the secret recognises the same addresses.
 pub fn derive_address_key(signing_secret: &[u8]) -> Vec<u8> {
-    match Hmac::<Sha256>::new_from_slice(signing_secret) {
-        Ok(mut mac) => {
-            mac.update(b"dealpulse/inbound-address/v1");
-            mac.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
-    }
+    crate::secret::derive_key(signing_secret, "dealpulse/inbound-address/v1")
 }
 
 /// Local part of the system's address.

@@ -4,10 +4,6 @@
 
 use crate::account::InvalidValue;
 use crate::ids::{RuleId, UserId};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnsubscribeScope {
@@ -19,19 +15,7 @@ pub enum UnsubscribeScope {
 
 /// The key unsubscribe tokens are signed with, derived from the deployment's signing secret.
 pub fn derive_unsubscribe_key(signing_secret: &[u8]) -> Vec<u8> {
-    match Hmac::<Sha256>::new_from_slice(signing_secret) {
-        Ok(mut mac) => {
-            mac.update(b"dealpulse/unsubscribe/v1");
-            mac.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
-    }
-}
-
-fn tag(key: &[u8], payload: &str) -> Option<Vec<u8>> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(payload.as_bytes());
-    Some(mac.finalize().into_bytes()[..16].to_vec())
+    crate::secret::derive_key(signing_secret, "dealpulse/unsubscribe/v1")
 }
 
 fn payload(user: UserId, scope: UnsubscribeScope) -> String {
@@ -41,30 +25,16 @@ fn payload(user: UserId, scope: UnsubscribeScope) -> String {
     }
 }
 
-/// `<base64url payload>.<base64url tag>`.
+/// `<base64url payload>.<base64url tag>` (see [`crate::secret::sign_payload`]).
 pub fn token(key: &[u8], user: UserId, scope: UnsubscribeScope) -> String {
-    let payload = payload(user, scope);
-    let tag = tag(key, &payload).unwrap_or_default();
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(payload.as_bytes()),
-        URL_SAFE_NO_PAD.encode(tag)
-    )
+    crate::secret::sign_payload(key, payload(user, scope).as_bytes())
 }
 
 /// Checks the signature and reads the token back.
 pub fn verify(key: &[u8], token: &str) -> Result<(UserId, UnsubscribeScope), InvalidValue> {
     let bad = InvalidValue("the unsubscribe link is not valid");
-    let (payload, given) = token.trim().split_once('.').ok_or(bad.clone())?;
-    let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad.clone())?;
+    let payload = crate::secret::open_signed(key, token).ok_or(bad.clone())?;
     let payload = String::from_utf8(payload).map_err(|_| bad.clone())?;
-    let given = URL_SAFE_NO_PAD.decode(given).map_err(|_| bad.clone())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| bad.clone())?;
-    mac.update(payload.as_bytes());
-    mac.verify_truncated_left(&given).map_err(|_| bad.clone())?;
-    if given.len() != 16 {
-        return Err(bad);
-    }
     let mut parts = payload.split('.');
     let user: UserId = parts
         .next()
@@ -83,6 +53,8 @@ pub fn verify(key: &[u8], token: &str) -> Result<(UserId, UnsubscribeScope), Inv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
 
     #[test]
     fn tokens_round_trip_and_resist_tampering() {

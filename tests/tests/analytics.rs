@@ -40,6 +40,15 @@ async fn get(app: &App, path: &str, token: &str) -> Value {
     answer.body
 }
 
+async fn trend_of(app: &App, product: ProductId, token: &str) -> Value {
+    get(
+        app,
+        &format!("/api/v1/analytics/products/{product}/trend"),
+        token,
+    )
+    .await
+}
+
 fn product(url: &str, price: &str) -> TrackedProduct {
     TrackedProduct {
         id: ProductId::generate(),
@@ -120,12 +129,7 @@ async fn trends_destinations_and_frequency_come_from_the_rollups() {
             .await
             .unwrap();
     }
-    let trend = get(
-        &app,
-        &format!("/api/v1/analytics/products/{}/trend", espresso.id),
-        &token,
-    )
-    .await;
+    let trend = trend_of(&app, espresso.id, &token).await;
     assert_eq!(trend["observations"], 4);
     assert_eq!(
         trend["all_time_low"],
@@ -169,12 +173,7 @@ async fn trends_destinations_and_frequency_come_from_the_rollups() {
             .await
             .unwrap();
     }
-    let trend = get(
-        &app,
-        &format!("/api/v1/analytics/products/{}/trend", kettle.id),
-        &token,
-    )
-    .await;
+    let trend = trend_of(&app, kettle.id, &token).await;
     assert_eq!(trend["series"].as_array().unwrap().len(), 90, "{trend:#}");
     assert_eq!(trend["series"][0]["close"]["amount"], "120.00");
     let week = &trend["windows"][0];
@@ -185,12 +184,7 @@ async fn trends_destinations_and_frequency_come_from_the_rollups() {
     let mut flat = product("https://shop.example.com/flat", "42");
     flat.created_at = days_ago(now, 10);
     let flat = store.insert_product(&flat).await.unwrap();
-    let trend = get(
-        &app,
-        &format!("/api/v1/analytics/products/{}/trend", flat.id),
-        &token,
-    )
-    .await;
+    let trend = trend_of(&app, flat.id, &token).await;
     assert_eq!(
         trend["series"].as_array().unwrap().len(),
         11,

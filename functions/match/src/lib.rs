@@ -58,12 +58,16 @@ impl MatchHandler {
         let batch = SqsBatch::parse(payload)?;
         let outcomes =
             futures::future::join_all(batch.messages.iter().map(|message| self.one(message))).await;
-        let failed = batch
+        let failed: Vec<String> = batch
             .messages
             .iter()
             .zip(outcomes)
             .filter(|(_, ok)| !ok)
-            .map(|(message, _)| message.message_id.clone());
+            .map(|(message, _)| message.message_id.clone())
+            .collect();
+        if !batch.messages.is_empty() {
+            self.matcher.note_batch(failed.len()).await;
+        }
         Ok(BatchResponse::failing(failed))
     }
 

@@ -128,20 +128,19 @@ impl Matcher {
         Ok(engine)
     }
 
-    /// Matches one catalogue event, and records it for the system health view.
-    pub async fn handle(&self, envelope: &EventEnvelope) -> Result<MatchReport, MatchError> {
-        let result = self.match_event(envelope).await;
-        let errors = u32::from(result.is_err());
+    /// Records one batch of events (`failed` of them not matched) for the system health view:
+    /// once per batch, not per event, to keep the hot path's writes to its own.
+    pub async fn note_batch(&self, failed: usize) {
+        let errors = u32::try_from(failed).unwrap_or(u32::MAX);
         let now = self.clock.now();
         if let Err(error) =
             dealpulse_domain::jobs::note_run(self.store.as_ref(), "match", errors, now).await
         {
             tracing::warn!(%error, "match run not recorded");
         }
-        result
     }
 
-    async fn match_event(&self, envelope: &EventEnvelope) -> Result<MatchReport, MatchError> {
+    pub async fn handle(&self, envelope: &EventEnvelope) -> Result<MatchReport, MatchError> {
         let at = envelope.time;
         let mut category = None;
         // Where the deal was seen: a listing's source, or the watched product page itself.

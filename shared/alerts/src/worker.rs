@@ -20,6 +20,7 @@ pub async fn pump_events(
     max: u32,
 ) -> Result<usize, QueueError> {
     let messages = events.receive(max.clamp(1, 10), MATCH_VISIBILITY).await?;
+    let received = messages.len();
     let mut handled = 0;
     for message in messages {
         let envelope: EventEnvelope = match serde_json::from_str(&message.body) {
@@ -39,6 +40,9 @@ pub async fn pump_events(
                 tracing::warn!(event = %envelope.id, %error, "matching failed; the event comes back");
             }
         }
+    }
+    if received > 0 {
+        matcher.note_batch(received - handled).await;
     }
     Ok(handled)
 }

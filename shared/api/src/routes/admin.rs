@@ -434,7 +434,9 @@ pub struct JobView {
     pub last_run_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_error_at: Option<Timestamp>,
-    /// Runs and failed runs (or failed checks, for scrape) today and yesterday, UTC.
+    /// Runs (a scrape or digest run, a batch of events for match) and their errors (failed
+    /// checks for scrape, unmatched events for match, failed runs for digest), today and
+    /// yesterday, UTC.
     pub runs_2d: i64,
     pub errors_2d: i64,
     pub runs_total: i64,

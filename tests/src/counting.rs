@@ -71,6 +71,16 @@ impl DocumentRepository for CountingDocuments<'_> {
             .documents_before(kind, owner, before, limit)
             .await
     }
+    async fn documents_from(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+        from: &str,
+        limit: u32,
+    ) -> Result<Vec<Document>, StoreError> {
+        self.read();
+        self.inner.documents_from(kind, owner, from, limit).await
+    }
     async fn update_document(&self, document: &Document) -> Result<Document, StoreError> {
         self.inner.update_document(document).await
     }

@@ -261,6 +261,108 @@ pub async fn the_newest_documents_page_backwards_by_key(store: &dyn Store) {
         .is_empty());
 }
 
+pub async fn documents_page_forward_from_a_key(store: &dyn Store) {
+    use dealpulse_domain::subscribers::{self, Importer, RowOutcome, SubscriberStatus};
+    let now = jiff::Timestamp::now();
+    let mut import = Importer::new(store, store, now);
+    let rows = [
+        "email,name",
+        "carol@example.com,Carol",
+        "ann@example.com",
+        "ANN@Example.com,Ann again",
+        "not an address",
+        "anna@example.com",
+        "bob@example.com",
+        "\"amy@example.com\",\"Amy, A.\"",
+    ];
+    let mut outcomes = Vec::new();
+    for (number, row) in rows.iter().enumerate() {
+        outcomes.push(import.row(number as u64 + 1, row).await.unwrap().label());
+    }
+    import.flush().await;
+    assert_eq!(
+        outcomes,
+        [
+            "header",
+            "imported",
+            "imported",
+            "duplicate",
+            "invalid",
+            "imported",
+            "imported",
+            "imported"
+        ]
+    );
+    assert_eq!(
+        (
+            import.totals.rows,
+            import.totals.imported,
+            import.totals.duplicate,
+            import.totals.invalid
+        ),
+        (7, 5, 1, 1)
+    );
+    let keys = |page: &[subscribers::Subscriber]| -> Vec<String> {
+        page.iter().map(|s| s.key.clone()).collect()
+    };
+    let (first, next) = subscribers::page(store, "", None, None, 2).await.unwrap();
+    assert_eq!(keys(&first), ["amy@example.com", "ann@example.com"]);
+    let (second, next) = subscribers::page(store, "", None, next.as_deref(), 2)
+        .await
+        .unwrap();
+    assert_eq!(keys(&second), ["anna@example.com", "bob@example.com"]);
+    let (third, next) = subscribers::page(store, "", None, next.as_deref(), 2)
+        .await
+        .unwrap();
+    assert_eq!(keys(&third), ["carol@example.com"]);
+    assert_eq!(next, None);
+    let (prefixed, next) = subscribers::page(store, "ann", None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(keys(&prefixed), ["ann@example.com", "anna@example.com"]);
+    assert_eq!(next, None, "the prefix ends the listing");
+    assert_eq!(first[0].name.as_ref().map(|n| n.as_str()), Some("Amy, A."));
+
+    // The form: a new address is pending until confirmed; an import never revives a leaver.
+    let dan = dealpulse_domain::account::Email::parse("Dan@Example.com").unwrap();
+    assert!(matches!(
+        subscribers::subscribe(store, store, &dan, now)
+            .await
+            .unwrap(),
+        subscribers::Subscribed::SendConfirmation(_)
+    ));
+    assert_eq!(
+        subscribers::subscribe(store, store, &dan, now)
+            .await
+            .unwrap(),
+        subscribers::Subscribed::RecentlySent
+    );
+    let ann = dealpulse_domain::account::Email::parse("ann@example.com").unwrap();
+    let left = subscribers::set_status(store, store, &ann, SubscriberStatus::Unsubscribed, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left.status, SubscriberStatus::Unsubscribed);
+    let mut again = Importer::new(store, store, now);
+    assert_eq!(
+        again.row(1, "ann@example.com").await.unwrap(),
+        RowOutcome::Duplicate(SubscriberStatus::Unsubscribed)
+    );
+    let (pending, _) = subscribers::page(store, "", Some(SubscriberStatus::Pending), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(keys(&pending), ["dan@example.com"]);
+    let tallies = subscribers::tallies(store).await.unwrap();
+    assert_eq!(
+        tallies,
+        [
+            (SubscriberStatus::Pending, 1),
+            (SubscriberStatus::Confirmed, 4),
+            (SubscriberStatus::Unsubscribed, 1)
+        ]
+    );
+}
+
 pub async fn every_document_of_a_kind_lists_across_owners(store: &dyn Store) {
     let owners = [UserId::generate(), UserId::generate(), UserId::generate()];
     let rules = records::<AlertRule>(store);

@@ -617,6 +617,7 @@ macro_rules! store_conformance {
             a_failed_delivery_can_be_reopened_once_for_a_retry,
             counters_add_up_and_read_back_in_order,
             the_newest_documents_page_backwards_by_key,
+            documents_page_forward_from_a_key,
             extremes_keep_the_lowest_and_the_highest_offer,
             price_points_and_new_listings_roll_up_once,
             users_list_by_signup_month_newest_first,

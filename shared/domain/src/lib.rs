@@ -37,6 +37,7 @@ pub mod score;
 pub mod secret;
 pub mod sms;
 pub mod sources;
+pub mod subscribers;
 pub mod unsubscribe;
 pub mod vapid;
 pub mod watch;

@@ -52,6 +52,15 @@ pub trait DocumentRepository: Send + Sync {
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Document>, StoreError>;
+    /// The owner's documents of one kind whose key sorts at or after `from`, lowest key first,
+    /// at most `limit`: pages through a large kind in key order, or the keys with a prefix.
+    async fn documents_from(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+        from: &str,
+        limit: u32,
+    ) -> Result<Vec<Document>, StoreError>;
     /// Replaces the body if the stored version equals `document.version`; returns the stored
     /// document with its new version. `Stale` when it changed, `NotFound` when gone.
     async fn update_document(&self, document: &Document) -> Result<Document, StoreError>;
@@ -148,6 +157,21 @@ impl<T: Record> Records<'_, T> {
     ) -> Result<Vec<T>, StoreError> {
         self.store
             .documents_before(T::KIND, owner, before, limit)
+            .await?
+            .into_iter()
+            .map(from_document)
+            .collect()
+    }
+
+    /// Records in key order from `from` on (see [`DocumentRepository::documents_from`]).
+    pub async fn starting_at(
+        &self,
+        owner: UserId,
+        from: &str,
+        limit: u32,
+    ) -> Result<Vec<T>, StoreError> {
+        self.store
+            .documents_from(T::KIND, owner, from, limit)
             .await?
             .into_iter()
             .map(from_document)

@@ -177,6 +177,41 @@ impl DocumentRepository for SqliteStore {
             .await
     }
 
+    async fn documents_from(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+        from: &str,
+        limit: u32,
+    ) -> Result<Vec<Document>, StoreError> {
+        let from = from.to_string();
+        database(self)
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT key, version, body FROM documents WHERE kind = ?1 AND owner = ?2 \
+                         AND key >= ?3 ORDER BY key LIMIT ?4",
+                    )
+                    .map_err(store_error)?;
+                let rows = statement
+                    .query_map(params![kind, owner.to_string(), from, limit], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, i64>(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
+                    })
+                    .map_err(store_error)?;
+                let mut documents = Vec::new();
+                for row in rows {
+                    let (key, version, body) = row.map_err(store_error)?;
+                    documents.push(document_row(kind, owner, key, version, &body)?);
+                }
+                Ok(documents)
+            })
+            .await
+    }
+
     async fn update_document(&self, document: &Document) -> Result<Document, StoreError> {
         let mut stored = document.clone();
         let body = encode(&document.body)?;

@@ -311,6 +311,35 @@ impl DocumentRepository for DynamoStore {
         Ok(documents)
     }
 
+    async fn documents_from(
+        &self,
+        kind: &'static str,
+        owner: UserId,
+        from: &str,
+        limit: u32,
+    ) -> Result<Vec<Document>, StoreError> {
+        let prefix = key::document_prefix(kind);
+        let items = self
+            .query_items(KeyQuery {
+                index: None,
+                condition: "PK = :pk AND SK BETWEEN :low AND :high",
+                values: vec![
+                    (":pk", s(key::owner(owner))),
+                    (":low", s(format!("{prefix}{from}"))),
+                    // Every key of the kind sorts below `DOC#<kind>$` ('$' follows '#').
+                    (":high", s(format!("{}$", prefix.trim_end_matches('#')))),
+                ],
+                newest_first: false,
+                consistent: true,
+                limit: Some(limit as usize),
+            })
+            .await?;
+        items
+            .iter()
+            .map(|item| document_from(kind, owner, item))
+            .collect()
+    }
+
     async fn update_document(&self, document: &Document) -> Result<Document, StoreError> {
         let next = document.version + 1;
         let result = self

@@ -169,6 +169,49 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
                     );
                     checked += 1;
                 }
+            } else if operation["requestBody"]["content"]
+                .get("text/csv")
+                .is_some()
+            {
+                // CSV imports: only text/csv, at least one row, at most the cap.
+                let over = "x".repeat(dealpulse_api::routes::newsletter::MAX_IMPORT_BYTES + 1);
+                for (label, content_type, body, expected) in [
+                    (
+                        "JSON",
+                        Some("application/json"),
+                        "{}".to_string(),
+                        StatusCode::BAD_REQUEST,
+                    ),
+                    (
+                        "no content type",
+                        None,
+                        "a@example.com".to_string(),
+                        StatusCode::BAD_REQUEST,
+                    ),
+                    (
+                        "no rows",
+                        Some("text/csv"),
+                        "email,name\n\n".to_string(),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    ),
+                    (
+                        "over the cap",
+                        Some("text/csv"),
+                        over,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                    ),
+                ] {
+                    let mut request = Request::builder().method(method.clone()).uri(&uri);
+                    if let Some(auth) = auth {
+                        request = request.header(header::AUTHORIZATION, format!("Bearer {auth}"));
+                    }
+                    if let Some(content_type) = content_type {
+                        request = request.header(header::CONTENT_TYPE, content_type);
+                    }
+                    let answer = app.send(request.body(Body::from(body)).unwrap()).await;
+                    assert_problem(&answer, expected, &format!("{context} with {label}"));
+                    checked += 1;
+                }
             } else if has_body {
                 let bad_bodies: [(&str, Option<&str>, &str, StatusCode); 4] = [
                     (
@@ -1110,6 +1153,13 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/r/{token}", "get"),
         ("/api/v1/admin/analytics/behaviour", "get"),
         ("/api/v1/admin/system", "get"),
+        ("/api/v1/newsletter/subscribe", "post"),
+        ("/api/v1/newsletter/confirm", "get"),
+        ("/api/v1/newsletter/confirm", "post"),
+        ("/api/v1/newsletter/unsubscribe", "get"),
+        ("/api/v1/newsletter/unsubscribe", "post"),
+        ("/api/v1/admin/subscribers", "get"),
+        ("/api/v1/admin/subscribers/import", "post"),
     ];
     for (path, method) in expected {
         assert!(

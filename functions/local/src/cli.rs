@@ -79,10 +79,31 @@ enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Manage the weekly newsletter's subscribers in the local database.
+    Subscribers {
+        #[command(subcommand)]
+        command: SubscribersCommand,
+    },
     /// Measure a part of the product on synthetic data (see docs/BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SubscribersCommand {
+    /// Import subscribers from a CSV file (`email[,name]`, optional header), streamed: imported
+    /// addresses count as confirmed, known ones (in any state) are duplicates and left alone.
+    /// Shows progress on stderr, writes every row's outcome to the report and prints a JSON
+    /// summary.
+    Import {
+        #[command(flatten)]
+        data: DataArgs,
+        file: PathBuf,
+        /// Where the per-row report goes (default: FILE.report.csv).
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
 }
 
@@ -430,6 +451,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !figures.agrees_with_naive {
                 anyhow::bail!("the index and the naive matcher disagree");
             }
+            Ok(())
+        }
+        Command::Subscribers {
+            command: SubscribersCommand::Import { data, file, report },
+        } => {
+            init_logging(LogFormat::Pretty);
+            let runtime = LocalRuntime::start(config_for_admin(&data))?;
+            let report = report.unwrap_or_else(|| {
+                let mut name = file.clone().into_os_string();
+                name.push(".report.csv");
+                PathBuf::from(name)
+            });
+            let summary = crate::subscribers::import(
+                runtime.store.as_ref(),
+                runtime.core.clock.as_ref(),
+                &file,
+                &report,
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(())
         }
         Command::Admin { command } => {

@@ -10,3 +10,4 @@ pub mod mail_ingest;
 pub mod parse_price;
 pub mod runtime;
 pub mod serve;
+pub mod subscribers;

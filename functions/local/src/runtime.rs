@@ -376,6 +376,12 @@ impl LocalRuntime {
             .merge(dealpulse_api::routes::rules::router(self.core.clone()))
             .merge(dealpulse_api::routes::alerts::router(self.core.clone()))
             .merge(dealpulse_api::routes::analytics::router(self.core.clone()))
+            .merge(dealpulse_api::routes::newsletter::router(
+                dealpulse_api::routes::newsletter::NewsletterState {
+                    core: self.core.clone(),
+                    mailer: Arc::clone(&self.mailer),
+                },
+            ))
             .merge(dealpulse_api::routes::billing::router(
                 dealpulse_api::routes::billing::BillingState {
                     core: self.core.clone(),

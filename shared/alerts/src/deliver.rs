@@ -7,18 +7,23 @@
 use crate::failures::keep_failed;
 use crate::model::DeliveryTask;
 use crate::render::{self, EmailLinks};
+use dealpulse_domain::account::Email;
 use dealpulse_domain::channels::{ChannelEndpoint, PhoneSetup, PushSubscription};
 use dealpulse_domain::clicks::ClickLink;
 use dealpulse_domain::clock::Clock;
 use dealpulse_domain::delivery::{Claim, Outcome};
-use dealpulse_domain::mail::{AddressHealth, MailError, Mailer};
-use dealpulse_domain::notify::{EndpointNotifier, PushNotifier, SendFailure, Sent};
+use dealpulse_domain::ids::UserId;
+use dealpulse_domain::mail::{AddressHealth, EmailMessage, MailError, Mailer};
+use dealpulse_domain::notify::{EndpointNotifier, NoticeKind, PushNotifier, SendFailure, Sent};
 use dealpulse_domain::ports::{Store, StoreError};
 use dealpulse_domain::preferences::{Channel, NotificationPreferences};
 use dealpulse_domain::queue::{Queue, ReceivedMessage};
 use dealpulse_domain::records::records;
 use dealpulse_domain::rules::AlertRule;
 use dealpulse_domain::sms::{SmsError, SmsSender};
+use dealpulse_domain::subscribers::{
+    newsletter_key, NewsletterToken, Subscriber, SubscriberStatus,
+};
 use dealpulse_domain::unsubscribe::{self, UnsubscribeScope};
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
@@ -242,12 +247,7 @@ impl Deliverer {
 
     /// Counts a finished delivery into the hourly and daily rollups (admin stats, user dashboards). The
     /// delivery itself is done: a failed count is logged, not retried into a second send.
-    async fn count_outcome(
-        &self,
-        user: dealpulse_domain::ids::UserId,
-        channel: Channel,
-        sent: bool,
-    ) {
+    async fn count_outcome(&self, user: UserId, channel: Channel, sent: bool) {
         use dealpulse_domain::counters::{names, utc_day, CounterBucket, CounterKey};
         let now = self.clock.now();
         let periods = [CounterBucket::hour(now), CounterBucket::day(utc_day(now))];
@@ -263,7 +263,7 @@ impl Deliverer {
                 changes.push((CounterKey::new(names::DELIVERIES_FAILED, bucket), 1));
             }
         }
-        if sent {
+        if sent && user != UserId::system() {
             // The user's own dashboard: sent per channel, all time.
             changes.push((
                 CounterKey::total(dealpulse_domain::analytics::names::user_sent(
@@ -301,6 +301,9 @@ impl Deliverer {
                 reason: reason.to_string(),
             }))
         };
+        if matches!(task.notice.kind, NoticeKind::Newsletter { .. }) {
+            return self.send_newsletter(task).await;
+        }
         let Some(user) = self.store.user_by_id(task.user).await? else {
             return permanent("the account no longer exists");
         };
@@ -352,27 +355,13 @@ impl Deliverer {
             };
         let result = match task.channel {
             Channel::Email => {
-                let key = AddressHealth::key_of(user.email.as_str());
-                let health = records::<AddressHealth>(self.store.as_ref())
-                    .get(dealpulse_domain::ids::UserId::system(), &key)
-                    .await?;
-                if let Some(reason) = health.and_then(|h| h.suppressed) {
-                    return permanent(&format!("the address is suppressed ({reason:?})"));
+                if let Some(reason) = self.suppression(&user.email).await? {
+                    return permanent(&reason);
                 }
                 let links = self.links(user.id, &live_rules);
                 let message = render::email(&task.notice, user.email.clone(), &links)
                     .with_tag("delivery", &task.id[..32]);
-                match self.senders.mailer.send(&message).await {
-                    Ok(sent) => Ok(Sent {
-                        status: 200,
-                        provider_id: Some(sent.message_id),
-                    }),
-                    Err(MailError::Rejected(reason)) => Err(SendFailure::Permanent { reason }),
-                    Err(MailError::Unavailable(reason)) => Err(SendFailure::Transient {
-                        reason,
-                        retry_after: None,
-                    }),
-                }
+                self.mail(&message).await
             }
             Channel::Sms => {
                 let phone = records::<PhoneSetup>(self.store.as_ref())
@@ -433,6 +422,73 @@ impl Deliverer {
             }
         };
         Ok(match result {
+            Ok(sent) => Attempt::Sent(sent),
+            Err(failure) => Attempt::Failed(failure),
+        })
+    }
+
+    /// Why mail to `email` must not go out (a hard bounce or a complaint), if it must not.
+    async fn suppression(&self, email: &Email) -> Result<Option<String>, StoreError> {
+        let key = AddressHealth::key_of(email.as_str());
+        let health = records::<AddressHealth>(self.store.as_ref())
+            .get(UserId::system(), &key)
+            .await?;
+        Ok(health
+            .and_then(|h| h.suppressed)
+            .map(|reason| format!("the address is suppressed ({reason:?})")))
+    }
+
+    async fn mail(&self, message: &EmailMessage) -> Result<Sent, SendFailure> {
+        match self.senders.mailer.send(message).await {
+            Ok(sent) => Ok(Sent {
+                status: 200,
+                provider_id: Some(sent.message_id),
+            }),
+            Err(MailError::Rejected(reason)) => Err(SendFailure::Permanent { reason }),
+            Err(MailError::Unavailable(reason)) => Err(SendFailure::Transient {
+                reason,
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// The weekly newsletter to one subscriber (the task's target is the address key): only
+    /// while confirmed and not suppressed, with a one-click unsubscribe of the newsletter.
+    async fn send_newsletter(&self, task: &DeliveryTask) -> Result<Attempt, StoreError> {
+        let permanent = |reason: &str| {
+            Ok(Attempt::Failed(SendFailure::Permanent {
+                reason: reason.to_string(),
+            }))
+        };
+        let key = task.target.as_deref().unwrap_or_default();
+        let Some(subscriber) = records::<Subscriber>(self.store.as_ref())
+            .get(UserId::system(), key)
+            .await?
+        else {
+            return permanent("the subscriber is gone");
+        };
+        if subscriber.status != SubscriberStatus::Confirmed {
+            return permanent("the subscriber is not confirmed");
+        }
+        if let Some(reason) = self.suppression(&subscriber.email).await? {
+            return permanent(&reason);
+        }
+        let token = NewsletterToken::Unsubscribe {
+            email: subscriber.email.clone(),
+        }
+        .sign(&newsletter_key(&self.settings.unsubscribe_key));
+        let unsubscribe = format!(
+            "{}/api/v1/newsletter/unsubscribe?token={token}",
+            self.settings.public_url
+        );
+        let links = EmailLinks {
+            unsubscribe_all: unsubscribe.clone(),
+            unsubscribe_rules: vec![],
+            preferences: unsubscribe,
+        };
+        let message = render::email(&task.notice, subscriber.email, &links)
+            .with_tag("delivery", &task.id[..32]);
+        Ok(match self.mail(&message).await {
             Ok(sent) => Attempt::Sent(sent),
             Err(failure) => Attempt::Failed(failure),
         })

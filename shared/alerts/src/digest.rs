@@ -5,6 +5,7 @@
 
 use crate::matcher::{enqueue, MatchError};
 use crate::model::{stable_id, DeliveryTask, DigestEntry, TASK_SCHEMA};
+use crate::newsletter::{NewsletterReport, NewsletterRun};
 use crate::targets::destinations;
 use dealpulse_domain::clock::Clock;
 use dealpulse_domain::ids::UserId;
@@ -24,26 +25,40 @@ pub struct DigestReport {
     pub users: usize,
     pub deals: usize,
     pub queued: usize,
+    /// The weekly newsletter, sent by the same run (see [`crate::newsletter`]).
+    pub newsletter: NewsletterReport,
 }
 
 pub struct DigestRun {
     store: Arc<dyn Store>,
     queue: Arc<dyn Queue>,
     clock: Arc<dyn Clock>,
+    newsletter: NewsletterRun,
 }
 
 impl DigestRun {
     pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>) -> Self {
         Self {
+            newsletter: NewsletterRun::new(store.clone(), queue.clone(), clock.clone()),
             store,
             queue,
             clock,
         }
     }
 
-    /// Sends every digest that is due, and records the run for the system health view.
+    /// Sends every digest that is due and the weekly newsletter when it is, and records the
+    /// run for the system health view.
     pub async fn run(&self) -> Result<DigestReport, MatchError> {
-        let result = self.send_due().await;
+        let result = match self.send_due().await {
+            Ok(mut report) => match self.newsletter.send_if_due().await {
+                Ok(newsletter) => {
+                    report.newsletter = newsletter;
+                    Ok(report)
+                }
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
         let errors = u32::from(result.is_err());
         let now = self.clock.now();
         if let Err(error) =

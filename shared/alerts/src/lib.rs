@@ -9,6 +9,7 @@ pub mod failures;
 pub mod feedback;
 pub mod matcher;
 pub mod model;
+pub mod newsletter;
 pub mod render;
 pub mod targets;
 pub mod worker;

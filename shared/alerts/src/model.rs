@@ -2,7 +2,7 @@
 //! log, and the entries waiting for a digest.
 
 use dealpulse_domain::ids::{RuleId, UserId};
-use dealpulse_domain::notify::{DealLine, Notice};
+use dealpulse_domain::notify::{DealLine, Notice, NoticeKind};
 use dealpulse_domain::policy::{Item, Trigger};
 use dealpulse_domain::preferences::Channel;
 use dealpulse_domain::sameness::SeenDeal;
@@ -45,10 +45,20 @@ impl DeliveryTask {
         if task.id.len() != 64 || !task.id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(BadTask("id must be 64 hex digits".into()));
         }
-        let needs_target = matches!(
-            task.channel,
-            Channel::Discord | Channel::Slack | Channel::Webhook | Channel::Push
-        );
+        let newsletter = matches!(task.notice.kind, NoticeKind::Newsletter { .. });
+        if newsletter != (task.user == UserId::system())
+            || (newsletter && task.channel != Channel::Email)
+        {
+            return Err(BadTask(
+                "only the system sends the newsletter, by e-mail".into(),
+            ));
+        }
+        // The newsletter's target is the subscriber's address key.
+        let needs_target = newsletter
+            || matches!(
+                task.channel,
+                Channel::Discord | Channel::Slack | Channel::Webhook | Channel::Push
+            );
         if needs_target != task.target.is_some() {
             return Err(BadTask(format!(
                 "target does not fit channel {}",
@@ -151,7 +161,6 @@ dealpulse_domain::keyed_record!(RecentDeals, "recent_deals");
 mod tests {
     use super::*;
     use dealpulse_domain::money::{Currency, Money};
-    use dealpulse_domain::notify::NoticeKind;
 
     fn task(channel: Channel, target: Option<&str>) -> DeliveryTask {
         DeliveryTask {

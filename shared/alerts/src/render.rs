@@ -109,7 +109,11 @@ pub fn email(notice: &Notice, to: Email, links: &EmailLinks) -> EmailMessage {
             "Deals since your last digest, best first. {overflow} of them came after your daily alert limit."
         ),
         NoticeKind::Digest { .. } => "Deals since your last digest, best first.".to_string(),
+        NoticeKind::Newsletter { .. } => {
+            "The best-scored public deals DealPulse saw this week.".to_string()
+        }
     };
+    let newsletter = matches!(notice.kind, NoticeKind::Newsletter { .. });
     let mut text = format!("{intro}\n\n");
     let mut rows = String::new();
     for deal in &notice.deals {
@@ -117,15 +121,26 @@ pub fn email(notice: &Notice, to: Email, links: &EmailLinks) -> EmailMessage {
         text.push_str("\n\n");
         rows.push_str(&deal_html(deal));
     }
-    text.push_str(&format!(
-        "Manage alerts: {}\nStop alert e-mails: {}\n",
-        links.preferences, links.unsubscribe_all
-    ));
-    let mut footer = format!(
-        "<a href=\"{}\">Manage alerts</a> · <a href=\"{}\">Stop alert e-mails</a>",
-        escape_html(&links.preferences),
-        escape_html(&links.unsubscribe_all)
-    );
+    let mut footer = if newsletter {
+        text.push_str(&format!(
+            "You subscribed to DealPulse's weekly top deals. Unsubscribe: {}\n",
+            links.unsubscribe_all
+        ));
+        format!(
+            "You subscribed to DealPulse's weekly top deals. <a href=\"{}\">Unsubscribe</a>",
+            escape_html(&links.unsubscribe_all)
+        )
+    } else {
+        text.push_str(&format!(
+            "Manage alerts: {}\nStop alert e-mails: {}\n",
+            links.preferences, links.unsubscribe_all
+        ));
+        format!(
+            "<a href=\"{}\">Manage alerts</a> · <a href=\"{}\">Stop alert e-mails</a>",
+            escape_html(&links.preferences),
+            escape_html(&links.unsubscribe_all)
+        )
+    };
     for (name, link) in &links.unsubscribe_rules {
         text.push_str(&format!("Stop the rule \"{name}\": {link}\n"));
         footer.push_str(&format!(
@@ -145,6 +160,7 @@ pub fn email(notice: &Notice, to: Email, links: &EmailLinks) -> EmailMessage {
     let kind = match notice.kind {
         NoticeKind::Alert { .. } => "alert",
         NoticeKind::Digest { .. } => "digest",
+        NoticeKind::Newsletter { .. } => "newsletter",
     };
     EmailMessage::new(to, headline, text, Some(html))
         .with_header("List-Unsubscribe", format!("<{}>", links.unsubscribe_all))

@@ -2,8 +2,8 @@
 
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
-    account, admin, alerts, analytics, auth, billing, console, dev, health, ingest, preferences,
-    products, reports, rules, watchlist,
+    account, admin, alerts, analytics, auth, billing, console, dev, health, ingest, newsletter,
+    preferences, products, reports, rules, watchlist,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -123,6 +123,13 @@ use utoipa::{Modify, OpenApi};
         analytics::dashboard,
         analytics::follow_link,
         analytics::behaviour,
+        newsletter::subscribe,
+        newsletter::show_confirm,
+        newsletter::confirm,
+        newsletter::show_unsubscribe,
+        newsletter::unsubscribe,
+        newsletter::list_subscribers,
+        newsletter::import_subscribers,
         dev::outbox,
         dev::sms_outbox,
     ),
@@ -138,8 +145,9 @@ use utoipa::{Modify, OpenApi};
         (name = "push", description = "Web push subscriptions"),
         (name = "alerts", description = "The alert log with delivery status per channel, and one-click unsubscribe links"),
         (name = "analytics", description = "Price trends, popular destinations and categories, deal frequency, the dashboard and tracked deal links, all answered from rollups"),
+        (name = "newsletter", description = "The public weekly top-deals newsletter: subscribe (double opt-in), confirm, one-click unsubscribe"),
         (name = "billing", description = "Stripe webhook: plans follow subscriptions, revenue ledger"),
-        (name = "admin", description = "Administrators only (every request audited): stats, accounts, audit search, revenue, failed and dead-lettered deliveries"),
+        (name = "admin", description = "Administrators only (every request audited): stats, accounts, audit search, revenue, newsletter subscribers and imports, failed and dead-lettered deliveries"),
         (name = "health", description = "Liveness and readiness"),
         (name = "dev", description = "Local mode only"),
     )

@@ -32,6 +32,8 @@ pub enum NoticeKind {
     Alert { urgent: bool },
     /// Deals gathered since the last digest; `overflow` of them came over the daily cap.
     Digest { period: String, overflow: u32 },
+    /// The public weekly top deals (ISO week, e.g. `2026-W49`), sent to newsletter subscribers.
+    Newsletter { week: String },
 }
 
 /// A notification ready to render for any channel.
@@ -57,6 +59,9 @@ impl Notice {
                 let count = self.deals.len();
                 let plural = if count == 1 { "deal" } else { "deals" };
                 format!("Your {period} DealPulse digest: {count} {plural}")
+            }
+            (NoticeKind::Newsletter { week }, _) => {
+                format!("DealPulse top deals of the week ({week})")
             }
             (NoticeKind::Alert { .. }, None) => "DealPulse alert".to_string(),
         }

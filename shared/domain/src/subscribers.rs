@@ -499,6 +499,31 @@ impl<'a> Importer<'a> {
         Ok(outcome)
     }
 
+    /// Imports one line of a stream: blank lines are skipped (`None`), over-long and non-UTF-8
+    /// ones are invalid rows.
+    pub async fn line(
+        &mut self,
+        number: u64,
+        line: Line,
+    ) -> Result<Option<RowOutcome>, StoreError> {
+        let invalid = |totals: &mut ImportTotals, reason: String| {
+            totals.rows += 1;
+            totals.invalid += 1;
+            Ok(Some(RowOutcome::Invalid(reason)))
+        };
+        match line {
+            Line::TooLong => invalid(
+                &mut self.totals,
+                format!("the row is longer than {MAX_ROW_BYTES} bytes"),
+            ),
+            Line::Text(bytes) => match String::from_utf8(bytes) {
+                Err(_) => invalid(&mut self.totals, "the row is not UTF-8".into()),
+                Ok(text) if text.trim().is_empty() => Ok(None),
+                Ok(text) => self.row(number, &text).await.map(Some),
+            },
+        }
+    }
+
     /// Writes the confirmed count of the rows imported since the last flush. Call at the end.
     pub async fn flush(&mut self) {
         let pending = std::mem::take(&mut self.pending_count);
@@ -570,6 +595,56 @@ impl<'a> Importer<'a> {
     }
 }
 
+/// One line of a streamed body.
+#[derive(Debug, PartialEq)]
+pub enum Line {
+    Text(Vec<u8>),
+    /// Longer than [`MAX_ROW_BYTES`]: only its length was kept.
+    TooLong,
+}
+
+/// Cuts a byte stream into lines without holding more than one row.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    current: Vec<u8>,
+    too_long: bool,
+}
+
+impl LineSplitter {
+    /// The lines completed by `chunk`.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Line> {
+        let mut done = Vec::new();
+        for &byte in chunk {
+            if byte == b'\n' {
+                done.push(self.take());
+            } else if !self.too_long {
+                if self.current.len() >= MAX_ROW_BYTES + 2 {
+                    self.too_long = true;
+                    self.current.clear();
+                } else {
+                    self.current.push(byte);
+                }
+            }
+        }
+        done
+    }
+
+    /// The last line when the stream did not end with a newline.
+    pub fn finish(&mut self) -> Option<Line> {
+        (self.too_long || !self.current.is_empty()).then(|| self.take())
+    }
+
+    fn take(&mut self) -> Line {
+        let line = if std::mem::take(&mut self.too_long) {
+            Line::TooLong
+        } else {
+            Line::Text(std::mem::take(&mut self.current))
+        };
+        self.current.clear();
+        line
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,6 +685,24 @@ mod tests {
             leave
         );
         assert!(NewsletterToken::open(&key, "garbage", now).is_err());
+    }
+
+    #[test]
+    fn lines_split_across_chunks_and_long_ones_are_cut() {
+        let mut lines = LineSplitter::default();
+        assert!(lines.push(b"a@x.io,A").is_empty());
+        assert_eq!(
+            lines.push(b"nn\r\nb@x.io\n"),
+            [
+                Line::Text(b"a@x.io,Ann\r".to_vec()),
+                Line::Text(b"b@x.io".to_vec())
+            ]
+        );
+        let long = vec![b'x'; MAX_ROW_BYTES * 3];
+        assert!(lines.push(&long).is_empty());
+        assert_eq!(lines.push(b"\nc@x.io"), [Line::TooLong]);
+        assert_eq!(lines.finish(), Some(Line::Text(b"c@x.io".to_vec())));
+        assert_eq!(lines.finish(), None);
     }
 
     #[test]

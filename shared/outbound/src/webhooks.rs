@@ -94,7 +94,7 @@ impl WebhookSender {
                     })
                     .collect();
                 let content = match notice.kind {
-                    NoticeKind::Digest { .. } => headline,
+                    NoticeKind::Digest { .. } | NoticeKind::Newsletter { .. } => headline,
                     NoticeKind::Alert { .. } => String::new(),
                 };
                 json!({"username": "DealPulse", "content": content, "embeds": embeds})
@@ -110,7 +110,7 @@ impl WebhookSender {
                 json!({"text": headline, "blocks": blocks})
             }
             EndpointKind::Webhook => json!({
-                "type": match notice.kind { NoticeKind::Alert { .. } => "deal.alert", NoticeKind::Digest { .. } => "deal.digest" },
+                "type": match notice.kind { NoticeKind::Alert { .. } => "deal.alert", NoticeKind::Digest { .. } => "deal.digest", NoticeKind::Newsletter { .. } => "deal.newsletter" },
                 "schema": WEBHOOK_SCHEMA,
                 "timestamp": notice.occurred_at.to_string(),
                 "data": {

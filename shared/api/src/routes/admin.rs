@@ -34,7 +34,7 @@ impl FromRef<AdminState> for Core {
 }
 
 pub fn router(state: AdminState) -> Router {
-    use crate::routes::{analytics, console, reports};
+    use crate::routes::{analytics, console, newsletter, reports};
     Router::new()
         .route("/api/v1/admin/stats", get(console::stats))
         .route(
@@ -65,6 +65,14 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/api/v1/admin/reports/{id}/reopen",
             post(reports::reopen_report),
+        )
+        .route(
+            "/api/v1/admin/subscribers",
+            get(newsletter::list_subscribers),
+        )
+        .route(
+            "/api/v1/admin/subscribers/import",
+            post(newsletter::import_subscribers),
         )
         .route("/api/v1/admin/deliveries/failed", get(list_failed))
         .route(

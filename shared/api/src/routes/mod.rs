@@ -10,6 +10,7 @@ pub mod console;
 pub mod dev;
 pub mod health;
 pub mod ingest;
+pub mod newsletter;
 pub mod preferences;
 pub mod products;
 pub mod reports;

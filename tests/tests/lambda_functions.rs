@@ -458,6 +458,68 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     call("api-preferences", "phone-delete", 204, &values);
     call("api-preferences", "phone", 404, &values);
 
+    // The public newsletter (api-subscribers): double opt-in through SES, the confirm and
+    // unsubscribe pages (GET changes nothing), POST to confirm and to leave with one click.
+    call("api-subscribers", "subscribe-invalid", 422, &values);
+    let subscribed = call("api-subscribers", "subscribe", 202, &values);
+    assert_eq!(subscribed.body["status"], "check_your_inbox");
+    let confirmation = ses_sent(moto)
+        .await
+        .into_iter()
+        .rfind(|mail| mail.to == "newsletter-reader@example.com")
+        .expect("newsletter confirmation sent through SES");
+    let marker = "https://app.dealpulse.test/api/v1/newsletter/confirm?token=";
+    let start = confirmation.body.find(marker).expect("a confirm link") + marker.len();
+    let token: String = confirmation.body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .collect();
+    values.insert("NEWSLETTER_CONFIRM_TOKEN", token);
+    let page = call("api-subscribers", "confirm-page", 200, &values);
+    assert!(page
+        .body
+        .as_str()
+        .unwrap()
+        .contains("<form method=\"post\""));
+    call("api-subscribers", "confirm-forged", 400, &values);
+    let confirmed = call("api-subscribers", "confirm", 200, &values);
+    assert!(confirmed.body.as_str().unwrap().contains("Subscribed"));
+    let reader = Email::parse("newsletter-reader@example.com").unwrap();
+    let stored =
+        dealpulse_domain::records::records::<dealpulse_domain::subscribers::Subscriber>(&store)
+            .get(dealpulse_domain::ids::UserId::system(), reader.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        stored.status,
+        dealpulse_domain::subscribers::SubscriberStatus::Confirmed
+    );
+    let unsubscribe_key = dealpulse_domain::unsubscribe::derive_unsubscribe_key(
+        b"lambda-test-secret-of-at-least-32-bytes!",
+    );
+    values.insert(
+        "NEWSLETTER_UNSUBSCRIBE_TOKEN",
+        dealpulse_domain::subscribers::NewsletterToken::Unsubscribe {
+            email: reader.clone(),
+        }
+        .sign(&dealpulse_domain::subscribers::newsletter_key(
+            &unsubscribe_key,
+        )),
+    );
+    call("api-subscribers", "unsubscribe-page", 200, &values);
+    call("api-subscribers", "unsubscribe", 200, &values);
+    let left =
+        dealpulse_domain::records::records::<dealpulse_domain::subscribers::Subscriber>(&store)
+            .get(dealpulse_domain::ids::UserId::system(), reader.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        left.status,
+        dealpulse_domain::subscribers::SubscriberStatus::Unsubscribed
+    );
+
     call("api-auth", "password-forgot", 202, &values);
     call("api-auth", "password-reset-bad-token", 400, &values);
     call("api-auth", "logout", 204, &values);
@@ -473,6 +535,7 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         "api-watchlist",
         "api-preferences",
         "api-analytics",
+        "api-subscribers",
     ] {
         for entry in std::fs::read_dir(events_dir().join(function)).unwrap() {
             all.insert(format!(

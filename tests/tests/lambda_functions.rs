@@ -203,6 +203,12 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         "secrets are shown once only"
     );
     call("api-account", "api-key-revoke-unknown", 404, &values);
+    // The export as a zip: a binary body, base64 through API Gateway.
+    let export = call("api-account", "export", 200, &values);
+    assert_eq!(
+        export.headers.get("content-type").map(String::as_str),
+        Some("application/zip")
+    );
 
     // Deal alert rules (api-rules), with a listing to dry-run against.
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
@@ -280,6 +286,11 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     let chart = call("api-watchlist", "product-history", 200, &values);
     assert_eq!(chart.body["observations"], 0, "never checked");
     call("api-watchlist", "product-history-invalid", 422, &values);
+    let csv = call("api-watchlist", "product-history-csv", 200, &values);
+    assert_eq!(
+        csv.body, "at,price,currency,in_stock\n",
+        "never checked: only the header"
+    );
     assert_eq!(history.body["points"], serde_json::json!([]));
     call("api-watchlist", "get-unknown", 404, &values);
 

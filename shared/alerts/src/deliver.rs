@@ -13,7 +13,7 @@ use dealpulse_domain::clicks::ClickLink;
 use dealpulse_domain::clock::Clock;
 use dealpulse_domain::delivery::{Claim, Outcome};
 use dealpulse_domain::ids::UserId;
-use dealpulse_domain::mail::{AddressHealth, EmailMessage, MailError, Mailer};
+use dealpulse_domain::mail::{redact_addresses, AddressHealth, EmailMessage, MailError, Mailer};
 use dealpulse_domain::notify::{EndpointNotifier, NoticeKind, PushNotifier, SendFailure, Sent};
 use dealpulse_domain::ports::{Store, StoreError};
 use dealpulse_domain::preferences::{Channel, NotificationPreferences};
@@ -187,6 +187,25 @@ impl Deliverer {
                     retry_after: None,
                 })
             }
+        };
+        // Provider answers can quote the recipient; the delivery's record keeps no address.
+        let attempted = match attempted {
+            Attempt::Failed(SendFailure::Permanent { reason }) => {
+                Attempt::Failed(SendFailure::Permanent {
+                    reason: redact_addresses(&reason),
+                })
+            }
+            Attempt::Failed(SendFailure::Gone { reason }) => Attempt::Failed(SendFailure::Gone {
+                reason: redact_addresses(&reason),
+            }),
+            Attempt::Failed(SendFailure::Transient {
+                reason,
+                retry_after,
+            }) => Attempt::Failed(SendFailure::Transient {
+                reason: redact_addresses(&reason),
+                retry_after,
+            }),
+            sent => sent,
         };
         let (outcome, disposition) = match attempted {
             Attempt::Sent(sent) => (

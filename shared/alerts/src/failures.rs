@@ -34,6 +34,24 @@ pub struct FailedDelivery {
 
 dealpulse_domain::keyed_record!(FailedDelivery, "failed_delivery");
 
+/// Removes the failed deliveries of a deleted account (their tasks name its endpoints and carry
+/// the deals it was alerted to). Returns how many were removed.
+pub async fn forget_user(store: &dyn Store, user: UserId) -> Result<usize, StoreError> {
+    let failures = records::<FailedDelivery>(store);
+    let mut removed = 0;
+    for failure in failures.list(UserId::system()).await? {
+        if failure.user != user {
+            continue;
+        }
+        match failures.delete(UserId::system(), &failure.key, None).await {
+            Ok(()) => removed += 1,
+            Err(StoreError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(removed)
+}
+
 /// Keeps a permanently failed task for an administrator; written again for the same delivery
 /// (a retry that failed again) it replaces the earlier one.
 pub async fn keep_failed(

@@ -11,6 +11,7 @@ pub mod ratelimit;
 pub mod resource;
 pub mod routes;
 pub mod state;
+pub mod zip;
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::Router;

@@ -2,8 +2,8 @@
 
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
-    account, admin, alerts, analytics, auth, billing, console, dev, health, ingest, newsletter,
-    preferences, products, reports, rules, watchlist,
+    account, admin, alerts, analytics, auth, billing, console, dev, export, health, ingest,
+    newsletter, preferences, products, reports, rules, watchlist,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -123,6 +123,8 @@ use utoipa::{Modify, OpenApi};
         analytics::dashboard,
         analytics::follow_link,
         analytics::behaviour,
+        export::export_me,
+        products::product_history_csv,
         newsletter::subscribe,
         newsletter::show_confirm,
         newsletter::confirm,

@@ -11,6 +11,37 @@ pub fn bare_address(sender: &str) -> &str {
     }
 }
 
+/// `text` with every e-mail address replaced by `<address>`: provider answers stored with a
+/// delivery ("… failed the check: ann@example.com") keep no address.
+pub fn redact_addresses(text: &str) -> String {
+    let is_address_char = |c: char| c.is_alphanumeric() || "._%+-'".contains(c) || !c.is_ascii();
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let trimmed = word.trim_end_matches('.');
+        let looks_like_address = trimmed
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+        if looks_like_address {
+            out.push_str("<address>");
+            out.push_str(&word[trimmed.len()..]);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if is_address_char(c) || c == '@' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// Text made safe to place in HTML (element content or a quoted attribute).
 pub fn escape_html(value: &str) -> String {
     value
@@ -142,6 +173,20 @@ pub trait OutboxReader: Send + Sync {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn addresses_are_redacted_from_provider_answers() {
+        assert_eq!(
+            super::redact_addresses(
+                "Email address is not verified: Ann.Lee+x@Example.co.uk. (550 <bob@x.io>)"
+            ),
+            "Email address is not verified: <address>. (550 <<address>>)"
+        );
+        assert_eq!(
+            super::redact_addresses("no address @ here, user@localhost"),
+            "no address @ here, user@localhost"
+        );
+    }
+
     use super::*;
 
     #[test]

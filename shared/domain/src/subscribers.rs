@@ -302,6 +302,30 @@ pub async fn set_status(
     ))
 }
 
+/// Removes the subscriber of `email`, if any (an account deleted with its data takes its
+/// newsletter subscription along).
+pub async fn forget(
+    documents: &dyn DocumentRepository,
+    counters: &dyn CounterRepository,
+    email: &Email,
+) -> Result<(), StoreError> {
+    let subscribers = records::<Subscriber>(documents);
+    let Some(stored) = subscribers.get(UserId::system(), email.as_str()).await? else {
+        return Ok(());
+    };
+    match subscribers
+        .delete(UserId::system(), &stored.key, Some(stored.version))
+        .await
+    {
+        Ok(()) => {
+            count(counters, vec![(stored.status.counter(), -1)]).await;
+            Ok(())
+        }
+        Err(StoreError::NotFound) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
 /// How many subscribers are in each state, from the counters (no scan).
 pub async fn tallies(
     counters: &dyn CounterRepository,

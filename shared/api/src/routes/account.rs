@@ -39,6 +39,7 @@ pub fn router(state: AccountState) -> Router {
         )
         .route("/api/v1/me/api-keys/{id}", delete(revoke_api_key))
         .route("/api/v1/me/audit", get(list_audit))
+        .route("/api/v1/me/export", get(crate::routes::export::export_me))
         .with_state(state)
 }
 
@@ -228,7 +229,9 @@ async fn confirm_password(user: &User, password: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Deletes the account, its sessions and API keys. Needs the current password.
+/// Deletes the account with everything it owns (sessions, API keys, rules, watches, alerts,
+/// channels), its newsletter subscription, failed deliveries and dashboard counters. Needs the
+/// current password.
 #[utoipa::path(delete, path = "/api/v1/me", tag = "account",
     security(("bearer" = [])),
     request_body = ConfirmPasswordRequest,
@@ -249,6 +252,25 @@ pub async fn delete_me(
     )
     .list(caller.user.id)
     .await?;
+    // What is kept about the person outside their own records goes first (each step can be
+    // repeated if the request fails half-way): their newsletter subscription, the address's
+    // bounce history, failed deliveries kept for a retry, their dashboard counters. Delivery
+    // claims hold no address (provider answers are redacted when recorded).
+    let store = core.store.as_ref();
+    dealpulse_domain::subscribers::forget(store, store, &caller.user.email).await?;
+    match dealpulse_domain::records::records::<dealpulse_domain::mail::AddressHealth>(store)
+        .delete(
+            dealpulse_domain::ids::UserId::system(),
+            &dealpulse_domain::mail::AddressHealth::key_of(caller.user.email.as_str()),
+            None,
+        )
+        .await
+    {
+        Ok(()) | Err(dealpulse_domain::ports::StoreError::NotFound) => {}
+        Err(other) => return Err(other.into()),
+    }
+    dealpulse_alerts::failures::forget_user(store, caller.user.id).await?;
+    dealpulse_domain::analytics::forget_user_counters(store, caller.user.id).await?;
     core.store.delete_user(caller.user.id).await?;
     for watch in watches {
         crate::routes::count_watchers(core, watch.product_id, -1).await;

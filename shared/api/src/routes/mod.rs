@@ -8,6 +8,7 @@ pub mod auth;
 pub mod billing;
 pub mod console;
 pub mod dev;
+pub mod export;
 pub mod health;
 pub mod ingest;
 pub mod newsletter;

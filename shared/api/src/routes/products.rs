@@ -23,6 +23,10 @@ pub fn router(core: Core) -> Router {
     Router::new()
         .route("/api/v1/products/{id}", get(get_product))
         .route("/api/v1/products/{id}/history", get(product_history))
+        .route(
+            "/api/v1/products/{id}/history.csv",
+            get(product_history_csv),
+        )
         .with_state(core)
 }
 
@@ -130,6 +134,76 @@ fn time_param(params: &QueryParams, name: &'static str) -> Result<Option<Timesta
         .transpose()
 }
 
+/// `from`/`to` of a history request: RFC 3339, default the last 90 days, at most five years.
+fn range(params: &QueryParams, now: Timestamp) -> Result<(Timestamp, Timestamp), ApiError> {
+    let to = time_param(params, "to")?.unwrap_or(now);
+    let from = match time_param(params, "from")? {
+        Some(from) => from,
+        None => to
+            .checked_sub(SignedDuration::from_hours(90 * 24))
+            .map_err(ApiError::internal)?,
+    };
+    if from >= to {
+        return Err(ApiError::invalid("from", "must be before to"));
+    }
+    if to.duration_since(from) > SignedDuration::from_hours(MAX_RANGE_DAYS * 24) {
+        return Err(ApiError::invalid(
+            "from",
+            "the range can span at most five years",
+        ));
+    }
+    Ok((from, to))
+}
+
+/// Every recorded price of the range (`from`/`to` as for the chart) as CSV, oldest first:
+/// `at,price,currency,in_stock`. Not downsampled.
+#[utoipa::path(get, path = "/api/v1/products/{id}/history.csv", tag = "watchlist",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("from" = Option<String>, Query), ("to" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "The price history", content_type = "text/csv"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn product_history_csv(
+    State(core): State<Core>,
+    _caller: Authenticated,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let params = QueryParams::parse(query.as_deref(), &["from", "to"])?;
+    let (from, to) = range(&params, core.clock.now())?;
+    let product = product(&core, &id).await?;
+    let points = core
+        .store
+        .price_points(product.id, from, to, READ_LIMIT)
+        .await?;
+    let mut csv = String::from("at,price,currency,in_stock\n");
+    for point in &points {
+        csv.push_str(&format!(
+            "{},{},{},{}\n",
+            point.at,
+            point.price.amount_text(),
+            point.price.currency().code(),
+            point.in_stock
+        ));
+    }
+    let disposition = format!("attachment; filename=\"price-history-{}.csv\"", product.id);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
 /// Price history for a chart: `from`/`to` (RFC 3339; default the last 90 days) and at most
 /// `points` points (2–1000, default 200).
 #[utoipa::path(get, path = "/api/v1/products/{id}/history", tag = "watchlist",
@@ -149,23 +223,8 @@ pub async fn product_history(
 ) -> Result<Json<ProductHistory>, ApiError> {
     let params = QueryParams::parse(query.as_deref(), &["from", "to", "points"])?;
     let now = core.clock.now();
-    let to = time_param(&params, "to")?.unwrap_or(now);
-    let from = match time_param(&params, "from")? {
-        Some(from) => from,
-        None => to
-            .checked_sub(SignedDuration::from_hours(90 * 24))
-            .map_err(ApiError::internal)?,
-    };
+    let (from, to) = range(&params, now)?;
     let max_points = params.number("points", 2, 1000, 200)?;
-    if from >= to {
-        return Err(ApiError::invalid("from", "must be before to"));
-    }
-    if to.duration_since(from) > SignedDuration::from_hours(MAX_RANGE_DAYS * 24) {
-        return Err(ApiError::invalid(
-            "from",
-            "the range can span at most five years",
-        ));
-    }
     let product = product(&core, &id).await?;
     let points = core
         .store

@@ -1130,6 +1130,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/billing/me", "get"),
         ("/api/v1/billing/checkout", "post"),
         ("/api/v1/billing/cancel", "post"),
+        ("/api/v1/billing/plan", "post"),
         ("/api/v1/admin/billing", "get"),
         ("/api/v1/admin/stats", "get"),
         ("/api/v1/admin/stats.csv", "get"),

@@ -70,7 +70,7 @@ fn subscription(user: Option<UserId>, price: &str, status: &str, amount: i64) ->
     let mut object = json!({
         "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": status,
         "cancel_at_period_end": false,
-        "items": {"data": [{"quantity": 1, "current_period_end": now() + 30 * 86400,
+        "items": {"data": [{"id": "si_1", "quantity": 1, "current_period_end": now() + 30 * 86400,
             "price": {"id": price, "unit_amount": amount, "currency": "usd",
                       "recurring": {"interval": "month"}}}]}
     });
@@ -437,4 +437,61 @@ async fn checkout_and_cancel_call_stripe_and_the_webhook_confirms() {
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1].path, "/v1/subscriptions/sub_1");
     assert_eq!(sent[1].body, b"cancel_at_period_end=true");
+
+    // Upgrade: the subscription's item moves to the business price, prorated (and the pending
+    // cancellation is taken back); the plan follows Stripe's update event.
+    for (body, status, why) in [
+        (
+            json!({"plan": "pro"}),
+            StatusCode::CONFLICT,
+            "on pro already",
+        ),
+        (
+            json!({"plan": "free"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "free is a cancellation",
+        ),
+        (
+            json!({"plan": "gold"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no such plan",
+        ),
+    ] {
+        assert_problem(&post("/api/v1/billing/plan", body).await, status, why);
+    }
+    assert_eq!(stripe.requests().len(), 2, "refusals reach nobody");
+    let upgraded = post("/api/v1/billing/plan", json!({"plan": "business"})).await;
+    assert_eq!(upgraded.status, StatusCode::ACCEPTED, "{}", upgraded.body);
+    assert_eq!(
+        upgraded.body,
+        json!({"subscription": "sub_1", "from": "pro", "to": "business"})
+    );
+    let sent = stripe.requests();
+    assert_eq!(sent[2].path, "/v1/subscriptions/sub_1");
+    let form: std::collections::BTreeMap<String, String> =
+        url::form_urlencoded::parse(&sent[2].body)
+            .into_owned()
+            .collect();
+    assert_eq!(form["items[0][id]"], "si_1");
+    assert_eq!(form["items[0][price]"], "price_business_month");
+    assert_eq!(form["proration_behavior"], "create_prorations");
+    assert_eq!(form["cancel_at_period_end"], "false");
+    assert_eq!(plan_of(&app, "buyer@example.com").await.1, Plan::Pro);
+    let updated = event(
+        "evt_buyer_upgrade",
+        "customer.subscription.updated",
+        now() + 1,
+        subscription(Some(user), "price_business_month", "active", 4900),
+    );
+    assert_eq!(signed(&app, &updated).await.status, StatusCode::OK);
+    assert_eq!(plan_of(&app, "buyer@example.com").await.1, Plan::Business);
+    // And back down.
+    let downgraded = post("/api/v1/billing/plan", json!({"plan": "pro"})).await;
+    assert_eq!(
+        downgraded.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        downgraded.body
+    );
+    assert_eq!(downgraded.body["from"], "business");
 }

@@ -124,6 +124,7 @@ use utoipa::{Modify, OpenApi};
         analytics::follow_link,
         analytics::behaviour,
         export::export_me,
+        billing::change_plan,
         products::product_history_csv,
         newsletter::subscribe,
         newsletter::show_confirm,

@@ -260,6 +260,9 @@ pub struct SubscriptionState {
     pub status: SubscriptionStatus,
     /// The Stripe price of its first item (which plan it is).
     pub price: Option<String>,
+    /// That item's id (`si_…`): a plan change swaps its price.
+    #[serde(default)]
+    pub item: Option<String>,
     /// What it brings in per month (yearly prices divided by 12).
     pub monthly: Option<Money>,
     pub period_end: Option<Timestamp>,
@@ -377,6 +380,7 @@ impl SubscriptionState {
             status: SubscriptionStatus::parse(&status)
                 .ok_or_else(|| EventError(format!("unknown subscription status {status:?}")))?,
             price: price.and_then(|price| text(price, "id")),
+            item: item.and_then(|item| text(item, "id")),
             monthly,
             period_end,
             cancel_at_period_end: object
@@ -573,6 +577,14 @@ pub struct CheckoutSession {
 #[async_trait::async_trait]
 pub trait PaymentProvider: Send + Sync {
     async fn checkout(&self, request: &CheckoutRequest) -> Result<CheckoutSession, PaymentError>;
+    /// Moves the subscription's item to another price (upgrade or downgrade), prorated; the
+    /// webhook's `customer.subscription.updated` then changes the plan.
+    async fn change_price(
+        &self,
+        subscription: &str,
+        item: &str,
+        price: &str,
+    ) -> Result<(), PaymentError>;
     /// Ends the subscription when its period ends (`true`) or keeps it renewing (`false`).
     async fn cancel_at_period_end(
         &self,

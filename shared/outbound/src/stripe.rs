@@ -98,18 +98,34 @@ impl PaymentProvider for StripeApi {
             .map_err(|e| PaymentError::Unavailable(format!("Stripe's checkout session: {e}")))
     }
 
+    async fn change_price(
+        &self,
+        subscription: &str,
+        item: &str,
+        price: &str,
+    ) -> Result<(), PaymentError> {
+        stripe_id(subscription, "subscription")?;
+        stripe_id(item, "subscription item")?;
+        self.post(
+            &format!("/v1/subscriptions/{subscription}"),
+            &[
+                ("items[0][id]", item),
+                ("items[0][price]", price),
+                ("proration_behavior", "create_prorations"),
+                // A change undoes a pending cancellation, as in Stripe's own portal.
+                ("cancel_at_period_end", "false"),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
     async fn cancel_at_period_end(
         &self,
         subscription: &str,
         cancel: bool,
     ) -> Result<(), PaymentError> {
-        if subscription.is_empty()
-            || !subscription
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            return Err(PaymentError::Rejected("not a subscription id".into()));
-        }
+        stripe_id(subscription, "subscription")?;
         self.post(
             &format!("/v1/subscriptions/{subscription}"),
             &[(
@@ -120,4 +136,12 @@ impl PaymentProvider for StripeApi {
         .await
         .map(drop)
     }
+}
+
+/// Stripe ids go into URL paths: only letters, digits and `_`.
+fn stripe_id(id: &str, what: &str) -> Result<(), PaymentError> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(PaymentError::Rejected(format!("not a {what} id")));
+    }
+    Ok(())
 }

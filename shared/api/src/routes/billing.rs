@@ -75,6 +75,7 @@ pub fn router(state: BillingState) -> Router {
         .route("/api/v1/billing/me", axum::routing::get(my_billing))
         .route("/api/v1/billing/checkout", post(start_checkout))
         .route("/api/v1/billing/cancel", post(cancel_subscription))
+        .route("/api/v1/billing/plan", post(change_plan))
         .with_state(state)
 }
 
@@ -818,6 +819,102 @@ pub async fn cancel_subscription(
         Json(CancelAnswer {
             subscription: subscription.id,
             cancel_at_period_end: body.at_period_end,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"plan": "business"}))]
+pub struct PlanChangeBody {
+    /// The paid plan to move to: pro or business.
+    pub plan: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"subscription": "sub_1Q", "from": "pro", "to": "business"}))]
+pub struct PlanChangeAnswer {
+    pub subscription: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// Moves the caller's live subscription to another paid plan (upgrade or downgrade, prorated by
+/// Stripe). The plan changes when Stripe's `customer.subscription.updated` arrives. To go back
+/// to free, cancel instead. 409 without a live subscription or when it is on that plan already.
+#[utoipa::path(post, path = "/api/v1/billing/plan", tag = "billing",
+    security(("bearer" = [])),
+    request_body = PlanChangeBody,
+    responses(
+        (status = 202, body = PlanChangeAnswer),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 501, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_plan(
+    State(state): State<BillingState>,
+    caller: crate::auth::extract::Authenticated,
+    ip: Option<axum::Extension<crate::auth::extract::ClientIp>>,
+    crate::json::JsonBody(body): crate::json::JsonBody<PlanChangeBody>,
+) -> Result<(axum::http::StatusCode, Json<PlanChangeAnswer>), ApiError> {
+    let core = &state.core;
+    let plan = Plan::parse(&body.plan)
+        .filter(|plan| *plan != Plan::Free)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "plan",
+                "plan is pro or business (cancel to go back to free)",
+            )
+        })?;
+    let (Some(stripe), Some(payments)) = (&state.stripe, &state.payments) else {
+        return Err(ApiError::NotImplemented("billing is not configured"));
+    };
+    let price = stripe
+        .prices
+        .iter()
+        .find(|(_, priced)| **priced == plan)
+        .map(|(price, _)| price.clone())
+        .ok_or_else(|| ApiError::invalid("plan", "this plan cannot be bought here"))?;
+    let subscription = records::<BillingAccount>(core.store.as_ref())
+        .get(caller.user.id, BillingAccount::KEY)
+        .await?
+        .and_then(|a| a.subscription)
+        .filter(|s| s.status.entitles())
+        .ok_or(ApiError::Conflict(
+            "there is no live subscription; start a checkout",
+        ))?;
+    let current = subscription
+        .price
+        .as_ref()
+        .and_then(|price| stripe.prices.get(price))
+        .copied();
+    if current == Some(plan) {
+        return Err(ApiError::Conflict(
+            "the subscription is on this plan already",
+        ));
+    }
+    let item = subscription.item.as_deref().ok_or(ApiError::Conflict(
+        "the subscription's details have not arrived from Stripe yet; try again shortly",
+    ))?;
+    payments
+        .change_price(&subscription.id, item, &price)
+        .await
+        .map_err(payment_error)?;
+    let from = current.map_or("unknown", |plan| plan.as_str()).to_string();
+    crate::routes::audit(
+        core,
+        Some(caller.user.id),
+        "billing.plan_change_requested",
+        &crate::routes::ip_text(ip.as_deref()),
+        serde_json::json!({ "subscription": subscription.id, "from": from, "to": plan.as_str() }),
+    )
+    .await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(PlanChangeAnswer {
+            subscription: subscription.id,
+            from,
+            to: plan.as_str().to_string(),
         }),
     ))
 }

@@ -471,6 +471,11 @@ async fn alert_functions_run_every_event_against_moto() {
     assert_eq!(subscribers["items"][0]["name"], "Lambda Reader");
     assert_eq!(subscribers["totals"]["confirmed"], 1);
 
+    // Subscriptions: none in this table yet; cancelling an unknown account's is a 404.
+    let subscriptions = admin("subscriptions", 200, &values);
+    assert_eq!(subscriptions["total"], 0, "{subscriptions:#}");
+    admin("subscription-cancel-unknown", 404, &values);
+
     // Deal reports as tickets: a user's report of a listing in the table, closed as confirmed
     // (the listing is hidden from matching), reopened (released), closed in bulk as rejected.
     let reported = dealpulse_tests::alerts::listing(

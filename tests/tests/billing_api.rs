@@ -494,4 +494,72 @@ async fn checkout_and_cancel_call_stripe_and_the_webhook_confirms() {
         downgraded.body
     );
     assert_eq!(downgraded.body["from"], "business");
+
+    // Administrators list subscriptions (filtered) and cancel one at Stripe.
+    app.verified_user("boss@example.com", "a long enough password")
+        .await;
+    app.make_admin("boss@example.com").await;
+    let boss = app
+        .login("boss@example.com", "a long enough password")
+        .await
+        .0;
+    let admin_get = |query: &'static str| {
+        let boss = boss.clone();
+        let app = &app;
+        async move {
+            app.call(
+                Method::GET,
+                &format!("/api/v1/admin/subscriptions{query}"),
+                Some(&boss),
+                None,
+            )
+            .await
+        }
+    };
+    let live = admin_get("?status=live").await;
+    assert_eq!(live.status, StatusCode::OK, "{}", live.body);
+    assert_eq!(live.body["total"], 1);
+    assert_eq!(live.body["items"][0]["email"], "buyer@example.com");
+    assert_eq!(live.body["items"][0]["plan"], "business");
+    assert_eq!(live.body["items"][0]["subscription"], "sub_1");
+    assert_eq!(admin_get("?plan=pro").await.body["total"], 0);
+    assert_eq!(admin_get("?cancelling=true").await.body["total"], 0);
+    assert_problem(
+        &admin_get("?status=bogus").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad status",
+    );
+    let cancel_path = format!("/api/v1/admin/subscriptions/{user}/cancel");
+    let refused = app
+        .call(
+            Method::POST,
+            &cancel_path,
+            Some(&token),
+            Some(json!({"at_period_end": true})),
+        )
+        .await;
+    assert_problem(&refused, StatusCode::FORBIDDEN, "the buyer is no admin");
+    let before = stripe.requests().len();
+    let cancelled = app
+        .call(
+            Method::POST,
+            &cancel_path,
+            Some(&boss),
+            Some(json!({"at_period_end": true})),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::ACCEPTED, "{}", cancelled.body);
+    let sent = stripe.requests();
+    assert_eq!(sent.len(), before + 1);
+    assert_eq!(sent[before].path, "/v1/subscriptions/sub_1");
+    assert_eq!(sent[before].body, b"cancel_at_period_end=true");
+    let unknown = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/admin/subscriptions/{}/cancel", UserId::generate()),
+            Some(&boss),
+            Some(json!({"at_period_end": true})),
+        )
+        .await;
+    assert_problem(&unknown, StatusCode::NOT_FOUND, "no such subscriber");
 }

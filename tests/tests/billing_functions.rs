@@ -94,6 +94,7 @@ async fn the_billing_function_applies_signed_stripe_events_once() {
 
     call("me-unauthenticated", 401);
     call("checkout-unauthenticated", 401);
+    call("plan-unauthenticated", 401);
     let refused = call("webhook-unsigned", 400);
     assert!(refused["detail"]
         .as_str()

@@ -1,12 +1,15 @@
-//! `api-admin`: administrators' routes (failed deliveries and the delivery dead-letter queue), on
-//! DynamoDB and SQS.
+//! `api-admin`: administrators' routes (console, reports, subscribers, subscriptions, failed
+//! deliveries and the delivery dead-letter queue), on DynamoDB and SQS, with Stripe's API for
+//! cancelling subscriptions.
 
 use dealpulse_alerts::failures::DeliveryFailures;
 use dealpulse_api::routes::admin::AdminState;
 use dealpulse_aws::dynamodb::DynamoStore;
 use dealpulse_aws::sqs::SqsQueue;
+use dealpulse_domain::billing::PaymentProvider;
 use dealpulse_domain::clock::SystemClock;
-use dealpulse_lambda::{lambda_app, run, FunctionEnv};
+use dealpulse_lambda::{lambda_app, run, ConfigError, FunctionEnv};
+use dealpulse_outbound::stripe::StripeApi;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -25,9 +28,19 @@ async fn main() -> Result<(), lambda_http::Error> {
         dead_letters: Arc::new(SqsQueue::new(sqs, env.required("DEALPULSE_DLQ_URL")?)),
         clock: Arc::new(SystemClock),
     };
+    let payments = StripeApi::configured(
+        env.optional("DEALPULSE_STRIPE_SECRET_KEY"),
+        env.optional("DEALPULSE_STRIPE_API_BASE"),
+    )
+    .map_err(|why| ConfigError::Invalid {
+        name: "DEALPULSE_STRIPE_API_BASE",
+        why: why.to_string(),
+    })?
+    .map(|api| Arc::new(api) as Arc<dyn PaymentProvider>);
     let state = AdminState {
         core: dealpulse_lambda::core(&env, store)?,
         failures,
+        payments,
     };
     run(lambda_app(
         dealpulse_api::routes::admin::router(state),

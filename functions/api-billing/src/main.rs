@@ -28,19 +28,15 @@ async fn main() -> Result<(), lambda_http::Error> {
         })),
         None => None,
     };
-    let payments = match env.optional("DEALPULSE_STRIPE_SECRET_KEY") {
-        Some(key) => {
-            let base = env
-                .optional("DEALPULSE_STRIPE_API_BASE")
-                .unwrap_or_else(|| "https://api.stripe.com".into());
-            let api = StripeApi::new(&base, &key).map_err(|why| ConfigError::Invalid {
-                name: "DEALPULSE_STRIPE_API_BASE",
-                why: why.to_string(),
-            })?;
-            Some(Arc::new(api) as Arc<dyn PaymentProvider>)
-        }
-        None => None,
-    };
+    let payments = StripeApi::configured(
+        env.optional("DEALPULSE_STRIPE_SECRET_KEY"),
+        env.optional("DEALPULSE_STRIPE_API_BASE"),
+    )
+    .map_err(|why| ConfigError::Invalid {
+        name: "DEALPULSE_STRIPE_API_BASE",
+        why: why.to_string(),
+    })?
+    .map(|api| Arc::new(api) as Arc<dyn PaymentProvider>);
     let state = BillingState {
         core: dealpulse_lambda::core(&env, store)?,
         stripe,

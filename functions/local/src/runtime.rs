@@ -397,6 +397,7 @@ impl LocalRuntime {
                     dead_letters: self.dead_letters.clone() as Arc<dyn Queue>,
                     clock: Arc::clone(&self.core.clock),
                 },
+                payments: self.payments.clone(),
             }))
             .merge(dealpulse_api::routes::watchlist::router(self.core.clone()))
             .merge(dealpulse_api::routes::ingest::router(IngestState {

@@ -125,6 +125,8 @@ use utoipa::{Modify, OpenApi};
         analytics::behaviour,
         export::export_me,
         billing::change_plan,
+        billing::list_subscriptions,
+        billing::admin_cancel_subscription,
         products::product_history_csv,
         newsletter::subscribe,
         newsletter::show_confirm,

@@ -242,7 +242,8 @@ pub enum SubscriptionStatus {
 }
 
 impl SubscriptionStatus {
-    fn parse(text: &str) -> Option<Self> {
+    /// Stripe's name (`active`, `past_due`, …).
+    pub fn parse(text: &str) -> Option<Self> {
         serde_json::from_value(Value::String(text.to_string())).ok()
     }
 

@@ -44,6 +44,22 @@ impl StripeApi {
         })
     }
 
+    /// The client a function builds from its environment: none without a secret key (billing
+    /// routes then answer 501), `https://api.stripe.com` unless another base is given.
+    pub fn configured(
+        secret_key: Option<String>,
+        base_url: Option<String>,
+    ) -> Result<Option<Self>, PaymentError> {
+        match secret_key {
+            Some(key) => Self::new(
+                base_url.as_deref().unwrap_or("https://api.stripe.com"),
+                &key,
+            )
+            .map(Some),
+            None => Ok(None),
+        }
+    }
+
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Result<Vec<u8>, PaymentError> {
         let response = self
             .client

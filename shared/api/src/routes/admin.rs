@@ -25,6 +25,8 @@ use utoipa::ToSchema;
 pub struct AdminState {
     pub core: Core,
     pub failures: DeliveryFailures,
+    /// Stripe's API, for cancelling subscriptions (`None`: those routes answer 501).
+    pub payments: Option<std::sync::Arc<dyn dealpulse_domain::billing::PaymentProvider>>,
 }
 
 impl FromRef<AdminState> for Core {
@@ -54,6 +56,14 @@ pub fn router(state: AdminState) -> Router {
         )
         .route("/api/v1/admin/audit", get(console::search_audit))
         .route("/api/v1/admin/billing", get(billing_summary))
+        .route(
+            "/api/v1/admin/subscriptions",
+            get(crate::routes::billing::list_subscriptions),
+        )
+        .route(
+            "/api/v1/admin/subscriptions/{id}/cancel",
+            post(crate::routes::billing::admin_cancel_subscription),
+        )
         .route("/api/v1/admin/system", get(system_health))
         .route("/api/v1/admin/reports", get(reports::list_reports))
         .route("/api/v1/admin/reports/bulk", post(reports::bulk_update))

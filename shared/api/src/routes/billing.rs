@@ -918,3 +918,219 @@ pub async fn change_plan(
         }),
     ))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"user_id": "0193a1b2-0000-7000-8000-000000000002", "email": "buyer@example.com",
+    "plan": "pro", "subscription": "sub_1Q", "status": "active", "price": "price_pro_month",
+    "monthly": {"amount": "12.00", "currency": "USD"}, "period_end": "2026-12-25T00:00:00Z",
+    "cancel_at_period_end": false, "payment_failed_at": null}))]
+pub struct SubscriptionView {
+    pub user_id: String,
+    /// None when the account was deleted.
+    pub email: Option<String>,
+    pub plan: String,
+    pub subscription: String,
+    /// Stripe's status: active, trialing, past_due, canceled, …
+    #[schema(value_type = String)]
+    pub status: dealpulse_domain::billing::SubscriptionStatus,
+    pub price: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub monthly: Option<dealpulse_domain::money::Money>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub period_end: Option<jiff::Timestamp>,
+    pub cancel_at_period_end: bool,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub payment_failed_at: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionList {
+    pub items: Vec<SubscriptionView>,
+    pub next_cursor: Option<String>,
+    /// Subscriptions matching the filters.
+    pub total: usize,
+}
+
+/// Every subscription Stripe told DealPulse about, filtered by `status` (Stripe's names, or
+/// `live` for those that entitle: active, trialing, past_due), `plan` and `cancelling`
+/// (true: set to end with the period).
+#[utoipa::path(get, path = "/api/v1/admin/subscriptions", tag = "admin",
+    security(("bearer" = [])),
+    params(("status" = Option<String>, Query), ("plan" = Option<String>, Query),
+           ("cancelling" = Option<bool>, Query),
+           ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses(
+        (status = 200, body = SubscriptionList),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_subscriptions(
+    State(state): State<crate::routes::admin::AdminState>,
+    caller: crate::auth::extract::Authenticated,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<SubscriptionList>, ApiError> {
+    use dealpulse_domain::billing::SubscriptionStatus;
+    crate::routes::admin::require_admin(&caller)?;
+    let params = crate::resource::QueryParams::parse(
+        query.as_deref(),
+        &["status", "plan", "cancelling", "limit", "cursor"],
+    )?;
+    let limit = params.number("limit", 1, 100, 25)? as usize;
+    enum StatusFilter {
+        Live,
+        Is(SubscriptionStatus),
+    }
+    let status = params
+        .text("status")
+        .map(|text| match text {
+            "live" => Ok(StatusFilter::Live),
+            other => SubscriptionStatus::parse(other)
+                .map(StatusFilter::Is)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "status",
+                        "live or a Stripe status such as active or past_due",
+                    )
+                }),
+        })
+        .transpose()?;
+    let plan = params
+        .text("plan")
+        .map(|text| {
+            Plan::parse(text).ok_or_else(|| ApiError::invalid("plan", "free, pro or business"))
+        })
+        .transpose()?;
+    let cancelling = params
+        .text("cancelling")
+        .map(|text| match text {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(ApiError::invalid("cancelling", "true or false")),
+        })
+        .transpose()?;
+    let accounts: Vec<BillingAccount> = records::<BillingAccount>(state.core.store.as_ref())
+        .all()
+        .await?
+        .into_iter()
+        .filter(|account| {
+            let Some(subscription) = &account.subscription else {
+                return false;
+            };
+            let status_ok = match &status {
+                None => true,
+                Some(StatusFilter::Live) => subscription.status.entitles(),
+                Some(StatusFilter::Is(wanted)) => subscription.status == *wanted,
+            };
+            status_ok
+                && plan.is_none_or(|plan| account.plan == plan)
+                && cancelling.is_none_or(|c| subscription.cancel_at_period_end == c)
+        })
+        .collect();
+    let total = accounts.len();
+    let page = crate::resource::paginate(
+        accounts,
+        |account| (account.owner.to_string(), String::new()),
+        "user_id",
+        false,
+        params.text("cursor"),
+        limit,
+    )?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for account in page.items {
+        let Some(subscription) = account.subscription else {
+            continue;
+        };
+        let email = state
+            .core
+            .store
+            .user_by_id(account.owner)
+            .await?
+            .map(|user| user.email.as_str().to_string());
+        items.push(SubscriptionView {
+            user_id: account.owner.to_string(),
+            email,
+            plan: account.plan.as_str().to_string(),
+            subscription: subscription.id,
+            status: subscription.status,
+            price: subscription.price,
+            monthly: subscription.monthly,
+            period_end: subscription.period_end,
+            cancel_at_period_end: subscription.cancel_at_period_end,
+            payment_failed_at: account.payment_failed_at,
+        });
+    }
+    Ok(Json(SubscriptionList {
+        items,
+        next_cursor: page.next_cursor,
+        total,
+    }))
+}
+
+/// Cancels a user's subscription at Stripe, at the end of its period (`at_period_end: true`)
+/// or takes that back (`false`); the webhook confirms. The id is the user's. 409 without a live
+/// subscription.
+#[utoipa::path(post, path = "/api/v1/admin/subscriptions/{id}/cancel", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = AdminCancelBody,
+    responses(
+        (status = 202, body = CancelAnswer),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 501, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn admin_cancel_subscription(
+    State(state): State<crate::routes::admin::AdminState>,
+    caller: crate::auth::extract::Authenticated,
+    ip: Option<axum::Extension<crate::auth::extract::ClientIp>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    crate::json::JsonBody(body): crate::json::JsonBody<AdminCancelBody>,
+) -> Result<(axum::http::StatusCode, Json<CancelAnswer>), ApiError> {
+    crate::routes::admin::require_admin(&caller)?;
+    let user: UserId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let core = &state.core;
+    // An unknown account is 404 whatever the body says.
+    let account = records::<BillingAccount>(core.store.as_ref())
+        .get(user, BillingAccount::KEY)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let at_period_end = body
+        .at_period_end
+        .ok_or_else(|| ApiError::invalid("at_period_end", "required: true or false"))?;
+    let subscription = account
+        .subscription
+        .filter(|s| s.status.entitles())
+        .ok_or(ApiError::Conflict("there is no live subscription"))?;
+    let Some(payments) = &state.payments else {
+        return Err(ApiError::NotImplemented("billing is not configured"));
+    };
+    payments
+        .cancel_at_period_end(&subscription.id, at_period_end)
+        .await
+        .map_err(payment_error)?;
+    crate::routes::audit_by(
+        core,
+        Some(user),
+        Some(format!("admin:{}", caller.user.id)),
+        "admin.subscription.cancel",
+        &crate::routes::ip_text(ip.as_deref()),
+        serde_json::json!({ "subscription": subscription.id, "at_period_end": at_period_end }),
+    )
+    .await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(CancelAnswer {
+            subscription: subscription.id,
+            cancel_at_period_end: at_period_end,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"at_period_end": true}))]
+pub struct AdminCancelBody {
+    /// true: end the subscription when the paid period ends; false: keep it renewing (required).
+    pub at_period_end: Option<bool>,
+}

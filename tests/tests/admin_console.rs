@@ -449,3 +449,101 @@ async fn system_health_shows_queues_jobs_and_suppressions() {
         "the same complaint twice counts one address"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn products_list_by_domain_with_the_domains_scrape_health() {
+    use dealpulse_domain::listing::TrackedProduct;
+    use dealpulse_domain::ports::{CatalogRepository, SourceRepository};
+    use dealpulse_domain::sources::CheckResult;
+    let app = app();
+    let boss = admin(&app).await;
+    let store = app.runtime.store.clone();
+    let mut ids = Vec::new();
+    for (url, host) in [
+        ("https://shop.example.com/tv", "shop.example.com"),
+        ("https://shop.example.com/lamp", "shop.example.com"),
+        ("https://other.example.org/x", "other.example.org"),
+    ] {
+        let stored = store
+            .insert_product(&TrackedProduct::new(url, host, jiff::Timestamp::now()))
+            .await
+            .unwrap();
+        if host == "shop.example.com" {
+            ids.push(stored.id.to_string());
+        }
+    }
+    ids.sort();
+    let now = jiff::Timestamp::now();
+    store
+        .record_check("shop.example.com", CheckResult::Ok, None, now)
+        .await
+        .unwrap();
+    store
+        .record_check(
+            "shop.example.com",
+            CheckResult::Blocked,
+            Some("HTTP 403 from a bot wall"),
+            now,
+        )
+        .await
+        .unwrap();
+
+    let page = get(
+        &app,
+        "/api/v1/admin/products?domain=Shop.Example.com",
+        &boss,
+    )
+    .await;
+    assert_eq!(page["domain"], "shop.example.com");
+    let listed: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ids);
+    assert_eq!(page["health"]["results"]["ok"], 1, "{page:#}");
+    assert_eq!(page["health"]["results"]["blocked"], 1);
+    assert_eq!(
+        page["health"]["last_failure_reason"],
+        "HTTP 403 from a bot wall"
+    );
+    let first = get(
+        &app,
+        "/api/v1/admin/products?domain=shop.example.com&limit=1",
+        &boss,
+    )
+    .await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = get(
+        &app,
+        &format!("/api/v1/admin/products?domain=shop.example.com&limit=1&cursor={cursor}"),
+        &boss,
+    )
+    .await;
+    assert_eq!(second["items"][0]["id"], ids[1].as_str());
+    let quiet = get(
+        &app,
+        "/api/v1/admin/products?domain=nowhere.example.net",
+        &boss,
+    )
+    .await;
+    assert_eq!(quiet["items"], json!([]));
+    assert_eq!(quiet["health"], Value::Null);
+    for bad in [
+        "",
+        "?domain=",
+        "?domain=not%20a%20host",
+        "?domain=shop.example.com&cursor=x",
+    ] {
+        let answer = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/admin/products{bad}"),
+                Some(&boss),
+                None,
+            )
+            .await;
+        assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, bad);
+    }
+}

@@ -471,6 +471,12 @@ async fn alert_functions_run_every_event_against_moto() {
     assert_eq!(subscribers["items"][0]["name"], "Lambda Reader");
     assert_eq!(subscribers["totals"]["confirmed"], 1);
 
+    // Products by domain, from the host index on DynamoDB (the product pages of this test's
+    // table, if any, are all under other hosts).
+    let products = admin("products", 200, &values);
+    assert_eq!(products["domain"], "shop.example.com", "{products:#}");
+    assert!(products["items"].is_array());
+
     // Subscriptions: none in this table yet; cancelling an unknown account's is a 404.
     let subscriptions = admin("subscriptions", 200, &values);
     assert_eq!(subscriptions["total"], 0, "{subscriptions:#}");

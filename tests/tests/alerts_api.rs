@@ -1667,7 +1667,7 @@ async fn administrators_retry_failed_deliveries_and_redrive_dead_letters() {
             admin_routes += 1;
         }
     }
-    assert_eq!(admin_routes, 23);
+    assert_eq!(admin_routes, 24);
 
     // An alert whose rule is paused before it is sent fails for good.
     let rule = post(

@@ -1163,6 +1163,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/newsletter/unsubscribe", "post"),
         ("/api/v1/admin/subscribers", "get"),
         ("/api/v1/admin/subscriptions", "get"),
+        ("/api/v1/admin/products", "get"),
         ("/api/v1/admin/subscriptions/{id}/cancel", "post"),
         ("/api/v1/admin/subscribers/import", "post"),
     ];

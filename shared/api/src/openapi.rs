@@ -126,6 +126,7 @@ use utoipa::{Modify, OpenApi};
         export::export_me,
         billing::change_plan,
         billing::list_subscriptions,
+        products::admin_products,
         billing::admin_cancel_subscription,
         products::product_history_csv,
         newsletter::subscribe,

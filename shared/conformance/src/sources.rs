@@ -143,6 +143,49 @@ pub async fn concurrent_scrapers_split_due_products_without_overlap(store: &dyn 
     assert_eq!(seen, expected, "every due product claimed exactly once");
 }
 
+pub async fn products_list_by_host_in_id_order(store: &dyn Store) {
+    let host = format!("shop-{}.example.com", ProductId::generate());
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c"] {
+        let product = TrackedProduct::new(
+            format!("https://{host}/{name}"),
+            host.clone(),
+            Timestamp::now(),
+        );
+        ids.push(store.insert_product(&product).await.unwrap().id);
+    }
+    store
+        .insert_product(&TrackedProduct::new(
+            "https://elsewhere.example.org/x",
+            "elsewhere.example.org",
+            Timestamp::now(),
+        ))
+        .await
+        .unwrap();
+    ids.sort();
+    let listed = |after: Option<ProductId>, limit: u32| {
+        let host = host.clone();
+        async move {
+            store
+                .products_of_host(&host, after, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(None, 2).await, ids[..2]);
+    assert_eq!(listed(Some(ids[1]), 2).await, ids[2..]);
+    assert!(listed(Some(ids[2]), 2).await.is_empty());
+    // A checked product stays listed under its host.
+    let mut checked = store.product_by_id(ids[0]).await.unwrap().unwrap();
+    checked.title = Some("Checked".into());
+    store.save_product(&checked).await.unwrap();
+    let first = store.products_of_host(&host, None, 1).await.unwrap();
+    assert_eq!(first[0].title.as_deref(), Some("Checked"));
+}
+
 pub async fn saved_products_keep_their_state_and_schedule(store: &dyn Store) {
     let mut stored = store.insert_product(&product(None)).await.unwrap();
     stored.title = Some("Espresso X1".into());

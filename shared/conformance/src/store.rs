@@ -609,6 +609,7 @@ macro_rules! store_conformance {
             due_products_are_claimed_once_until_the_lease_lapses,
             concurrent_scrapers_split_due_products_without_overlap,
             saved_products_keep_their_state_and_schedule,
+            products_list_by_host_in_id_order,
             feeds_round_trip_with_unique_names_and_only_enabled_ones_fall_due,
             host_health_counts_every_check,
             a_delivery_is_claimed_once_and_its_result_ends_it,

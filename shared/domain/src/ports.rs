@@ -180,6 +180,14 @@ pub trait CatalogRepository: Send + Sync {
 pub trait SourceRepository: Send + Sync {
     /// Replaces a tracked product's state (price, stock, check schedule). `NotFound` when absent.
     async fn save_product(&self, product: &TrackedProduct) -> Result<(), StoreError>;
+    /// The tracked products of one host in id order, after `after` (exclusive), at most
+    /// `limit`: the admin's products-by-domain list.
+    async fn products_of_host(
+        &self,
+        host: &str,
+        after: Option<ProductId>,
+        limit: u32,
+    ) -> Result<Vec<TrackedProduct>, StoreError>;
     /// Products due at `now` (oldest due first, at most `limit`), each claimed by moving its
     /// due time to `lease_until` in the same atomic step, so concurrent scrapers never check one
     /// product twice. A claim lapses at `lease_until` if the claimer never saves the product.

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_api_key_scopes.sql"),
     include_str!("migrations/0005_deliveries.sql"),
     include_str!("migrations/0006_counters.sql"),
+    include_str!("migrations/0007_products_by_host.sql"),
 ];
 
 const READERS: usize = 4;

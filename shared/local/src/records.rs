@@ -340,9 +340,9 @@ impl CatalogRepository for SqliteStore {
             .write(move |connection| {
                 connection
                     .execute(
-                        "INSERT INTO products (id, url, body, next_check_ns) VALUES (?1, ?2, ?3, ?4) \
-                         ON CONFLICT (url) DO NOTHING",
-                        params![product.id.to_string(), product.url, body, due],
+                        "INSERT INTO products (id, url, body, next_check_ns, host) \
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (url) DO NOTHING",
+                        params![product.id.to_string(), product.url, body, due, product.host],
                     )
                     .map_err(store_error)?;
                 let stored: String = connection

@@ -6,7 +6,7 @@ use crate::db::store_error;
 use crate::records::{database, decode, encode, nanos};
 use crate::store::SqliteStore;
 use async_trait::async_trait;
-use dealpulse_domain::ids::SourceId;
+use dealpulse_domain::ids::{ProductId, SourceId};
 use dealpulse_domain::listing::TrackedProduct;
 use dealpulse_domain::ports::{SourceRepository, StoreError};
 use dealpulse_domain::sources::{CheckResult, FeedSource, HostHealth};
@@ -88,6 +88,30 @@ impl SourceRepository for SqliteStore {
                 Ok(())
             })
             .await
+    }
+
+    async fn products_of_host(
+        &self,
+        host: &str,
+        after: Option<ProductId>,
+        limit: u32,
+    ) -> Result<Vec<TrackedProduct>, StoreError> {
+        let host = host.to_string();
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        let bodies: Vec<String> = database(self)
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT body FROM products WHERE host = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                    )
+                    .map_err(store_error)?;
+                let rows = statement
+                    .query_map(params![host, after, limit], |row| row.get::<_, String>(0))
+                    .map_err(store_error)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(store_error)
+            })
+            .await?;
+        bodies.iter().map(|b| decode("product", b)).collect()
     }
 
     async fn claim_due_products(

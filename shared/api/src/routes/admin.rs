@@ -57,6 +57,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/v1/admin/audit", get(console::search_audit))
         .route("/api/v1/admin/billing", get(billing_summary))
         .route(
+            "/api/v1/admin/products",
+            get(crate::routes::products::admin_products),
+        )
+        .route(
             "/api/v1/admin/subscriptions",
             get(crate::routes::billing::list_subscriptions),
         )

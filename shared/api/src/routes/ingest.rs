@@ -951,7 +951,7 @@ pub async fn post_email(
 }
 
 /// A host as the scraper records it: lower-case letters, digits, dots and dashes (or an IP).
-fn host_param(host: &str) -> Result<String, ApiError> {
+pub(crate) fn host_param(host: &str) -> Result<String, ApiError> {
     let host = host.trim().to_lowercase();
     let valid = (1..=253).contains(&host.len())
         && host

@@ -267,3 +267,100 @@ pub async fn product_history(
         score,
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a1b2-0000-7000-8000-000000000003", "url": "https://shop.example.com/tv",
+    "title": "OLED TV 65 inch", "current_price": {"amount": "899.00", "currency": "USD"}, "in_stock": true,
+    "last_checked_at": "2026-12-04T10:00:00Z", "next_check_at": "2026-12-04T11:00:00Z",
+    "last_result": "ok", "last_reason": null, "failures_in_a_row": 0}))]
+pub struct AdminProductView {
+    pub id: String,
+    pub url: String,
+    pub title: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub current_price: Option<Money>,
+    pub in_stock: Option<bool>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_checked_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_check_at: Option<Timestamp>,
+    /// ok, not_modified, blocked, price_missing, … of the last check.
+    #[schema(value_type = Option<String>)]
+    pub last_result: Option<dealpulse_domain::sources::CheckResult>,
+    pub last_reason: Option<String>,
+    pub failures_in_a_row: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminProductList {
+    pub domain: String,
+    /// The domain's scrape health from the ingestion counters (checks per result, last
+    /// failure); null when it was never checked.
+    #[schema(value_type = Option<Object>)]
+    pub health: Option<dealpulse_domain::sources::HostHealth>,
+    pub items: Vec<AdminProductView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Tracked products of one domain (`domain`, required) in id order, each with its last check,
+/// and the domain's scrape health.
+#[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin",
+    security(("bearer" = [])),
+    params(("domain" = String, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses(
+        (status = 200, body = AdminProductList),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn admin_products(
+    State(state): State<crate::routes::admin::AdminState>,
+    caller: Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Json<AdminProductList>, ApiError> {
+    crate::routes::admin::require_admin(&caller)?;
+    let params = QueryParams::parse(query.as_deref(), &["domain", "limit", "cursor"])?;
+    let limit = params.number("limit", 1, 100, 25)?;
+    let domain = params
+        .text("domain")
+        .ok_or_else(|| ApiError::invalid("domain", "required, e.g. shop.example.com"))?;
+    let domain = crate::routes::ingest::host_param(domain)
+        .map_err(|_| ApiError::invalid("domain", "a host name, e.g. shop.example.com"))?;
+    let after = params
+        .text("cursor")
+        .map(|cursor| {
+            cursor
+                .parse::<ProductId>()
+                .map_err(|_| ApiError::invalid("cursor", "not a cursor from this listing"))
+        })
+        .transpose()?;
+    let store = &state.core.store;
+    let products = store.products_of_host(&domain, after, limit).await?;
+    let next_cursor = (products.len() == limit as usize)
+        .then(|| products.last().map(|p| p.id.to_string()))
+        .flatten();
+    let health = store
+        .host_health()
+        .await?
+        .into_iter()
+        .find(|health| health.host == domain);
+    Ok(Json(AdminProductList {
+        domain,
+        health,
+        items: products
+            .into_iter()
+            .map(|product| AdminProductView {
+                id: product.id.to_string(),
+                url: product.url,
+                title: product.title,
+                current_price: product.current_price,
+                in_stock: product.in_stock,
+                last_checked_at: product.last_checked_at,
+                next_check_at: product.check.next_check_at,
+                last_result: product.check.last_result,
+                last_reason: product.check.last_reason,
+                failures_in_a_row: product.check.failures,
+            })
+            .collect(),
+        next_cursor,
+    }))
+}

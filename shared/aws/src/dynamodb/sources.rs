@@ -6,10 +6,10 @@
 //! scrapers racing for one product cannot both win. Disabled feeds have no GSI3 keys at all.
 
 use super::records::{decode, encode, failed_condition, key, nanos};
-use super::{is_conditional_failure, key_map, n, s, unavailable, DynamoStore, Item};
+use super::{is_conditional_failure, key_map, n, s, unavailable, DynamoStore, Item, KeyQuery};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use dealpulse_domain::ids::SourceId;
+use dealpulse_domain::ids::{ProductId, SourceId};
 use dealpulse_domain::listing::TrackedProduct;
 use dealpulse_domain::ports::{SourceRepository, StoreError};
 use dealpulse_domain::sources::{CheckResult, FeedSource, HostHealth};
@@ -44,7 +44,17 @@ pub(super) fn product_due_keys(product: &TrackedProduct) -> Item {
             "GSI3SK".to_string(),
             s(due_sort(product.check.next_check_at, &id)),
         ),
+        // The products of a host, by id (pattern 56).
+        (
+            "GSI1PK".to_string(),
+            s(host_products_partition(&product.host)),
+        ),
+        ("GSI1SK".to_string(), s(id)),
     ])
+}
+
+fn host_products_partition(host: &str) -> String {
+    format!("HOSTPRODUCTS#{host}")
 }
 
 fn feed_key(id: SourceId) -> (String, String) {
@@ -188,11 +198,16 @@ impl SourceRepository for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_map(key::product(product.id))))
-            .update_expression("SET body = :body, GSI3PK = :due_pk, GSI3SK = :due_sk")
+            // The host keys too: products stored before pattern 56 gain them at their next check.
+            .update_expression(
+                "SET body = :body, GSI3PK = :due_pk, GSI3SK = :due_sk, GSI1PK = :host_pk, GSI1SK = :host_sk",
+            )
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":body", s(encode(product)?))
             .expression_attribute_values(":due_pk", keys["GSI3PK"].clone())
             .expression_attribute_values(":due_sk", keys["GSI3SK"].clone())
+            .expression_attribute_values(":host_pk", keys["GSI1PK"].clone())
+            .expression_attribute_values(":host_sk", keys["GSI1SK"].clone())
             .send()
             .await;
         match result {
@@ -200,6 +215,40 @@ impl SourceRepository for DynamoStore {
             Err(error) if is_conditional_failure(&error) => Err(StoreError::NotFound),
             Err(error) => Err(unavailable(error)),
         }
+    }
+
+    async fn products_of_host(
+        &self,
+        host: &str,
+        after: Option<ProductId>,
+        limit: u32,
+    ) -> Result<Vec<TrackedProduct>, StoreError> {
+        let partition = host_products_partition(host);
+        let items = match after {
+            Some(after) => {
+                self.query_items(KeyQuery {
+                    index: Some("GSI1"),
+                    condition: "GSI1PK = :pk AND GSI1SK > :after",
+                    values: vec![(":pk", s(partition)), (":after", s(after.to_string()))],
+                    newest_first: false,
+                    consistent: false,
+                    limit: Some(limit as usize),
+                })
+                .await?
+            }
+            None => {
+                self.query_items(KeyQuery {
+                    index: Some("GSI1"),
+                    condition: "GSI1PK = :pk",
+                    values: vec![(":pk", s(partition))],
+                    newest_first: false,
+                    consistent: false,
+                    limit: Some(limit as usize),
+                })
+                .await?
+            }
+        };
+        items.iter().map(|item| decode("product", item)).collect()
     }
 
     async fn claim_due_products(

@@ -329,6 +329,26 @@ pub fn saved_currency(user: UserId, name: &str) -> Option<Currency> {
     Currency::parse(code).ok()
 }
 
+/// Brings every `user.<id>.*` counter of a deleted account to zero (the counter port cannot
+/// delete), so no figure about the person outlives the account.
+pub async fn forget_user_counters(
+    counters: &dyn crate::counters::CounterRepository,
+    user: UserId,
+) -> Result<(), crate::ports::StoreError> {
+    let bucket = CounterBucket::total();
+    let changes: Vec<(CounterKey, i64)> = counters
+        .counts_with_prefix(&bucket, &format!("user.{user}."))
+        .await?
+        .into_iter()
+        .filter(|(_, value)| *value != 0)
+        .map(|(name, value)| (CounterKey::total(name), -value))
+        .collect();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    counters.add_counts(&changes).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,24 +391,4 @@ mod tests {
         assert_eq!(savings_minor(800, Some(700)), 0);
         assert_eq!(savings_minor(800, None), 0);
     }
-}
-
-/// Brings every `user.<id>.*` counter of a deleted account to zero (the counter port cannot
-/// delete), so no figure about the person outlives the account.
-pub async fn forget_user_counters(
-    counters: &dyn crate::counters::CounterRepository,
-    user: UserId,
-) -> Result<(), crate::ports::StoreError> {
-    let bucket = CounterBucket::total();
-    let changes: Vec<(CounterKey, i64)> = counters
-        .counts_with_prefix(&bucket, &format!("user.{user}."))
-        .await?
-        .into_iter()
-        .filter(|(_, value)| *value != 0)
-        .map(|(name, value)| (CounterKey::total(name), -value))
-        .collect();
-    if changes.is_empty() {
-        return Ok(());
-    }
-    counters.add_counts(&changes).await
 }

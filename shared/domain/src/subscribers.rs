@@ -163,7 +163,7 @@ impl NewsletterToken {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Subscribed {
     /// New, or back after unsubscribing, or still pending: send this confirmation.
-    SendConfirmation(Subscriber),
+    SendConfirmation(Box<Subscriber>),
     /// Pending, and a confirmation went out moments ago.
     RecentlySent,
     /// Already confirmed: nothing to do.
@@ -215,7 +215,7 @@ pub async fn subscribe(
             match subscribers.insert(&fresh, None).await {
                 Ok(stored) => {
                     count(counters, counter_moves(None, stored.status)).await;
-                    return Ok(Subscribed::SendConfirmation(stored));
+                    return Ok(Subscribed::SendConfirmation(Box::new(stored)));
                 }
                 // Someone subscribed the same address at the same moment: read it again.
                 Err(StoreError::Conflict(_)) => continue,
@@ -243,7 +243,7 @@ pub async fn subscribe(
         match subscribers.update(&stored).await {
             Ok(stored) => {
                 count(counters, counter_moves(Some(before), stored.status)).await;
-                return Ok(Subscribed::SendConfirmation(stored));
+                return Ok(Subscribed::SendConfirmation(Box::new(stored)));
             }
             Err(StoreError::Stale) | Err(StoreError::NotFound) => continue,
             Err(other) => return Err(other),

@@ -13,13 +13,28 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// `#[serde(deny_unknown_fields)]`.
 pub struct JsonBody<T, const LIMIT: usize = MAX_BODY_BYTES>(pub T);
 
-fn is_json(content_type: &str) -> bool {
-    let essence = content_type
+/// The media type of a `Content-Type` value without its parameters, lower-cased.
+pub fn media_type(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// The request's media type (see [`media_type`]); empty without a readable `Content-Type`.
+pub fn request_media_type(headers: &axum::http::HeaderMap) -> String {
+    media_type(
+        headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+    )
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = media_type(content_type);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

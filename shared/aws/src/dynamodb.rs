@@ -881,6 +881,29 @@ impl AuditRepository for DynamoStore {
             .collect()
     }
 
+    async fn forget_audit_ips(&self, user: UserId) -> Result<u32, StoreError> {
+        let mut changed = 0;
+        for item in self.owned(user, "AUDIT#", false, None).await? {
+            if !item.contains_key("ip") {
+                continue;
+            }
+            let (Some(pk), Some(sk)) = (item.get("PK"), item.get("SK")) else {
+                return Err(StoreError::Corrupt("an audit item without its keys".into()));
+            };
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("PK", pk.clone())
+                .key("SK", sk.clone())
+                .update_expression("REMOVE ip")
+                .send()
+                .await
+                .map_err(unavailable)?;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
     async fn audit_of_day(
         &self,
         day: jiff::civil::Date,

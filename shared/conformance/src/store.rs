@@ -571,6 +571,36 @@ pub async fn rate_counters_count_per_key_and_window_atomically(store: &dyn Store
     );
 }
 
+pub async fn audit_ips_of_a_user_are_forgotten(store: &dyn Store) {
+    let (ann, bob) = (UserId::generate(), UserId::generate());
+    for (user, action) in [(ann, "login.succeeded"), (ann, "rule.created"), (bob, "login.succeeded")] {
+        store
+            .append_audit(&AuditEvent {
+                id: AuditEventId::generate(),
+                at: Timestamp::now(),
+                user_id: Some(user),
+                actor: None,
+                action: action.into(),
+                ip: Some("203.0.113.7".into()),
+                detail: serde_json::json!({}),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.forget_audit_ips(ann).await.unwrap(), 2);
+    let kept = store.audit_of_user(ann, 10).await.unwrap();
+    assert_eq!(kept.len(), 2, "the events stay");
+    assert!(kept.iter().all(|event| event.ip.is_none()));
+    let actions: Vec<&str> = kept.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["rule.created", "login.succeeded"]);
+    assert_eq!(
+        store.audit_of_user(bob, 10).await.unwrap()[0].ip.as_deref(),
+        Some("203.0.113.7"),
+        "other users' events keep theirs"
+    );
+    assert_eq!(store.forget_audit_ips(ann).await.unwrap(), 0, "done once");
+}
+
 pub async fn ping_answers(store: &dyn Store) {
     store.ping().await.unwrap();
 }
@@ -594,6 +624,7 @@ macro_rules! store_conformance {
             audit_events_list_newest_first_per_user,
             rate_counters_count_per_key_and_window_atomically,
             ping_answers,
+            audit_ips_of_a_user_are_forgotten,
             every_record_kind_round_trips,
             documents_list_by_owner_and_kind_in_key_order,
             every_document_of_a_kind_lists_across_owners,

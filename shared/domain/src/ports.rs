@@ -129,6 +129,9 @@ pub trait AuditRepository: Send + Sync {
         before: Option<AuditEventId>,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Removes the IP address from every event about `user` (a deleted account's log stays,
+    /// without what identifies the person). Returns how many events were changed.
+    async fn forget_audit_ips(&self, user: UserId) -> Result<u32, StoreError>;
 }
 
 #[async_trait]

@@ -149,32 +149,16 @@ impl DocumentRepository for SqliteStore {
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Document>, StoreError> {
-        let before = before.map(str::to_string);
-        database(self)
-            .read(move |connection| {
-                let mut statement = connection
-                    .prepare_cached(
-                        "SELECT key, version, body FROM documents WHERE kind = ?1 AND owner = ?2 \
-                         AND (?3 IS NULL OR key < ?3) ORDER BY key DESC LIMIT ?4",
-                    )
-                    .map_err(store_error)?;
-                let rows = statement
-                    .query_map(params![kind, owner.to_string(), before, limit], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, i64>(1)?,
-                            row.get::<_, String>(2)?,
-                        ))
-                    })
-                    .map_err(store_error)?;
-                let mut documents = Vec::new();
-                for row in rows {
-                    let (key, version, body) = row.map_err(store_error)?;
-                    documents.push(document_row(kind, owner, key, version, &body)?);
-                }
-                Ok(documents)
-            })
-            .await
+        documents_by_key(
+            self,
+            kind,
+            owner,
+            "SELECT key, version, body FROM documents WHERE kind = ?1 AND owner = ?2 \
+             AND (?3 IS NULL OR key < ?3) ORDER BY key DESC LIMIT ?4",
+            before.map(str::to_string),
+            limit,
+        )
+        .await
     }
 
     async fn documents_from(
@@ -184,32 +168,16 @@ impl DocumentRepository for SqliteStore {
         from: &str,
         limit: u32,
     ) -> Result<Vec<Document>, StoreError> {
-        let from = from.to_string();
-        database(self)
-            .read(move |connection| {
-                let mut statement = connection
-                    .prepare_cached(
-                        "SELECT key, version, body FROM documents WHERE kind = ?1 AND owner = ?2 \
-                         AND key >= ?3 ORDER BY key LIMIT ?4",
-                    )
-                    .map_err(store_error)?;
-                let rows = statement
-                    .query_map(params![kind, owner.to_string(), from, limit], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, i64>(1)?,
-                            row.get::<_, String>(2)?,
-                        ))
-                    })
-                    .map_err(store_error)?;
-                let mut documents = Vec::new();
-                for row in rows {
-                    let (key, version, body) = row.map_err(store_error)?;
-                    documents.push(document_row(kind, owner, key, version, &body)?);
-                }
-                Ok(documents)
-            })
-            .await
+        documents_by_key(
+            self,
+            kind,
+            owner,
+            "SELECT key, version, body FROM documents WHERE kind = ?1 AND owner = ?2 \
+             AND key >= ?3 ORDER BY key LIMIT ?4",
+            Some(from.to_string()),
+            limit,
+        )
+        .await
     }
 
     async fn update_document(&self, document: &Document) -> Result<Document, StoreError> {
@@ -503,4 +471,35 @@ impl CatalogRepository for SqliteStore {
             })
             .await
     }
+}
+
+/// An owner's documents of one kind from `sql`, whose `?3` is a key bound and `?4` the limit.
+async fn documents_by_key(
+    store: &SqliteStore,
+    kind: &'static str,
+    owner: UserId,
+    sql: &'static str,
+    bound: Option<String>,
+    limit: u32,
+) -> Result<Vec<Document>, StoreError> {
+    database(store)
+        .read(move |connection| {
+            let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
+            let rows = statement
+                .query_map(params![kind, owner.to_string(), bound, limit], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(store_error)?;
+            let mut documents = Vec::new();
+            for row in rows {
+                let (key, version, body) = row.map_err(store_error)?;
+                documents.push(document_row(kind, owner, key, version, &body)?);
+            }
+            Ok(documents)
+        })
+        .await
 }

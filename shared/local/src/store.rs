@@ -793,6 +793,20 @@ impl AuditRepository for SqliteStore {
             .await
     }
 
+    async fn forget_audit_ips(&self, user: UserId) -> Result<u32, StoreError> {
+        self.db
+            .write(move |connection| {
+                let changed = connection
+                    .execute(
+                        "UPDATE audit_events SET ip = NULL WHERE user_id = ?1 AND ip IS NOT NULL",
+                        params![user.to_string()],
+                    )
+                    .map_err(store_error)?;
+                Ok(u32::try_from(changed).unwrap_or(u32::MAX))
+            })
+            .await
+    }
+
     async fn audit_of_day(
         &self,
         day: jiff::civil::Date,

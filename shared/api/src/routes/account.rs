@@ -241,7 +241,6 @@ async fn confirm_password(user: &User, password: &str) -> Result<(), ApiError> {
     ))]
 pub async fn delete_me(
     State(state): State<AccountState>,
-    ip: Option<Extension<ClientIp>>,
     caller: Authenticated,
     JsonBody(request): JsonBody<ConfirmPasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
@@ -271,6 +270,8 @@ pub async fn delete_me(
     }
     dealpulse_alerts::failures::forget_user(store, caller.user.id).await?;
     dealpulse_domain::analytics::forget_user_counters(store, caller.user.id).await?;
+    // The account's audit trail stays (security record) without the IP addresses.
+    core.store.forget_audit_ips(caller.user.id).await?;
     core.store.delete_user(caller.user.id).await?;
     for watch in watches {
         crate::routes::count_watchers(core, watch.product_id, -1).await;
@@ -279,7 +280,7 @@ pub async fn delete_me(
         core,
         Some(caller.user.id),
         "account.deleted",
-        &ip_text(ip.as_deref()),
+        "withheld",
         serde_json::json!({}),
     )
     .await?;

@@ -37,6 +37,15 @@ pub struct StripeSettings {
 }
 
 impl StripeSettings {
+    /// The Stripe price that sells `plan` (422 when none is configured).
+    fn price_of(&self, plan: Plan) -> Result<String, ApiError> {
+        self.prices
+            .iter()
+            .find(|(_, priced)| **priced == plan)
+            .map(|(price, _)| price.clone())
+            .ok_or_else(|| ApiError::invalid("plan", "this plan cannot be bought here"))
+    }
+
     /// Reads `price_…=pro,price_…=business`.
     pub fn parse_prices(text: &str) -> Result<BTreeMap<String, Plan>, String> {
         text.split(',')
@@ -715,12 +724,7 @@ pub async fn start_checkout(
     let (Some(stripe), Some(payments)) = (&state.stripe, &state.payments) else {
         return Err(ApiError::NotImplemented("billing is not configured"));
     };
-    let price = stripe
-        .prices
-        .iter()
-        .find(|(_, priced)| **priced == plan)
-        .map(|(price, _)| price.clone())
-        .ok_or_else(|| ApiError::invalid("plan", "this plan cannot be bought here"))?;
+    let price = stripe.price_of(plan)?;
     let account = records::<BillingAccount>(core.store.as_ref())
         .get(caller.user.id, BillingAccount::KEY)
         .await?;
@@ -869,12 +873,7 @@ pub async fn change_plan(
     let (Some(stripe), Some(payments)) = (&state.stripe, &state.payments) else {
         return Err(ApiError::NotImplemented("billing is not configured"));
     };
-    let price = stripe
-        .prices
-        .iter()
-        .find(|(_, priced)| **priced == plan)
-        .map(|(price, _)| price.clone())
-        .ok_or_else(|| ApiError::invalid("plan", "this plan cannot be bought here"))?;
+    let price = stripe.price_of(plan)?;
     let subscription = records::<BillingAccount>(core.store.as_ref())
         .get(caller.user.id, BillingAccount::KEY)
         .await?

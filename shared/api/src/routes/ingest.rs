@@ -920,16 +920,7 @@ pub async fn post_email(
 ) -> Result<(StatusCode, Json<InboundMail>), ApiError> {
     require_admin(&caller)?;
     let receiver = state.mail_receiver.clone().ok_or(ApiError::NotFound)?;
-    let content_type = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = crate::json::request_media_type(request.headers());
     if content_type != "message/rfc822" {
         return Err(ApiError::BadRequest(
             "Send the raw message with Content-Type: message/rfc822.".into(),

@@ -466,16 +466,7 @@ pub async fn import_subscribers(
     request: axum::extract::Request,
 ) -> Result<Json<ImportReport>, ApiError> {
     require_admin(&caller)?;
-    let content_type = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = crate::json::request_media_type(request.headers());
     if content_type != "text/csv" && content_type != "text/plain" {
         return Err(ApiError::BadRequest(
             "send the file with Content-Type: text/csv".into(),

@@ -1,4 +1,5 @@
-//! A moto server on a free loopback port, shared by the tests of one test binary.
+//! A moto server on a free loopback port, shared by the tests of one test binary (moto's own
+//! WSGI app, served by `tests/support/moto_server.py`).
 
 use crate::{free_port, tool};
 use std::process::{Command, Stdio};
@@ -18,11 +19,15 @@ static MOTO: OnceLock<Moto> = OnceLock::new();
 pub fn shared() -> &'static Moto {
     MOTO.get_or_init(|| {
         let port = free_port();
-        let moto = tool("moto_server");
+        // moto's server, through a launcher that applies DynamoDB requests one at a time as
+        // DynamoDB's atomicity requires (see tests/support/moto_server.py).
+        let python = tool("python3");
+        let launcher = crate::workspace_root().join("tests/support/moto_server.py");
         let script = format!(
-            "\"{}\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & child=$!; \
+            "\"{}\" \"{}\" 127.0.0.1 {port} >/dev/null 2>&1 & child=$!; \
              while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $child",
-            moto.display(),
+            python.display(),
+            launcher.display(),
             parent = std::process::id()
         );
         let watchdog = Command::new("sh")

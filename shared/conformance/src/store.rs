@@ -573,7 +573,11 @@ pub async fn rate_counters_count_per_key_and_window_atomically(store: &dyn Store
 
 pub async fn audit_ips_of_a_user_are_forgotten(store: &dyn Store) {
     let (ann, bob) = (UserId::generate(), UserId::generate());
-    for (user, action) in [(ann, "login.succeeded"), (ann, "rule.created"), (bob, "login.succeeded")] {
+    for (user, action) in [
+        (ann, "login.succeeded"),
+        (ann, "rule.created"),
+        (bob, "login.succeeded"),
+    ] {
         store
             .append_audit(&AuditEvent {
                 id: AuditEventId::generate(),

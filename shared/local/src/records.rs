@@ -127,17 +127,7 @@ impl DocumentRepository for SqliteStore {
                         "SELECT key, version, body FROM documents WHERE kind = ?1 AND owner = ?2 ORDER BY key",
                     )
                     .map_err(store_error)?;
-                let rows = statement
-                    .query_map(params![kind, owner.to_string()], |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?))
-                    })
-                    .map_err(store_error)?;
-                let mut documents = Vec::new();
-                for row in rows {
-                    let (key, version, body) = row.map_err(store_error)?;
-                    documents.push(document_row(kind, owner, key, version, &body)?);
-                }
-                Ok(documents)
+                document_rows(&mut statement, params![kind, owner.to_string()], kind, owner)
             })
             .await
     }
@@ -485,21 +475,36 @@ async fn documents_by_key(
     database(store)
         .read(move |connection| {
             let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
-            let rows = statement
-                .query_map(params![kind, owner.to_string(), bound, limit], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, String>(2)?,
-                    ))
-                })
-                .map_err(store_error)?;
-            let mut documents = Vec::new();
-            for row in rows {
-                let (key, version, body) = row.map_err(store_error)?;
-                documents.push(document_row(kind, owner, key, version, &body)?);
-            }
-            Ok(documents)
+            document_rows(
+                &mut statement,
+                params![kind, owner.to_string(), bound, limit],
+                kind,
+                owner,
+            )
         })
         .await
+}
+
+/// Reads `key, version, body` rows of one owner and kind into documents.
+fn document_rows(
+    statement: &mut rusqlite::Statement<'_>,
+    parameters: impl rusqlite::Params,
+    kind: &'static str,
+    owner: UserId,
+) -> Result<Vec<Document>, StoreError> {
+    let rows = statement
+        .query_map(parameters, |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(store_error)?;
+    let mut documents = Vec::new();
+    for row in rows {
+        let (key, version, body) = row.map_err(store_error)?;
+        documents.push(document_row(kind, owner, key, version, &body)?);
+    }
+    Ok(documents)
 }

@@ -38,7 +38,20 @@ pub fn app_with_plans(plans_file: Option<PathBuf>) -> App {
     app_with(plans_file, None)
 }
 
+/// Local mode serving a built web dashboard from `web_dir`.
+pub fn app_with_web_dir(web_dir: PathBuf) -> App {
+    app_with_all(None, None, Some(web_dir))
+}
+
 fn app_with(plans_file: Option<PathBuf>, stripe_api: Option<(String, String)>) -> App {
+    app_with_all(plans_file, stripe_api, None)
+}
+
+fn app_with_all(
+    plans_file: Option<PathBuf>,
+    stripe_api: Option<(String, String)>,
+    web_dir: Option<PathBuf>,
+) -> App {
     let dir = tempfile::tempdir().unwrap();
     let runtime = LocalRuntime::start(LocalConfig {
         data_dir: dir.path().to_path_buf(),
@@ -70,6 +83,7 @@ fn app_with(plans_file: Option<PathBuf>, stripe_api: Option<(String, String)>) -
             tolerance: dealpulse_domain::billing::DEFAULT_TOLERANCE,
         }),
         stripe_api,
+        web_dir,
     })
     .unwrap();
     let router = runtime.router();

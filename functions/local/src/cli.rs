@@ -177,6 +177,9 @@ struct ServeArgs {
     /// Create the demo admin and user (printed on start).
     #[arg(long)]
     demo: bool,
+    /// The built web dashboard, served at `/` (build it: cd web/app && npm ci && npm run build).
+    #[arg(long, env = "DEALPULSE_WEB_DIR", default_value = "web/app/dist")]
+    web_dir: PathBuf,
     /// Base URL used in e-mailed links (default: http://<addr>).
     #[arg(long, env = "DEALPULSE_PUBLIC_URL")]
     public_url: Option<String>,
@@ -315,6 +318,7 @@ fn config_for_admin(data: &DataArgs) -> LocalConfig {
         delivery_lease: Duration::from_secs(120),
         stripe: None,
         stripe_api: None,
+        web_dir: None,
     }
 }
 
@@ -371,6 +375,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|key| (args.stripe_api_base.clone(), key)),
                 inbound_domain: args.data.inbound_domain,
                 system_senders: args.data.inbound_system_senders,
+                web_dir: Some(args.web_dir),
             };
             let options = crate::serve::ServeOptions {
                 demo: args.demo,

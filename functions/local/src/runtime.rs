@@ -2,7 +2,7 @@
 //! mailer, token keys, and the router with every route group mounted.
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -91,6 +91,9 @@ pub struct LocalConfig {
     pub stripe: Option<dealpulse_api::routes::billing::StripeSettings>,
     /// Stripe's API (base URL, secret key) for checkouts and cancellations.
     pub stripe_api: Option<(String, String)>,
+    /// The built web dashboard (`web/app/dist`): served at `/` when it holds an `index.html`;
+    /// without it the small account pages e-mail links land on are served instead.
+    pub web_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -419,7 +422,7 @@ impl LocalRuntime {
                 mailer: Arc::clone(&self.mailer),
                 runtime: "local",
             }))
-            .merge(pages())
+            .merge(pages(self.config.web_dir.as_deref()))
             .route(
                 "/metrics",
                 get(render_metrics).with_state(Arc::clone(&self.metrics)),
@@ -476,7 +479,95 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-fn pages() -> Router {
+fn pages(web_dir: Option<&Path>) -> Router {
+    if let Some(dir) = web_dir.filter(|dir| dir.join("index.html").is_file()) {
+        tracing::info!(dir = %dir.display(), "serving the web dashboard");
+        return dashboard(dir.to_path_buf());
+    }
+    if let Some(dir) = web_dir {
+        tracing::warn!(dir = %dir.display(), "the web dashboard is not built there (cd web/app && npm ci && npm run build); serving the account pages only");
+    }
+    basic_pages()
+}
+
+/// The single-page dashboard: `index.html` for its entry paths (including the pages e-mailed
+/// links open), hashed files under `/assets/` cached for a year.
+fn dashboard(dir: PathBuf) -> Router {
+    let index = {
+        let dir = dir.clone();
+        move || {
+            let dir = dir.clone();
+            async move {
+                match tokio::fs::read_to_string(dir.join("index.html")).await {
+                    Ok(html) => (
+                        [
+                            (header::CONTENT_SECURITY_POLICY, DASHBOARD_CSP),
+                            (header::CACHE_CONTROL, "no-cache"),
+                        ],
+                        Html(html),
+                    )
+                        .into_response(),
+                    Err(error) => {
+                        tracing::error!(%error, "the dashboard's index.html cannot be read");
+                        StatusCode::SERVICE_UNAVAILABLE.into_response()
+                    }
+                }
+            }
+        }
+    };
+    let assets = dir.join("assets");
+    Router::new()
+        .route("/", get(index.clone()))
+        .route("/verify-email", get(index.clone()))
+        .route("/reset-password", get(index))
+        .route(
+            "/assets/{file}",
+            get(
+                move |axum::extract::Path(file): axum::extract::Path<String>| {
+                    let assets = assets.clone();
+                    async move { dashboard_asset(&assets, &file).await }
+                },
+            ),
+        )
+}
+
+/// Scripts, styles and inline styles from this origin only; images may be data URLs (charts).
+const DASHBOARD_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+
+async fn dashboard_asset(assets: &Path, file: &str) -> Response {
+    // Built file names only: letters, digits, '-', '_' and one extension; nothing else is read.
+    let safe = !file.is_empty()
+        && file.len() <= 128
+        && file
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !file.starts_with('.');
+    let content_type = match file.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("woff2") => "font/woff2",
+        Some("json") => "application/json",
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    if !safe {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match tokio::fs::read(assets.join(file)).await {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn basic_pages() -> Router {
     Router::new()
         .route(
             "/",

@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { logOut, onSession, refreshSession, type UserProfile } from "./lib/api";
 import { navigate, useRoute } from "./lib/route";
 import { ForgotPassword, LogIn, ResetPassword, SignUp, VerifyEmail } from "./pages/auth";
+import { DashboardPage } from "./pages/dashboard";
 
 const PUBLIC = new Set(["/log-in", "/sign-up", "/verify-email", "/forgot-password", "/reset-password"]);
 
@@ -43,8 +44,9 @@ export function App() {
           </button>
         </nav>
       </header>
-      <main className="p-6">
-        <h1 className="text-2xl font-semibold">Dashboard</h1>
+      <main className="mx-auto max-w-6xl p-4 sm:p-6">
+        <h1 className="mb-4 text-2xl font-semibold">Dashboard</h1>
+        <DashboardPage />
       </main>
     </div>
   );

@@ -7,10 +7,17 @@ export interface Route {
   query: URLSearchParams;
 }
 
-function current(): Route {
-  const hash = window.location.hash.replace(/^#/, "") || "/";
-  const [path, search = ""] = hash.split("?");
+/** The route of a location: its hash, or, without one, its path (e-mailed links such as
+ * `/verify-email?token=…` are served the app under their own path). */
+export function routeOf(location: { hash: string; pathname: string; search: string }): Route {
+  const hash = location.hash.replace(/^#/, "");
+  const target = hash || `${location.pathname}${location.search}`;
+  const [path, search = ""] = target.split("?");
   return { path: path || "/", query: new URLSearchParams(search) };
+}
+
+function current(): Route {
+  return routeOf(window.location);
 }
 
 export function useRoute(): Route {

@@ -1,0 +1,120 @@
+// The signed-in user's overview (GET /api/v1/me/dashboard): rules and watches, alerts sent per
+// channel, savings from followed deals, the newest alerts and the next digest.
+import { useQuery } from "@tanstack/react-query";
+import { api } from "../lib/api";
+import { Notice, messageOf } from "../components";
+
+interface Money {
+  amount: string;
+  currency: string;
+}
+
+interface AlertView {
+  id: string;
+  created_at: string;
+  title: string;
+  url: string;
+  price: string;
+  currency: string;
+  reasons: string[];
+  deliveries: { channel: string; status: string }[];
+}
+
+interface Dashboard {
+  rules: { active: number; total: number };
+  watches: { active: number; total: number };
+  alerts_sent: Record<string, number>;
+  clicks: number;
+  savings: Money[];
+  click_tracking: boolean;
+  recent_alerts: AlertView[];
+  next_digest: { at: string; waiting: number; deals: { title: string; url: string; price: Money }[] } | null;
+}
+
+function money(value: Money): string {
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: value.currency }).format(
+      Number(value.amount),
+    );
+  } catch {
+    return `${value.amount} ${value.currency}`;
+  }
+}
+
+function Stat({ label, value, hint }: { label: string; value: string; hint?: string }) {
+  return (
+    <div className="rounded-lg bg-white p-4 shadow">
+      <dt className="text-sm text-slate-600">{label}</dt>
+      <dd className="mt-1 text-2xl font-semibold">{value}</dd>
+      {hint && <dd className="mt-1 text-xs text-slate-500">{hint}</dd>}
+    </div>
+  );
+}
+
+export function DashboardPage() {
+  const query = useQuery({
+    queryKey: ["dashboard"],
+    queryFn: () => api<Dashboard>("GET", "/api/v1/me/dashboard"),
+  });
+  if (query.isPending) return <p role="status">Loading your dashboard…</p>;
+  if (query.isError) return <Notice kind="error">{messageOf(query.error)}</Notice>;
+  const data = query.data;
+  const sent = Object.values(data.alerts_sent).reduce((sum, n) => sum + n, 0);
+  const channels = Object.entries(data.alerts_sent)
+    .map(([channel, count]) => `${channel} ${count}`)
+    .join(" · ");
+  return (
+    <div className="space-y-6">
+      <dl className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-4">
+        <Stat label="Active rules" value={`${data.rules.active}`} hint={`${data.rules.total} in all`} />
+        <Stat label="Active watches" value={`${data.watches.active}`} hint={`${data.watches.total} in all`} />
+        <Stat label="Alerts sent" value={`${sent}`} hint={channels || "none yet"} />
+        <Stat
+          label="Saved on deals you opened"
+          value={data.savings.length ? data.savings.map(money).join(" + ") : "—"}
+          hint={data.click_tracking ? `${data.clicks} deals opened` : "link tracking is off"}
+        />
+      </dl>
+      <section aria-labelledby="recent-alerts" className="rounded-lg bg-white p-4 shadow">
+        <h2 id="recent-alerts" className="mb-3 text-lg font-semibold">Recent alerts</h2>
+        {data.recent_alerts.length === 0 ? (
+          <p className="text-slate-600">No alerts yet. They appear here when a rule or watch matches.</p>
+        ) : (
+          <ul className="divide-y">
+            {data.recent_alerts.map((alert) => (
+              <li key={alert.id} className="py-2">
+                <a href={alert.url} className="font-medium text-blue-700 underline" rel="noreferrer" target="_blank">
+                  {alert.title}
+                </a>{" "}
+                <span className="font-semibold">{money({ amount: alert.price, currency: alert.currency })}</span>
+                <div className="text-xs text-slate-600">
+                  {new Date(alert.created_at).toLocaleString()} · {alert.reasons.join(", ")} ·{" "}
+                  {alert.deliveries.map((d) => `${d.channel}: ${d.status}`).join(", ")}
+                </div>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="next-digest" className="rounded-lg bg-white p-4 shadow">
+        <h2 id="next-digest" className="mb-3 text-lg font-semibold">Next digest</h2>
+        {data.next_digest ? (
+          <>
+            <p className="mb-2 text-sm text-slate-600">
+              {new Date(data.next_digest.at).toLocaleString()} · {data.next_digest.waiting} deals waiting
+            </p>
+            <ul className="list-disc pl-5">
+              {data.next_digest.deals.map((deal) => (
+                <li key={deal.url}>
+                  {deal.title} — {money(deal.price)}
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : (
+          <p className="text-slate-600">Nothing is waiting for a digest.</p>
+        )}
+      </section>
+    </div>
+  );
+}

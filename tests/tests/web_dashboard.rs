@@ -22,7 +22,11 @@ async fn the_built_dashboard_is_served_at_its_entry_paths_and_assets() {
     for path in ["/", "/verify-email?token=abc", "/reset-password?token=abc"] {
         let page = app.call(Method::GET, path, None, None).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
-        assert!(page.body.as_str().unwrap().contains("<title>DealPulse</title>"));
+        assert!(page
+            .body
+            .as_str()
+            .unwrap()
+            .contains("<title>DealPulse</title>"));
         assert!(page.headers[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()

@@ -8,5 +8,5 @@ export default defineConfig({
   plugins: [react(), tailwindcss()],
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false },
   server: { proxy: { "/api": "http://127.0.0.1:8080", "/health": "http://127.0.0.1:8080" } },
-  test: { environment: "jsdom" },
+  test: { environment: "jsdom", include: ["src/**/*.test.{ts,tsx}"] },
 });

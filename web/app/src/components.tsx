@@ -1,7 +1,11 @@
-// Shared form pieces: labelled inputs with their error, a submit button that shows progress,
-// and notices for errors and success. Every input has a visible label for screen readers.
-import type { ReactNode } from "react";
+// Shared pieces: labelled inputs with their error, buttons that show progress, notices,
+// loading/empty/error states and page headings. Every control has a visible label.
+import { useCallback, useId, useState, type ReactNode } from "react";
+import type { UseQueryResult } from "@tanstack/react-query";
 import { ApiProblem } from "./lib/api";
+
+const INPUT =
+  "w-full rounded border border-slate-400 bg-white px-3 py-2 focus:outline-2 focus:outline-blue-600";
 
 export function Field(props: {
   label: string;
@@ -10,13 +14,19 @@ export function Field(props: {
   value: string;
   onChange: (value: string) => void;
   error?: string;
+  hint?: string;
   autoComplete?: string;
   required?: boolean;
+  placeholder?: string;
+  inputMode?: "text" | "decimal" | "numeric" | "tel" | "email" | "url";
+  min?: number;
+  max?: number;
 }) {
   const id = `field-${props.name}`;
+  const described = [props.error && `${id}-error`, props.hint && `${id}-hint`].filter(Boolean).join(" ");
   return (
     <div className="mb-4">
-      <label htmlFor={id} className="block text-sm font-medium mb-1">
+      <label htmlFor={id} className="mb-1 block text-sm font-medium">
         {props.label}
       </label>
       <input
@@ -25,17 +35,175 @@ export function Field(props: {
         type={props.type ?? "text"}
         value={props.value}
         required={props.required}
+        placeholder={props.placeholder}
+        inputMode={props.inputMode}
+        min={props.min}
+        max={props.max}
         autoComplete={props.autoComplete}
         aria-invalid={props.error ? true : undefined}
-        aria-describedby={props.error ? `${id}-error` : undefined}
+        aria-describedby={described || undefined}
         onChange={(e) => props.onChange(e.target.value)}
-        className="w-full rounded border border-slate-300 px-3 py-2 focus:outline-2 focus:outline-blue-600"
+        className={INPUT}
       />
+      {props.hint && (
+        <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
+          {props.hint}
+        </p>
+      )}
       {props.error && (
         <p id={`${id}-error`} className="mt-1 text-sm text-red-700">
           {props.error}
         </p>
       )}
+    </div>
+  );
+}
+
+export function SelectField(props: {
+  label: string;
+  name: string;
+  value: string;
+  options: readonly (string | [string, string])[];
+  onChange: (value: string) => void;
+  error?: string;
+}) {
+  const id = `field-${props.name}`;
+  return (
+    <div className="mb-4">
+      <label htmlFor={id} className="mb-1 block text-sm font-medium">
+        {props.label}
+      </label>
+      <select
+        id={id}
+        name={props.name}
+        value={props.value}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={props.error ? `${id}-error` : undefined}
+        onChange={(e) => props.onChange(e.target.value)}
+        className={INPUT}
+      >
+        {props.options.map((option) => {
+          const [value, text] = typeof option === "string" ? [option, option] : option;
+          return (
+            <option key={value} value={value}>
+              {text}
+            </option>
+          );
+        })}
+      </select>
+      {props.error && (
+        <p id={`${id}-error`} className="mt-1 text-sm text-red-700">
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A group of checkboxes for a set of words (categories, channels, conditions). */
+export function CheckboxGroup(props: {
+  legend: string;
+  name: string;
+  options: readonly string[];
+  selected: string[];
+  onChange: (selected: string[]) => void;
+  describe?: (option: string) => string;
+  disabled?: (option: string) => boolean;
+  error?: string;
+}) {
+  const toggle = (option: string, on: boolean) =>
+    props.onChange(on ? [...props.selected, option] : props.selected.filter((s) => s !== option));
+  return (
+    <fieldset className="mb-4" aria-describedby={props.error ? `${props.name}-error` : undefined}>
+      <legend className="mb-1 text-sm font-medium">{props.legend}</legend>
+      <div className="flex flex-wrap gap-2">
+        {props.options.map((option) => (
+          <label
+            key={option}
+            className="flex items-center gap-1 rounded border border-slate-300 bg-white px-2 py-1 text-sm has-[:checked]:border-blue-600 has-[:checked]:bg-blue-50"
+          >
+            <input
+              type="checkbox"
+              name={props.name}
+              value={option}
+              checked={props.selected.includes(option)}
+              disabled={props.disabled?.(option)}
+              onChange={(e) => toggle(option, e.target.checked)}
+            />
+            {props.describe ? props.describe(option) : option}
+          </label>
+        ))}
+      </div>
+      {props.error && (
+        <p id={`${props.name}-error`} className="mt-1 text-sm text-red-700">
+          {props.error}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+/** Free words typed and turned into removable chips with Enter or a comma. */
+export function ChipsInput(props: {
+  label: string;
+  name: string;
+  values: string[];
+  onChange: (values: string[]) => void;
+  hint?: string;
+  error?: string;
+}) {
+  const [draft, setDraft] = useState("");
+  const id = `field-${props.name}`;
+  const add = () => {
+    const words = draft
+      .split(",")
+      .map((w) => w.trim())
+      .filter((w) => w && !props.values.includes(w));
+    if (words.length) props.onChange([...props.values, ...words]);
+    setDraft("");
+  };
+  return (
+    <div className="mb-4">
+      <label htmlFor={id} className="mb-1 block text-sm font-medium">
+        {props.label}
+      </label>
+      <div className="flex flex-wrap items-center gap-1 rounded border border-slate-400 bg-white p-1">
+        {props.values.map((value) => (
+          <span key={value} className="flex items-center gap-1 rounded bg-blue-100 px-2 py-0.5 text-sm text-blue-900">
+            {value}
+            <button
+              type="button"
+              aria-label={`Remove ${value}`}
+              className="rounded px-1 hover:bg-blue-200"
+              onClick={() => props.onChange(props.values.filter((v) => v !== value))}
+            >
+              ×
+            </button>
+          </span>
+        ))}
+        <input
+          id={id}
+          value={draft}
+          aria-describedby={props.hint ? `${id}-hint` : undefined}
+          onChange={(e) => setDraft(e.target.value)}
+          onBlur={add}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" || e.key === ",") {
+              e.preventDefault();
+              add();
+            } else if (e.key === "Backspace" && !draft && props.values.length) {
+              props.onChange(props.values.slice(0, -1));
+            }
+          }}
+          className="min-w-24 flex-1 px-2 py-1 focus:outline-2 focus:outline-blue-600"
+        />
+      </div>
+      {props.hint && (
+        <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
+          {props.hint}
+        </p>
+      )}
+      {props.error && <p className="mt-1 text-sm text-red-700">{props.error}</p>}
     </div>
   );
 }
@@ -52,11 +220,39 @@ export function Submit({ busy, children }: { busy: boolean; children: ReactNode 
   );
 }
 
-export function Notice({ kind, children }: { kind: "error" | "success"; children: ReactNode }) {
-  const style =
-    kind === "error"
-      ? "border-red-300 bg-red-50 text-red-800"
-      : "border-green-300 bg-green-50 text-green-800";
+export function Button(props: {
+  children: ReactNode;
+  onClick?: () => void;
+  kind?: "primary" | "secondary" | "danger";
+  busy?: boolean;
+  disabled?: boolean;
+  type?: "button" | "submit";
+  label?: string;
+}) {
+  const styles = {
+    primary: "bg-blue-700 text-white hover:bg-blue-800",
+    secondary: "border border-slate-400 bg-white text-slate-900 hover:bg-slate-100",
+    danger: "bg-red-700 text-white hover:bg-red-800",
+  };
+  return (
+    <button
+      type={props.type ?? "button"}
+      onClick={props.onClick}
+      disabled={props.disabled || props.busy}
+      aria-label={props.label}
+      className={`rounded px-3 py-1.5 text-sm font-medium disabled:opacity-60 ${styles[props.kind ?? "secondary"]}`}
+    >
+      {props.busy ? "Working…" : props.children}
+    </button>
+  );
+}
+
+export function Notice({ kind, children }: { kind: "error" | "success" | "info"; children: ReactNode }) {
+  const style = {
+    error: "border-red-300 bg-red-50 text-red-800",
+    success: "border-green-300 bg-green-50 text-green-800",
+    info: "border-blue-200 bg-blue-50 text-blue-900",
+  }[kind];
   return (
     <div role={kind === "error" ? "alert" : "status"} className={`mb-4 rounded border p-3 ${style}`}>
       {children}
@@ -66,8 +262,16 @@ export function Notice({ kind, children }: { kind: "error" | "success"; children
 
 /** The message to show for a failed call, whatever was thrown. */
 export function messageOf(error: unknown): string {
-  if (error instanceof ApiProblem) return error.detail || error.title;
+  if (error instanceof ApiProblem) {
+    const fields = error.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+    return [error.detail || error.title, fields].filter(Boolean).join(" — ");
+  }
   return "The server could not be reached. Check your connection and try again.";
+}
+
+/** The field's message from a failed call, for forms. */
+export function fieldError(error: unknown, field: string): string | undefined {
+  return error instanceof ApiProblem ? error.fieldError(field) : undefined;
 }
 
 export function Card({ title, children }: { title: string; children: ReactNode }) {
@@ -78,3 +282,93 @@ export function Card({ title, children }: { title: string; children: ReactNode }
     </main>
   );
 }
+
+export function Panel({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
+  const id = useId();
+  return (
+    <section aria-labelledby={id} className="mb-6 rounded-lg bg-white p-4 shadow">
+      <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
+        <h2 id={id} className="text-lg font-semibold">
+          {title}
+        </h2>
+        {actions}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+export function PageTitle({ children, actions }: { children: ReactNode; actions?: ReactNode }) {
+  return (
+    <div className="mb-4 flex flex-wrap items-center justify-between gap-2">
+      <h1 className="text-2xl font-semibold">{children}</h1>
+      {actions}
+    </div>
+  );
+}
+
+/** Loading, error and empty states of a query, or its content. */
+export function Loaded<T>(props: {
+  query: UseQueryResult<T>;
+  what: string;
+  empty?: (data: T) => boolean;
+  emptyText?: ReactNode;
+  children: (data: T) => ReactNode;
+}) {
+  const { query } = props;
+  if (query.isPending) return <p role="status" className="text-slate-600">Loading {props.what}…</p>;
+  if (query.isError)
+    return (
+      <Notice kind="error">
+        Could not load {props.what}: {messageOf(query.error)}{" "}
+        <button type="button" className="underline" onClick={() => query.refetch()}>
+          Try again
+        </button>
+      </Notice>
+    );
+  if (props.empty?.(query.data)) return <p className="text-slate-600">{props.emptyText}</p>;
+  return <>{props.children(query.data)}</>;
+}
+
+export function Badge({ children, tone = "slate" }: { children: ReactNode; tone?: "slate" | "green" | "amber" | "red" | "blue" }) {
+  const tones = {
+    slate: "bg-slate-200 text-slate-900",
+    green: "bg-green-100 text-green-900",
+    amber: "bg-amber-100 text-amber-900",
+    red: "bg-red-100 text-red-900",
+    blue: "bg-blue-100 text-blue-900",
+  };
+  return <span className={`inline-block rounded px-2 py-0.5 text-xs font-medium ${tones[tone]}`}>{children}</span>;
+}
+
+/** A deal score 0–100 as a coloured badge. */
+export function ScoreBadge({ score }: { score: number | null | undefined }) {
+  if (score == null) return <Badge>not scored</Badge>;
+  const tone = score >= 75 ? "green" : score >= 50 ? "amber" : "slate";
+  return <Badge tone={tone}>score {score}</Badge>;
+}
+
+export function Pager(props: { hasPrevious: boolean; hasNext: boolean; onPrevious: () => void; onNext: () => void }) {
+  return (
+    <nav aria-label="Pages" className="mt-4 flex gap-2">
+      <Button onClick={props.onPrevious} disabled={!props.hasPrevious}>
+        Previous page
+      </Button>
+      <Button onClick={props.onNext} disabled={!props.hasNext}>
+        Next page
+      </Button>
+    </nav>
+  );
+}
+
+/** Cursor paging state: the cursors of the pages visited so far. The functions are stable, so
+ * an effect may reset the pages when filters change. */
+export function useCursorPages() {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const next = useCallback((cursor: string) => setCursors((c) => [...c, cursor]), []);
+  const previous = useCallback(() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c)), []);
+  const reset = useCallback(() => setCursors((c) => (c.length === 1 && c[0] === null ? c : [null])), []);
+  return { cursor: cursors[cursors.length - 1], page: cursors.length, next, previous, reset };
+}
+
+export const INPUT_CLASS = INPUT;

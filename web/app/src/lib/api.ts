@@ -140,3 +140,30 @@ export async function logOut(): Promise<void> {
     forget();
   }
 }
+
+/** `?a=1&b=x` from the set values (empty strings, null and undefined left out). */
+export function queryString(params: Record<string, string | number | boolean | null | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+/** Downloads an authenticated file (CSV, zip): fetched with the session, saved through a blob. */
+export async function download(path: string, filename: string): Promise<void> {
+  const headers: Record<string, string> = {};
+  if (accessToken) headers.authorization = `Bearer ${accessToken}`;
+  let response = await fetch(path, { headers });
+  if (response.status === 401 && (await refreshSession())) {
+    response = await fetch(path, { headers: { authorization: `Bearer ${accessToken}` } });
+  }
+  if (!response.ok) throw await problemOf(response);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

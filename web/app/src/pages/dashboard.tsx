@@ -2,12 +2,11 @@
 // channel, savings from followed deals, the newest alerts and the next digest.
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../lib/api";
-import { Notice, messageOf } from "../components";
+import { Badge, Notice, PageTitle, Panel, messageOf } from "../components";
+import { money, relative, type Money } from "../lib/format";
+import { DeliveryBadge } from "./alerts";
+import { watchName, type ProductDetail, type WatchView } from "./watchlist";
 
-interface Money {
-  amount: string;
-  currency: string;
-}
 
 interface AlertView {
   id: string;
@@ -31,16 +30,6 @@ interface Dashboard {
   next_digest: { at: string; waiting: number; deals: { title: string; url: string; price: Money }[] } | null;
 }
 
-function money(value: Money): string {
-  try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency: value.currency }).format(
-      Number(value.amount),
-    );
-  } catch {
-    return `${value.amount} ${value.currency}`;
-  }
-}
-
 function Stat({ label, value, hint }: { label: string; value: string; hint?: string }) {
   return (
     <div className="rounded-lg bg-white p-4 shadow">
@@ -56,8 +45,20 @@ export function DashboardPage() {
     queryKey: ["dashboard"],
     queryFn: () => api<Dashboard>("GET", "/api/v1/me/dashboard"),
   });
-  if (query.isPending) return <p role="status">Loading your dashboard…</p>;
-  if (query.isError) return <Notice kind="error">{messageOf(query.error)}</Notice>;
+  if (query.isPending)
+    return (
+      <>
+        <PageTitle>Dashboard</PageTitle>
+        <p role="status">Loading your dashboard…</p>
+      </>
+    );
+  if (query.isError)
+    return (
+      <>
+        <PageTitle>Dashboard</PageTitle>
+        <Notice kind="error">{messageOf(query.error)}</Notice>
+      </>
+    );
   const data = query.data;
   const sent = Object.values(data.alerts_sent).reduce((sum, n) => sum + n, 0);
   const channels = Object.entries(data.alerts_sent)
@@ -65,6 +66,7 @@ export function DashboardPage() {
     .join(" · ");
   return (
     <div className="space-y-6">
+      <PageTitle>Dashboard</PageTitle>
       <dl className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-4">
         <Stat label="Active rules" value={`${data.rules.active}`} hint={`${data.rules.total} in all`} />
         <Stat label="Active watches" value={`${data.watches.active}`} hint={`${data.watches.total} in all`} />
@@ -88,8 +90,12 @@ export function DashboardPage() {
                 </a>{" "}
                 <span className="font-semibold">{money({ amount: alert.price, currency: alert.currency })}</span>
                 <div className="text-xs text-slate-600">
-                  {new Date(alert.created_at).toLocaleString()} · {alert.reasons.join(", ")} ·{" "}
-                  {alert.deliveries.map((d) => `${d.channel}: ${d.status}`).join(", ")}
+                  {new Date(alert.created_at).toLocaleString()} · {alert.reasons.join(", ")}
+                </div>
+                <div className="mt-1 flex flex-wrap gap-1">
+                  {alert.deliveries.map((d, i) => (
+                    <DeliveryBadge key={`${d.channel}-${i}`} delivery={{ target: null, reason: null, provider_id: null, until: null, ...d }} />
+                  ))}
                 </div>
               </li>
             ))}
@@ -115,6 +121,58 @@ export function DashboardPage() {
           <p className="text-slate-600">Nothing is waiting for a digest.</p>
         )}
       </section>
+      <WatchHealth />
     </div>
+  );
+}
+
+/** How the checks of the user's watched pages are going: the last result per product. */
+function WatchHealth() {
+  const watches = useQuery({
+    queryKey: ["watchlist", "health"],
+    queryFn: () => api<{ items: WatchView[] }>("GET", "/api/v1/watchlist?limit=100"),
+  });
+  return (
+    <Panel title="Watched pages">
+      {watches.isPending && <p role="status">Loading your watches…</p>}
+      {watches.isError && <Notice kind="error">{messageOf(watches.error)}</Notice>}
+      {watches.data && watches.data.items.length === 0 && (
+        <p className="text-slate-600">
+          You watch no product page. <a className="text-blue-700 underline" href="#/watchlist/new">Watch one</a>.
+        </p>
+      )}
+      {watches.data && watches.data.items.length > 0 && (
+        <ul className="divide-y" data-testid="watch-health">
+          {watches.data.items.map((watch) => (
+            <WatchHealthRow key={watch.id} watch={watch} />
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+const HEALTHY = new Set(["ok", "not_modified", "out_of_stock"]);
+
+function WatchHealthRow({ watch }: { watch: WatchView }) {
+  const detail = useQuery({
+    queryKey: ["product", watch.product?.id],
+    enabled: watch.product !== null,
+    queryFn: () => api<ProductDetail>("GET", `/api/v1/products/${watch.product?.id}`),
+  });
+  const result = detail.data?.last_result;
+  return (
+    <li className="flex flex-wrap items-center justify-between gap-2 py-2 text-sm">
+      <a href={`#/watchlist/${watch.id}`} className="text-blue-700 underline">
+        {watchName(watch)}
+      </a>
+      <span className="flex items-center gap-2">
+        {result ? <Badge tone={HEALTHY.has(result) ? "green" : "red"}>{result.replace(/_/g, " ")}</Badge> : <Badge>not checked yet</Badge>}
+        <span className="text-slate-600">
+          checked {relative(detail.data?.last_checked_at)}
+          {detail.data?.last_failure ? ` — ${detail.data.last_failure}` : ""}
+        </span>
+      </span>
+    </li>
   );
 }

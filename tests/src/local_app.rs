@@ -15,6 +15,8 @@ pub struct App {
     pub runtime: LocalRuntime,
     pub router: Router,
     pub dir: tempfile::TempDir,
+    /// Where [`demo_app`] serves on 127.0.0.1; `None` for in-process apps.
+    pub base_url: Option<String>,
 }
 
 /// Local mode with the shipped plan limits.
@@ -53,8 +55,24 @@ fn app_with_all(
     web_dir: Option<PathBuf>,
 ) -> App {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = LocalRuntime::start(LocalConfig {
-        data_dir: dir.path().to_path_buf(),
+    let runtime = LocalRuntime::start(config(dir.path(), plans_file, stripe_api, web_dir)).unwrap();
+    let router = runtime.router();
+    App {
+        runtime,
+        router,
+        dir,
+        base_url: None,
+    }
+}
+
+fn config(
+    data_dir: &std::path::Path,
+    plans_file: Option<PathBuf>,
+    stripe_api: Option<(String, String)>,
+    web_dir: Option<PathBuf>,
+) -> LocalConfig {
+    LocalConfig {
+        data_dir: data_dir.to_path_buf(),
         public_url: "http://dealpulse.test".into(),
         sender: "DealPulse <alerts@dealpulse.test>".into(),
         smtp_url: None,
@@ -84,13 +102,47 @@ fn app_with_all(
         }),
         stripe_api,
         web_dir,
-    })
-    .unwrap();
+    }
+}
+
+/// Local mode as `serve --demo` runs it: every route and the demo shop on a real socket on
+/// 127.0.0.1 (so the guarded fetcher can reach the shop), the demo data seeded, and watches
+/// and previews allowed on the demo shop's pages. Requests still go to the router in-process;
+/// `base_url` is where the socket listens. Nothing runs in the background: tests drive the
+/// scraper and the alert pipeline themselves.
+pub async fn demo_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bound = listener.local_addr().unwrap();
+    let mut runtime = LocalRuntime::start(config(dir.path(), None, None, None)).unwrap();
+    let options = dealpulse::serve::ServeOptions {
+        demo: true,
+        ..Default::default()
+    };
+    runtime
+        .allow_local_shops(
+            dealpulse::serve::local_shop_prefixes(bound, &options),
+            std::collections::BTreeSet::from([bound.port()]),
+        )
+        .unwrap();
+    dealpulse::serve::seed_demo(&runtime, &format!("http://{bound}/demo-shop"))
+        .await
+        .unwrap();
     let router = runtime.router();
+    let served = router.clone().merge(dealpulse::demo_shop::router());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            served.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
     App {
         runtime,
         router,
         dir,
+        base_url: Some(format!("http://{bound}")),
     }
 }
 

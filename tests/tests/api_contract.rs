@@ -508,7 +508,7 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
             id_routes += 1;
         }
     }
-    assert_eq!(id_routes, 17);
+    assert_eq!(id_routes, 18);
     assert_eq!(snapshot(&app, "bob@example.com").await, before);
     let still = app
         .call(
@@ -1075,6 +1075,8 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/watchlist/items/{id}", "patch"),
         ("/api/v1/watchlist/items/{id}", "delete"),
         ("/api/v1/watchlist/items/{id}/history", "get"),
+        ("/api/v1/watchlist/items/{id}/check", "post"),
+        ("/api/v1/watchlist/preview", "post"),
         ("/api/v1/products/{id}", "get"),
         ("/api/v1/products/{id}/history", "get"),
         ("/api/v1/ingest/listings", "post"),

@@ -293,6 +293,20 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     );
     assert_eq!(history.body["points"], serde_json::json!([]));
     call("api-watchlist", "get-unknown", 404, &values);
+    // Previews go through the SSRF guard; check-now schedules the product once a minute.
+    let refused = call("api-watchlist", "preview-private-url", 422, &values);
+    assert_eq!(refused.body["errors"][0]["field"], "url", "{refused:#?}");
+    let scheduled = call("api-watchlist", "check", 202, &values);
+    let due: Timestamp = scheduled.body["next_check_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let product_id: dealpulse_domain::ids::ProductId = values["PRODUCT_ID"].parse().unwrap();
+    let stored = store.product_by_id(product_id).await.unwrap().unwrap();
+    assert_eq!(stored.check.next_check_at, Some(due));
+    let again = call("api-watchlist", "check", 429, &values);
+    assert!(again.headers.contains_key("retry-after"), "{again:#?}");
 
     // Analytics (api-analytics), from the rollups the store wrote with the listing above and a
     // flight deal, and the watch just made.

@@ -18,19 +18,23 @@ use dealpulse_api::observability::{Metrics, MetricsSink};
 use dealpulse_api::routes::admin::AdminState;
 use dealpulse_api::routes::ingest::IngestState;
 use dealpulse_api::routes::preferences::PreferencesState;
-use dealpulse_api::state::{AccountState, AuthState, Core, DevState, HealthState, Settings};
+use dealpulse_api::state::{
+    AccountState, AuthState, Core, DevState, HealthState, Settings, WatchlistState,
+};
 use dealpulse_domain::clock::{Clock, SystemClock};
 use dealpulse_domain::events::EventPublisher;
 use dealpulse_domain::inbound::{InboundAddresses, MailReceiver, SenderRule};
 use dealpulse_domain::mail::{Mailer, OutboxReader};
 use dealpulse_domain::plans::PlanCatalog;
 use dealpulse_domain::ports::Store;
+use dealpulse_domain::preview::PagePreviewer;
 use dealpulse_domain::queue::Queue;
 use dealpulse_domain::sms::{SmsOutboxReader, SmsSender};
 use dealpulse_domain::vapid::VapidKeys;
 use dealpulse_fetch::polite::PoliteFetcher;
 use dealpulse_ingest::llm::{LlmConfig, LlmExtractor};
 use dealpulse_ingest::mail::{MailConfig, MailIngest};
+use dealpulse_ingest::preview::FetchingPreviewer;
 use dealpulse_ingest::scrape::{ScrapeSettings, Scraper};
 use dealpulse_local::{
     Database, OutboxMailer, QueueEventBus, SmsOutbox, SmtpMailer, SqliteQueue, SqliteStore,
@@ -112,6 +116,8 @@ pub enum StartError {
     Inbound(String),
     #[error("Stripe: {0}")]
     Payments(#[from] dealpulse_domain::billing::PaymentError),
+    #[error("page fetcher: {0}")]
+    Fetcher(#[from] dealpulse_fetch::BuildError),
 }
 
 pub struct LocalRuntime {
@@ -133,6 +139,8 @@ pub struct LocalRuntime {
     pub config: LocalConfig,
     /// Newsletters by e-mail: raw messages are kept in `<data>/inbound`.
     pub mail: Arc<MailIngest>,
+    /// Watch previews: public addresses only until [`LocalRuntime::allow_local_shops`].
+    pub previewer: Arc<dyn PagePreviewer>,
 }
 
 /// Reads a key file from the data directory, creating it with `create` (mode 0600) on first
@@ -282,6 +290,7 @@ impl LocalRuntime {
             None => None,
         };
         Ok(Self {
+            previewer: Arc::new(FetchingPreviewer::for_requests(BTreeSet::new())?),
             payments,
             mail,
             store,
@@ -298,6 +307,21 @@ impl LocalRuntime {
             metrics: Arc::new(Metrics::default()),
             config,
         })
+    }
+
+    /// Lets watches and previews use pages under `prefixes` (`scheme://host:port/path`, e.g. the
+    /// demo shop this process serves) besides public URLs, and lets previews fetch from
+    /// `loopback_ports` on 127.0.0.1, as the scraper may. Call before [`LocalRuntime::router`].
+    pub fn allow_local_shops(
+        &mut self,
+        prefixes: Vec<String>,
+        loopback_ports: BTreeSet<u16>,
+    ) -> Result<(), dealpulse_fetch::BuildError> {
+        let mut settings = (*self.core.settings).clone();
+        settings.local_shop_origins = prefixes;
+        self.core.settings = Arc::new(settings);
+        self.previewer = Arc::new(FetchingPreviewer::for_requests(loopback_ports)?);
+        Ok(())
     }
 
     /// Where received messages are kept, and the maildrop folder `serve` watches.
@@ -402,7 +426,10 @@ impl LocalRuntime {
                 },
                 payments: self.payments.clone(),
             }))
-            .merge(dealpulse_api::routes::watchlist::router(self.core.clone()))
+            .merge(dealpulse_api::routes::watchlist::router(WatchlistState {
+                core: self.core.clone(),
+                previewer: Arc::clone(&self.previewer),
+            }))
             .merge(dealpulse_api::routes::ingest::router(IngestState {
                 core: self.core.clone(),
                 events: self.events.clone() as Arc<dyn EventPublisher>,

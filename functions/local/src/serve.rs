@@ -261,6 +261,21 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// What watches and previews may use besides public URLs: the demo shop this process mounts
+/// (its pages only, not the API beside it), and every page of the shops on
+/// `--fetch-loopback-ports`.
+pub fn local_shop_prefixes(bound: SocketAddr, options: &ServeOptions) -> Vec<String> {
+    let mut prefixes: Vec<String> = options
+        .loopback_ports
+        .iter()
+        .map(|port| format!("http://127.0.0.1:{port}/"))
+        .collect();
+    if options.demo {
+        prefixes.push(format!("http://{bound}/demo-shop/"));
+    }
+    prefixes
+}
+
 pub async fn serve(
     runtime: LocalRuntime,
     addr: SocketAddr,
@@ -269,12 +284,15 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let mut options = options;
+    let mut runtime = runtime;
     let shop_base = format!("http://{bound}/demo-shop");
+    let prefixes = local_shop_prefixes(bound, &options);
     if options.demo {
         seed_demo(&runtime, &shop_base).await?;
         // The scraper may fetch the demo shop, and nothing else on this machine.
         options.loopback_ports.insert(bound.port());
     }
+    runtime.allow_local_shops(prefixes, options.loopback_ports.clone())?;
     let runtime = std::sync::Arc::new(runtime);
     let mut app = runtime.router();
     if options.demo {

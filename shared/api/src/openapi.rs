@@ -51,6 +51,8 @@ use utoipa::{Modify, OpenApi};
         watchlist::update_item,
         watchlist::delete_item,
         watchlist::item_history,
+        watchlist::preview,
+        watchlist::check_now,
         products::get_product,
         products::product_history,
         ingest::push_listings,

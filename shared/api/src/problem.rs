@@ -103,6 +103,12 @@ pub enum ApiError {
     RateLimited(RateLimitInfo),
     #[error("a dependency is unavailable")]
     Unavailable(String),
+    /// A page the caller named could not be fetched; the text is safe to show.
+    #[error("{0}")]
+    PageUnreadable(String),
+    /// A page was read but shows no price a check could use.
+    #[error("no price found on the page")]
+    NoPrice,
     #[error("internal error")]
     Internal(String),
 }
@@ -214,6 +220,18 @@ impl ApiError {
                 "Service unavailable",
                 "A service this request depends on is unavailable; try again shortly.".into(),
             ),
+            ApiError::PageUnreadable(detail) => (
+                StatusCode::BAD_GATEWAY,
+                "page-unreadable",
+                "The page could not be read",
+                detail.clone(),
+            ),
+            ApiError::NoPrice => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no-price",
+                "No price found",
+                "no price found on the page".into(),
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -247,6 +265,10 @@ impl IntoResponse for ApiError {
         }
         let errors = match self {
             ApiError::Validation(ref errors) => errors.clone(),
+            ApiError::NoPrice => vec![FieldError {
+                field: "url".into(),
+                message: "no price found on the page".into(),
+            }],
             _ => Vec::new(),
         };
         let limit = match self {

@@ -27,6 +27,8 @@ pub struct RateLimits {
     pub resend_per_account: Limit,
     pub reset_per_account: Limit,
     pub email_per_ip: Limit,
+    /// Watch previews: each one fetches a page from someone else's site.
+    pub preview_per_user: Limit,
 }
 
 impl Default for RateLimits {
@@ -60,6 +62,10 @@ impl Default for RateLimits {
                 max: 20,
                 window_secs: 3600,
             },
+            preview_per_user: Limit {
+                max: 30,
+                window_secs: 60,
+            },
         }
     }
 }
@@ -76,6 +82,10 @@ pub struct Settings {
     pub limits: RateLimits,
     /// `local` or `lambda`; reported by `/health`.
     pub runtime: &'static str,
+    /// Trusted URL prefixes (`scheme://host:port/path`) watches and previews may use besides
+    /// public URLs: shops on this machine in local mode (the demo shop, `--fetch-loopback-ports`).
+    /// Always empty on Lambda. See [`dealpulse_domain::net::FetchableUrl`].
+    pub local_shop_origins: Vec<String>,
 }
 
 impl Settings {
@@ -88,6 +98,7 @@ impl Settings {
             reset_ttl_secs: 3600,
             limits: RateLimits::default(),
             runtime,
+            local_shop_origins: Vec::new(),
         }
     }
 }
@@ -112,6 +123,19 @@ pub struct AuthState {
 
 impl FromRef<AuthState> for Core {
     fn from_ref(state: &AuthState) -> Self {
+        state.core.clone()
+    }
+}
+
+/// State of the `/api/v1/watchlist` and `/api/v1/products` routes: previews fetch pages.
+#[derive(Clone)]
+pub struct WatchlistState {
+    pub core: Core,
+    pub previewer: Arc<dyn dealpulse_domain::preview::PagePreviewer>,
+}
+
+impl FromRef<WatchlistState> for Core {
+    fn from_ref(state: &WatchlistState) -> Self {
         state.core.clone()
     }
 }

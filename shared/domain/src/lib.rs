@@ -26,6 +26,7 @@ pub mod plans;
 pub mod policy;
 pub mod ports;
 pub mod preferences;
+pub mod preview;
 pub mod price_text;
 pub mod query;
 pub mod queue;

@@ -150,6 +150,62 @@ pub fn check_ip(ip: IpAddr) -> Result<(), UnsafeUrl> {
     }
 }
 
+/// A URL DealPulse may fetch for a user: a [`PublicUrl`], or a URL under one of the deployment's
+/// trusted local shop prefixes (local mode's demo shop and shops on this machine; empty on AWS).
+/// A prefix is `scheme://host[:port]/path`: the origin must match exactly and the path must start
+/// with the prefix's path, so trusting a shop does not open the rest of its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchableUrl {
+    Public(PublicUrl),
+    Trusted(Url),
+}
+
+impl FetchableUrl {
+    pub fn parse(raw: &str, trusted_prefixes: &[String]) -> Result<Self, UnsafeUrl> {
+        if let Some(url) = trusted(raw, trusted_prefixes) {
+            return Ok(Self::Trusted(url));
+        }
+        PublicUrl::parse(raw, Schemes::HttpOrHttps).map(Self::Public)
+    }
+
+    pub fn url(&self) -> &Url {
+        match self {
+            Self::Public(url) => url.url(),
+            Self::Trusted(url) => url,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.url().as_str()
+    }
+
+    pub fn host(&self) -> String {
+        self.url().host_str().unwrap_or_default().to_string()
+    }
+}
+
+/// `raw` in canonical form when it lies under one of `prefixes`.
+fn trusted(raw: &str, prefixes: &[String]) -> Option<Url> {
+    if prefixes.is_empty() || raw.trim().chars().count() > MAX_URL_CHARS {
+        return None;
+    }
+    let mut url = Url::parse(raw.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return None;
+    }
+    url.set_fragment(None);
+    let origin = url.origin().ascii_serialization();
+    let under = prefixes.iter().any(|prefix| {
+        Url::parse(prefix.trim()).is_ok_and(|prefix| {
+            prefix.origin().ascii_serialization() == origin && url.path().starts_with(prefix.path())
+        })
+    });
+    under.then_some(url)
+}
+
 /// Whether an address is public: not private, loopback, link-local (cloud metadata lives there),
 /// shared, documentation, benchmarking, multicast, reserved or unspecified.
 pub fn is_public(ip: IpAddr) -> bool {
@@ -261,5 +317,30 @@ mod tests {
         assert!(
             PublicUrl::parse("https://discord.com/api/webhooks/1/x", Schemes::HttpsOnly).is_ok()
         );
+    }
+    #[test]
+    fn trusted_prefixes_admit_exactly_their_origin_and_path() {
+        let prefixes = vec!["http://127.0.0.1:8080/demo-shop/".to_string()];
+        let shop =
+            FetchableUrl::parse("http://127.0.0.1:8080/demo-shop/p/x#top", &prefixes).unwrap();
+        assert_eq!(shop.as_str(), "http://127.0.0.1:8080/demo-shop/p/x");
+        assert_eq!(shop.host(), "127.0.0.1");
+        for refused in [
+            "http://127.0.0.1:8080/api/v1/dev/outbox",
+            "http://127.0.0.1:8081/demo-shop/p/x",
+            "https://127.0.0.1:8080/demo-shop/p/x",
+            "http://localhost:8080/demo-shop/p/x",
+            "http://user@127.0.0.1:8080/demo-shop/p/x",
+        ] {
+            assert!(
+                FetchableUrl::parse(refused, &prefixes).is_err(),
+                "{refused}"
+            );
+        }
+        assert!(matches!(
+            FetchableUrl::parse("https://shop.example.com/p/1", &prefixes),
+            Ok(FetchableUrl::Public(_))
+        ));
+        assert!(FetchableUrl::parse("http://127.0.0.1:8080/demo-shop/p/x", &[]).is_err());
     }
 }

@@ -49,6 +49,9 @@ const MAX_BACKOFF: SignedDuration = SignedDuration::from_hours(24);
 const GONE_RECHECK: SignedDuration = SignedDuration::from_hours(24 * 7);
 
 /// When and how a product page or feed is checked next.
+/// Shortest time between a check of a page and a watcher's request to check it again now.
+pub const CHECK_NOW_GAP: SignedDuration = SignedDuration::from_secs(60);
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CheckState {
@@ -65,6 +68,9 @@ pub struct CheckState {
     pub last_result: Option<CheckResult>,
     /// Why the last check failed, in words an operator can act on.
     pub last_reason: Option<String>,
+    /// When a watcher last asked for a check now (`POST …/check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<Timestamp>,
 }
 
 impl CheckState {
@@ -114,6 +120,22 @@ impl CheckState {
             now.saturating_add(jitter(wait, jitter_key, now))
                 .unwrap_or(now),
         );
+    }
+
+    /// Schedules a check now, on a watcher's request. Refused — with how long to wait — while
+    /// the page was checked, or a check was requested, less than [`CHECK_NOW_GAP`] ago, so
+    /// the request cannot be used to hammer a shop.
+    pub fn request_now(&mut self, now: Timestamp) -> Result<(), SignedDuration> {
+        let latest = self.last_checked_at.max(self.requested_at);
+        if let Some(latest) = latest {
+            let since = now.duration_since(latest);
+            if since < CHECK_NOW_GAP {
+                return Err(CHECK_NOW_GAP - since.max(SignedDuration::ZERO));
+            }
+        }
+        self.requested_at = Some(now);
+        self.next_check_at = Some(now);
+        Ok(())
     }
 
     /// Lowers the interval to `minutes` if that is shorter (a watcher on a faster plan joined)
@@ -403,5 +425,19 @@ mod tests {
         assert!(mapping.check().is_ok());
         mapping.title = "name".into();
         assert!(mapping.check().is_err());
+    }
+    #[test]
+    fn check_now_waits_a_minute_after_any_check_or_request() {
+        let now = at(1_800_000_000);
+        let mut state = CheckState::default();
+        state.record(CheckResult::Ok, None, now, 7);
+        let soon = now.saturating_add(SignedDuration::from_secs(20)).unwrap();
+        assert_eq!(state.request_now(soon), Err(SignedDuration::from_secs(40)));
+        assert!(!state.is_due(soon), "a refused request changes nothing");
+        let later = now.saturating_add(SignedDuration::from_secs(61)).unwrap();
+        assert_eq!(state.request_now(later), Ok(()));
+        assert!(state.is_due(later));
+        let again = later.saturating_add(SignedDuration::from_secs(59)).unwrap();
+        assert_eq!(state.request_now(again), Err(SignedDuration::from_secs(1)));
     }
 }

@@ -10,12 +10,13 @@
 pub mod listings;
 pub mod llm;
 pub mod mail;
+pub mod preview;
 pub mod scrape;
 
 use dealpulse_domain::listing::{PricePoint, TrackedProduct};
 use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::sources::CheckResult;
-use dealpulse_extract::{extract, Availability, Page, SelectorOverrides};
+use dealpulse_extract::{extract, Availability, Extracted, Page, SelectorOverrides};
 use dealpulse_fetch::FetchOutcome;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -77,6 +78,16 @@ pub fn observe(
             reason,
         };
     };
+    read_page(page, selectors, currency_hint).0
+}
+
+/// Reads a fetched page the way a check does: the classified observation, and everything the
+/// extractor found (with the method behind each field), for previews.
+pub fn read_page(
+    page: &dealpulse_fetch::Page,
+    selectors: Option<&SelectorOverrides>,
+    currency_hint: Option<Currency>,
+) -> (Observation, Extracted) {
     let html = String::from_utf8_lossy(&page.body);
     let extracted = match extract(&Page {
         html: &html,
@@ -84,7 +95,12 @@ pub fn observe(
         selectors,
     }) {
         Ok(extracted) => extracted,
-        Err(bad) => return Observation::failed(CheckResult::Error, bad.to_string()),
+        Err(bad) => {
+            return (
+                Observation::failed(CheckResult::Error, bad.to_string()),
+                Extracted::default(),
+            )
+        }
     };
     let currency = extracted
         .currency
@@ -107,20 +123,21 @@ pub fn observe(
         (Some(_), _) => CheckResult::Ok,
         (None, _) => CheckResult::PriceMissing,
     };
-    Observation {
+    let observation = Observation {
         classification,
         price,
         list_price,
         in_stock,
-        title: extracted.title,
+        title: extracted.title.clone(),
         reason: match classification {
-            CheckResult::PriceMissing => Some(match (extracted.price, currency) {
+            CheckResult::PriceMissing => Some(match (&extracted.price, currency) {
                 (Some(_), None) => "a price without a known currency".to_string(),
                 _ => "no price on the page".to_string(),
             }),
             _ => None,
         },
-    }
+    };
+    (observation, extracted)
 }
 
 /// A change worth telling watchers about.

@@ -109,7 +109,8 @@ pub(crate) async fn count_watchers(
 }
 
 /// Moves the matching stamp after every successful write to rules or watches, so matchers
-/// rebuild their index (a failure is logged; matchers also rebuild on a timer).
+/// rebuild their index (a failure is logged; matchers also rebuild on a timer). Dry runs,
+/// previews, check-now and query parsing change neither rules nor watches.
 pub async fn bump_matching_stamp_after_write(
     axum::extract::State(core): axum::extract::State<crate::state::Core>,
     request: axum::extract::Request,
@@ -119,7 +120,9 @@ pub async fn bump_matching_stamp_after_write(
     let writes = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
-    ) && !request.uri().path().ends_with("/test");
+    ) && !["/test", "/preview", "/check", "/parse-query"]
+        .iter()
+        .any(|read_only| request.uri().path().ends_with(read_only));
     let response = next.run(request).await;
     if writes && response.status().is_success() {
         if let Err(error) =

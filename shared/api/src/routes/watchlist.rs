@@ -10,7 +10,7 @@ use crate::resource::{
 };
 use crate::routes::auth::Fields;
 use crate::routes::rules::ListingSummary;
-use crate::state::Core;
+use crate::state::{Core, WatchlistState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use dealpulse_domain::ids::{ListingId, UserId, WatchId};
 use dealpulse_domain::listing::TrackedProduct;
 use dealpulse_domain::money::Money;
-use dealpulse_domain::net::{PublicUrl, Schemes};
+use dealpulse_domain::net::FetchableUrl;
 use dealpulse_domain::plans::{Limit, PlanLimits};
 use dealpulse_domain::records::records;
 use dealpulse_domain::sources::SelectorOverrides;
@@ -29,20 +29,26 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-pub fn router(core: Core) -> Router {
+pub fn router(state: WatchlistState) -> Router {
+    let core = state.core.clone();
     Router::new()
         .route("/api/v1/watchlist", get(list_watchlist))
         .route("/api/v1/watchlist/items", axum::routing::post(create_item))
+        .route("/api/v1/watchlist/preview", axum::routing::post(preview))
         .route(
             "/api/v1/watchlist/items/{id}",
             get(get_item).patch(update_item).delete(delete_item),
         )
         .route("/api/v1/watchlist/items/{id}/history", get(item_history))
+        .route(
+            "/api/v1/watchlist/items/{id}/check",
+            axum::routing::post(check_now),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             core.clone(),
             crate::routes::bump_matching_stamp_after_write,
         ))
-        .with_state(core.clone())
+        .with_state(state)
         .merge(crate::routes::products::router(core))
 }
 
@@ -227,11 +233,17 @@ fn check_interval(
     Ok(minutes)
 }
 
+/// A URL the caller may watch: public, or under one of the deployment's trusted local shop
+/// prefixes (local mode only).
+fn watchable(core: &Core, raw: &str) -> Result<FetchableUrl, dealpulse_domain::net::UnsafeUrl> {
+    FetchableUrl::parse(raw, &core.settings.local_shop_origins)
+}
+
 /// The tracked product behind `url`, created if new. Its check interval becomes the shortest any
 /// watcher asked for, so a watcher on a faster plan speeds up checks for everyone watching it.
 async fn product_for_url(
     core: &Core,
-    url: &PublicUrl,
+    url: &FetchableUrl,
     interval_minutes: u32,
 ) -> Result<TrackedProduct, ApiError> {
     if let Some(mut existing) = core.store.product_by_url(url.as_str()).await? {
@@ -247,7 +259,8 @@ async fn product_for_url(
     Ok(core.store.insert_product(&product).await?)
 }
 
-/// Watches a product page or a seen listing. The URL passes the SSRF guard first.
+/// Watches a product page or a seen listing. The URL passes the SSRF guard first (in local mode
+/// the demo shop and shops on this machine are trusted too).
 #[utoipa::path(post, path = "/api/v1/watchlist/items", tag = "watchlist",
     security(("bearer" = [])),
     request_body = CreateWatchRequest,
@@ -266,7 +279,7 @@ pub async fn create_item(
     let limits = core.plans.limits(caller.user.plan);
     let mut fields = Fields::default();
     let url = match (&request.url, &request.listing_id) {
-        (Some(url), None) => fields.take("url", PublicUrl::parse(url, Schemes::HttpOrHttps)),
+        (Some(url), None) => fields.take("url", watchable(&core, url)),
         (None, Some(_)) => None,
         _ => {
             fields.take::<(), _>("url", Err("give exactly one of url and listing_id"));
@@ -313,8 +326,8 @@ pub async fn create_item(
                 .listing_by_id(listing_id)
                 .await?
                 .ok_or_else(|| ApiError::invalid("listing_id", "no such listing"))?;
-            let url = PublicUrl::parse(&listing.url, Schemes::HttpOrHttps)
-                .map_err(|e| ApiError::invalid("listing_id", e.0))?;
+            let url =
+                watchable(&core, &listing.url).map_err(|e| ApiError::invalid("listing_id", e.0))?;
             (
                 product_for_url(&core, &url, interval).await?,
                 Some(listing.price),
@@ -659,4 +672,160 @@ pub async fn item_history(
         highest,
         listing: listing.as_ref().map(ListingSummary::from),
     }))
+}
+
+/// A product page to preview before watching it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://shop.example.com/espresso-x1"}))]
+pub struct PreviewRequest {
+    /// Product page (http/https, public hosts only).
+    pub url: String,
+}
+
+/// What a check of the page would read, and whether the caller already follows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "url": "https://shop.example.com/espresso-x1", "host": "shop.example.com",
+    "title": "Espresso X1", "price": {"amount": "279.00", "currency": "EUR"},
+    "list_price": {"amount": "349.00", "currency": "EUR"}, "in_stock": true,
+    "image": "https://shop.example.com/img/x1.jpg", "extracted_by": "json_ld",
+    "methods": {"title": "json_ld", "price": "json_ld", "image": "open_graph"},
+    "already_tracked_product": null, "already_watching": false
+}))]
+pub struct PagePreviewView {
+    /// The URL in the canonical form a watch would track.
+    pub url: String,
+    pub host: String,
+    pub title: Option<String>,
+    #[schema(value_type = Object)]
+    pub price: Money,
+    #[schema(value_type = Option<Object>)]
+    pub list_price: Option<Money>,
+    pub in_stock: Option<bool>,
+    pub image: Option<String>,
+    /// How the price was found: json_ld, microdata, rdfa, open_graph, itemprop, selector or text.
+    pub extracted_by: Option<String>,
+    /// The method behind each field found.
+    pub methods: std::collections::BTreeMap<String, String>,
+    /// The product DealPulse already tracks at this URL, if any.
+    pub already_tracked_product: Option<ProductView>,
+    /// Whether the caller already watches that product.
+    pub already_watching: bool,
+}
+
+/// Fetches a product page through the SSRF-guarded fetcher and reads it as a check would (the
+/// product's and its host's selector overrides included), without storing anything. Limited
+/// per user (30 a minute). 422 when the page shows no price, 502 when it cannot be read.
+#[utoipa::path(post, path = "/api/v1/watchlist/preview", tag = "watchlist",
+    security(("bearer" = [])),
+    request_body = PreviewRequest,
+    responses(
+        (status = 200, body = PagePreviewView),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn preview(
+    State(state): State<WatchlistState>,
+    caller: Authenticated,
+    JsonBody(request): JsonBody<PreviewRequest>,
+) -> Result<Response, ApiError> {
+    use axum::response::IntoResponse;
+    let core = &state.core;
+    let url = watchable(core, &request.url).map_err(|e| ApiError::invalid("url", e.0))?;
+    let limit = crate::ratelimit::enforce(
+        core,
+        "watch-preview",
+        &caller.user.id.to_string(),
+        core.settings.limits.preview_per_user,
+    )
+    .await?;
+    let host = url.host();
+    let tracked = core.store.product_by_url(url.as_str()).await?;
+    let host_selectors = records::<dealpulse_domain::sources::HostSelectors>(core.store.as_ref())
+        .get(UserId::system(), &host)
+        .await?
+        .map(|h| h.selectors);
+    let own = tracked.as_ref().and_then(|p| p.selectors.clone());
+    let selectors = match (own, host_selectors) {
+        (Some(own), Some(host)) => Some(own.or(&host)),
+        (own, host) => own.or(host),
+    };
+    let page = state
+        .previewer
+        .preview(url.url(), selectors.as_ref())
+        .await
+        .map_err(|e| ApiError::PageUnreadable(e.to_string()))?;
+    let price = page.price.ok_or(ApiError::NoPrice)?;
+    let already_watching = match &tracked {
+        Some(product) => records::<WatchItem>(core.store.as_ref())
+            .list(caller.user.id)
+            .await?
+            .iter()
+            .any(|w| w.product_id == product.id),
+        None => false,
+    };
+    let mut response = Json(PagePreviewView {
+        url: url.as_str().to_string(),
+        host,
+        title: page.title,
+        price,
+        list_price: page.list_price,
+        in_stock: page.in_stock,
+        image: page.image,
+        extracted_by: page.methods.get("price").cloned(),
+        methods: page.methods,
+        already_tracked_product: tracked.as_ref().map(ProductView::from),
+        already_watching,
+    })
+    .into_response();
+    limit.apply(&mut response);
+    Ok(response)
+}
+
+/// When the watched product will be checked.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"next_check_at": "2026-11-25T10:00:00Z"}))]
+pub struct CheckScheduled {
+    #[schema(value_type = String, format = DateTime)]
+    pub next_check_at: Timestamp,
+}
+
+/// Schedules the watched product for a check now (the scraper picks it up at its next run).
+/// 429 with `Retry-After` while the page was checked, or a check requested, less than a minute
+/// ago.
+#[utoipa::path(post, path = "/api/v1/watchlist/items/{id}/check", tag = "watchlist",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 202, body = CheckScheduled),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn check_now(
+    State(core): State<Core>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<CheckScheduled>), ApiError> {
+    let item = owned_item(&core, caller.user.id, &id).await?;
+    let mut product = core
+        .store
+        .product_by_id(item.product_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let now = core.clock.now();
+    if let Err(wait) = product.check.request_now(now) {
+        let seconds = (wait.as_millis().max(1) as u64).div_ceil(1000);
+        return Err(ApiError::RateLimited(crate::problem::RateLimitInfo {
+            limit: 1,
+            remaining: 0,
+            reset_secs: seconds,
+        }));
+    }
+    core.store.save_product(&product).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(CheckScheduled { next_check_at: now }),
+    ))
 }

@@ -1,6 +1,6 @@
 // Shared pieces: labelled inputs with their error, buttons that show progress, notices,
 // loading/empty/error states and page headings. Every control has a visible label.
-import { useCallback, useId, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useId, useState, type ReactNode } from "react";
 import type { UseQueryResult } from "@tanstack/react-query";
 import { ApiProblem } from "./lib/api";
 
@@ -369,6 +369,27 @@ export function useCursorPages() {
   const previous = useCallback(() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c)), []);
   const reset = useCallback(() => setCursors((c) => (c.length === 1 && c[0] === null ? c : [null])), []);
   return { cursor: cursors[cursors.length - 1], page: cursors.length, next, previous, reset };
+}
+
+/** A figure with its label, in a `<dl>` grid. */
+export function StatCard({ label, value, hint }: { label: string; value: ReactNode; hint?: ReactNode }) {
+  return (
+    <div className="rounded-lg bg-white p-4 shadow">
+      <dt className="text-sm text-slate-600">{label}</dt>
+      <dd className="mt-1 text-2xl font-semibold break-words">{value}</dd>
+      {hint && <dd className="mt-1 text-xs text-slate-600">{hint}</dd>}
+    </div>
+  );
+}
+
+/** `value` once it has stopped changing for `delay` ms (search boxes). */
+export function useDebounced<T>(value: T, delay = 300): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), delay);
+    return () => clearTimeout(timer);
+  }, [value, delay]);
+  return settled;
 }
 
 export const INPUT_CLASS = INPUT;

@@ -103,22 +103,28 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-export async function api<T>(
+/** A JSON call: `body` is sent as JSON. */
+export function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return send<T>(method, path, body === undefined ? undefined : { body: JSON.stringify(body), contentType: "application/json" });
+}
+
+/** A call with a raw body (a CSV upload), sent as `contentType`. */
+export function apiRaw<T>(method: string, path: string, body: BodyInit, contentType: string): Promise<T> {
+  return send<T>(method, path, { body, contentType });
+}
+
+async function send<T>(
   method: string,
   path: string,
-  body?: unknown,
+  payload: { body: BodyInit; contentType: string } | undefined,
   retried = false,
 ): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (payload) headers["content-type"] = payload.contentType;
   if (accessToken) headers.authorization = `Bearer ${accessToken}`;
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const response = await fetch(path, { method, headers, body: payload?.body });
   if (response.status === 401 && !retried && (await refreshSession())) {
-    return api<T>(method, path, body, true);
+    return send<T>(method, path, payload, true);
   }
   if (!response.ok) throw await problemOf(response);
   if (response.status === 204) return undefined as T;

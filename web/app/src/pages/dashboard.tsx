@@ -2,7 +2,7 @@
 // channel, savings from followed deals, the newest alerts and the next digest.
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../lib/api";
-import { Badge, Notice, PageTitle, Panel, messageOf } from "../components";
+import { Badge, Notice, PageTitle, Panel, StatCard, messageOf } from "../components";
 import { money, relative, type Money } from "../lib/format";
 import { DeliveryBadge } from "./alerts";
 import { watchName, type ProductDetail, type WatchView } from "./watchlist";
@@ -28,16 +28,6 @@ interface Dashboard {
   click_tracking: boolean;
   recent_alerts: AlertView[];
   next_digest: { at: string; waiting: number; deals: { title: string; url: string; price: Money }[] } | null;
-}
-
-function Stat({ label, value, hint }: { label: string; value: string; hint?: string }) {
-  return (
-    <div className="rounded-lg bg-white p-4 shadow">
-      <dt className="text-sm text-slate-600">{label}</dt>
-      <dd className="mt-1 text-2xl font-semibold">{value}</dd>
-      {hint && <dd className="mt-1 text-xs text-slate-500">{hint}</dd>}
-    </div>
-  );
 }
 
 export function DashboardPage() {
@@ -68,10 +58,10 @@ export function DashboardPage() {
     <div className="space-y-6">
       <PageTitle>Dashboard</PageTitle>
       <dl className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-4">
-        <Stat label="Active rules" value={`${data.rules.active}`} hint={`${data.rules.total} in all`} />
-        <Stat label="Active watches" value={`${data.watches.active}`} hint={`${data.watches.total} in all`} />
-        <Stat label="Alerts sent" value={`${sent}`} hint={channels || "none yet"} />
-        <Stat
+        <StatCard label="Active rules" value={`${data.rules.active}`} hint={`${data.rules.total} in all`} />
+        <StatCard label="Active watches" value={`${data.watches.active}`} hint={`${data.watches.total} in all`} />
+        <StatCard label="Alerts sent" value={`${sent}`} hint={channels || "none yet"} />
+        <StatCard
           label="Saved on deals you opened"
           value={data.savings.length ? data.savings.map(money).join(" + ") : "—"}
           hint={data.click_tracking ? `${data.clicks} deals opened` : "link tracking is off"}

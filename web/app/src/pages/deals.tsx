@@ -6,7 +6,7 @@ import { api, queryString } from "../lib/api";
 import { navigate } from "../lib/route";
 import { dateTime, money, type Money } from "../lib/format";
 import { label } from "../lib/vocabulary";
-import { Badge, Button, Field, Loaded, PageTitle, Pager, ScoreBadge, SelectField, messageOf, useCursorPages } from "../components";
+import { Badge, Button, Field, Loaded, PageTitle, Pager, ScoreBadge, SelectField, messageOf, useCursorPages, useDebounced } from "../components";
 
 interface Deal {
   id: string;
@@ -30,17 +30,13 @@ interface DealFeed {
 }
 
 export function DealsPage({ query }: { query: URLSearchParams }) {
-  const [search, setSearch] = useState(query.get("q") ?? "");
-  const [typed, setTyped] = useState(search);
+  const [typed, setTyped] = useState(query.get("q") ?? "");
+  const search = useDebounced(typed);
   const [category, setCategory] = useState(query.get("category") ?? "");
   const [sort, setSort] = useState("date");
   const [days, setDays] = useState("7");
   const pages = useCursorPages();
   const { reset } = pages;
-  useEffect(() => {
-    const timer = setTimeout(() => setSearch(typed), 300);
-    return () => clearTimeout(timer);
-  }, [typed]);
   useEffect(() => reset(), [search, category, sort, days, reset]);
   const params = { q: search.trim(), category, sort, days, limit: 24, cursor: pages.cursor };
   const feed = useQuery({

@@ -1141,6 +1141,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/admin/users/{id}/suspend", "post"),
         ("/api/v1/admin/users/{id}/activate", "post"),
         ("/api/v1/admin/audit", "get"),
+        ("/api/v1/deals", "get"),
         ("/api/v1/deals/{id}/reports", "post"),
         ("/api/v1/admin/reports", "get"),
         ("/api/v1/admin/reports/bulk", "post"),

@@ -255,6 +255,15 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     assert_eq!(bulk.body["results"][1]["status"], "not_found");
     call("api-rules", "delete", 204, &values);
     call("api-rules", "get", 404, &values);
+    // The deals feed (served with the rules): searched, filtered, with category counts.
+    let feed = call("api-rules", "deals", 200, &values);
+    assert_eq!(
+        feed.body["items"][0]["title"], "Gaming PC RTX 4070 desktop",
+        "{feed:#?}"
+    );
+    assert_eq!(feed.body["categories"][0]["category"], "computers");
+    let bad = call("api-rules", "deals-bad-query", 422, &values);
+    assert_eq!(bad.body["errors"][0]["field"], "sort");
     // Reporting a deal (served with the rules): once per user and listing.
     values.insert("LISTING_ID", near_boston.id.to_string());
     let report = call("api-rules", "deal-report", 201, &values);

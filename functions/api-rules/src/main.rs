@@ -1,4 +1,4 @@
-//! `api-rules`: the /api/v1/deal-alert-rules routes on DynamoDB.
+//! `api-rules`: the /api/v1/deal-alert-rules routes, the deals feed and deal reports on DynamoDB.
 
 use dealpulse_aws::dynamodb::DynamoStore;
 use dealpulse_lambda::{lambda_app, run, FunctionEnv};

@@ -2,7 +2,7 @@
 
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
-    account, admin, alerts, analytics, auth, billing, console, dev, export, health, ingest,
+    account, admin, alerts, analytics, auth, billing, console, deals, dev, export, health, ingest,
     newsletter, preferences, products, reports, rules, watchlist,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -112,6 +112,7 @@ use utoipa::{Modify, OpenApi};
         console::activate_user,
         console::search_audit,
         reports::report_deal,
+        deals::list_deals,
         reports::list_reports,
         reports::get_report,
         reports::close_report,
@@ -147,6 +148,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Registration, log-in, tokens, password reset"),
         (name = "account", description = "The caller's profile, sessions and API keys"),
         (name = "rules", description = "Deal alert rules: what to look for"),
+        (name = "deals", description = "The deals feed: recent listings, searched, filtered by category and sorted, with category counts"),
         (name = "watchlist", description = "Products watched by URL or listing, and their price history"),
         (name = "ingest", description = "Partner listing pushes (ingest API keys) and, for administrators, listing feeds and host health"),
         (name = "preferences", description = "Channels, frequency, quiet hours, endpoints and phone"),

@@ -168,6 +168,20 @@ pub async fn is_hidden(
         .is_some_and(|hidden| !hidden.reports.is_empty()))
 }
 
+/// Every listing a confirmed report hides, in one read, for lists that filter many listings
+/// (the same records and rule as [`is_hidden`]).
+pub async fn hidden_listings(
+    documents: &dyn DocumentRepository,
+) -> Result<std::collections::HashSet<ListingId>, StoreError> {
+    Ok(records::<HiddenListing>(documents)
+        .list(UserId::system())
+        .await?
+        .into_iter()
+        .filter(|hidden| !hidden.reports.is_empty())
+        .filter_map(|hidden| hidden.key.parse().ok())
+        .collect())
+}
+
 /// Brings the listing's hidden state in line with one report's new state: a confirmed closed
 /// report hides it, any other state releases that report's hold.
 pub async fn apply_report(

@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod auth;
 pub mod billing;
 pub mod console;
+pub mod deals;
 pub mod dev;
 pub mod export;
 pub mod health;

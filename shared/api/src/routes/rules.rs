@@ -53,7 +53,8 @@ pub fn router(core: Core) -> Router {
             crate::routes::bump_matching_stamp_after_write,
         ))
         .with_state(core.clone())
-        .merge(crate::routes::reports::router(core))
+        .merge(crate::routes::reports::router(core.clone()))
+        .merge(crate::routes::deals::router(core))
 }
 
 /// A rule as its owner sees it.

@@ -1063,6 +1063,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/deal-alert-rules", "get"),
         ("/api/v1/deal-alert-rules", "post"),
         ("/api/v1/deal-alert-rules/bulk", "post"),
+        ("/api/v1/deal-alert-rules/parse-query", "post"),
         ("/api/v1/deal-alert-rules/{id}", "get"),
         ("/api/v1/deal-alert-rules/{id}", "patch"),
         ("/api/v1/deal-alert-rules/{id}", "delete"),

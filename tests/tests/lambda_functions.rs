@@ -230,6 +230,14 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     let listed = call("api-rules", "list", 200, &values);
     assert_eq!(listed.body["total"], 2);
     call("api-rules", "list-bad-query", 422, &values);
+    // The rule form's live query check: words and parts, or where the problem is.
+    let parsed = call("api-rules", "parse-query", 200, &values);
+    assert_eq!(parsed.body["valid"], true, "{parsed:#?}");
+    assert_eq!(parsed.body["excluded"], serde_json::json!(["mac"]));
+    let unparsed = call("api-rules", "parse-query-invalid", 200, &values);
+    assert_eq!(unparsed.body["valid"], false, "{unparsed:#?}");
+    assert_eq!(unparsed.body["error"]["start"], 7);
+    assert_eq!(unparsed.body["error"]["end"], 21);
     let read = call("api-rules", "get", 200, &values);
     assert!(read.headers.contains_key("etag"));
     call("api-rules", "get-unknown", 404, &values);

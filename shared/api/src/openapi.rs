@@ -45,6 +45,7 @@ use utoipa::{Modify, OpenApi};
         rules::resume_rule,
         rules::test_rule,
         rules::bulk_action,
+        rules::parse_query_text,
         watchlist::list_watchlist,
         watchlist::create_item,
         watchlist::get_item,

@@ -114,13 +114,32 @@ impl From<Term> for String {
 #[error("{message}")]
 pub struct QueryError {
     pub message: String,
+    /// Where in the text the problem is, as character offsets `[start, end)`, when the parser
+    /// can tell (an empty range at the end means "something is missing here").
+    pub span: Option<(usize, usize)>,
 }
+
+/// Character offsets `[start, end)` into a query text.
+type Span = (usize, usize);
 
 impl QueryError {
     fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            span: None,
         }
+    }
+
+    fn at(message: impl Into<String>, span: Span) -> Self {
+        Self {
+            message: message.into(),
+            span: Some(span),
+        }
+    }
+
+    fn within(mut self, span: Span) -> Self {
+        self.span.get_or_insert(span);
+        self
     }
 }
 
@@ -274,7 +293,9 @@ impl Query {
         Parser {
             tokens,
             position: 0,
+            end: text.chars().count(),
             query: Query::default(),
+            excluded: Vec::new(),
         }
         .parse()
     }
@@ -352,76 +373,77 @@ fn is_boundary(c: char) -> bool {
     c.is_whitespace() || matches!(c, '(' | ')' | '"' | '|')
 }
 
-fn lex(text: &str) -> Result<Vec<Token>, QueryError> {
+fn lex(text: &str) -> Result<Vec<(Token, Span)>, QueryError> {
+    let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
+    let mut i = 0;
     // True where a `-` would start an exclusion: at the start or after a space or `(`.
     let mut at_item_start = true;
-    while let Some(&c) = chars.peek() {
+    while let Some(&c) = chars.get(i) {
         match c {
             c if c.is_whitespace() => {
-                chars.next();
+                i += 1;
                 at_item_start = true;
                 continue;
             }
             '(' => {
-                chars.next();
-                tokens.push(Token::Open);
+                tokens.push((Token::Open, (i, i + 1)));
+                i += 1;
                 at_item_start = true;
                 continue;
             }
             ')' => {
-                chars.next();
-                tokens.push(Token::Close);
+                tokens.push((Token::Close, (i, i + 1)));
+                i += 1;
             }
             '|' => {
-                chars.next();
-                tokens.push(Token::Or);
+                tokens.push((Token::Or, (i, i + 1)));
+                i += 1;
                 at_item_start = true;
                 continue;
             }
             '"' => {
-                chars.next();
-                let mut phrase = String::new();
-                let mut closed = false;
-                for c in chars.by_ref() {
-                    if c == '"' {
-                        closed = true;
-                        break;
-                    }
-                    phrase.push(c);
-                }
-                if !closed {
-                    return Err(QueryError::new("a quoted phrase is missing its closing \""));
-                }
-                tokens.push(Token::Term(Term::parse(&phrase)?));
+                let Some(length) = chars[i + 1..].iter().position(|&c| c == '"') else {
+                    return Err(QueryError::at(
+                        "a quoted phrase is missing its closing \"",
+                        (i, chars.len()),
+                    ));
+                };
+                let close = i + 1 + length;
+                let phrase: String = chars[i + 1..close].iter().collect();
+                let span = (i, close + 1);
+                let term = Term::parse(&phrase).map_err(|e| e.within(span))?;
+                tokens.push((Token::Term(term), span));
+                i = close + 1;
             }
-            '-' if at_item_start => {
-                chars.next();
-                match chars.peek() {
-                    Some(&next) if !next.is_whitespace() && next != ')' && next != '|' => {
-                        tokens.push(Token::Not);
-                        at_item_start = false;
-                        continue;
-                    }
-                    _ => return Err(QueryError::new("a - must be followed by what to exclude")),
+            '-' if at_item_start => match chars.get(i + 1) {
+                Some(&next) if !next.is_whitespace() && next != ')' && next != '|' => {
+                    tokens.push((Token::Not, (i, i + 1)));
+                    i += 1;
+                    at_item_start = false;
+                    continue;
                 }
-            }
+                _ => {
+                    return Err(QueryError::at(
+                        "a - must be followed by what to exclude",
+                        (i, i + 1),
+                    ))
+                }
+            },
             _ => {
-                let mut word = String::new();
-                while let Some(&c) = chars.peek() {
-                    if is_boundary(c) {
-                        break;
-                    }
-                    word.push(c);
-                    chars.next();
+                let start = i;
+                while chars.get(i).is_some_and(|&c| !is_boundary(c)) {
+                    i += 1;
                 }
-                tokens.push(match word.as_str() {
+                let word: String = chars[start..i].iter().collect();
+                let span = (start, i);
+                let token = match word.as_str() {
                     "OR" => Token::Or,
                     "AND" => Token::And,
                     "NOT" => Token::Not,
-                    _ => Token::Term(Term::parse(&word)?),
-                });
+                    _ => Token::Term(Term::parse(&word).map_err(|e| e.within(span))?),
+                };
+                tokens.push((token, span));
             }
         }
         at_item_start = false;
@@ -432,21 +454,32 @@ fn lex(text: &str) -> Result<Vec<Token>, QueryError> {
 /// One element of the top-level conjunction, before OR groups are formed.
 enum Item {
     Terms(Vec<Term>),
-    Excluded(Vec<Term>),
+    /// Excluded terms, and where the exclusion is written.
+    Excluded(Vec<Term>, Span),
 }
 
 struct Parser {
-    tokens: Vec<Token>,
+    tokens: Vec<(Token, Span)>,
     position: usize,
+    /// Length of the text in characters: where "missing" problems point.
+    end: usize,
     query: Query,
+    /// Every exclusion with where it is written, to point at one that contradicts the rest.
+    excluded: Vec<(Term, Span)>,
 }
 
 impl Parser {
     fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.position)
+        self.tokens.get(self.position).map(|(token, _)| token)
     }
 
-    fn next(&mut self) -> Option<Token> {
+    fn peek_span(&self) -> Span {
+        self.tokens
+            .get(self.position)
+            .map_or((self.end, self.end), |(_, span)| *span)
+    }
+
+    fn next(&mut self) -> Option<(Token, Span)> {
         let token = self.tokens.get(self.position).cloned();
         self.position += 1;
         token
@@ -459,13 +492,15 @@ impl Parser {
                 continue;
             }
             match self.item()? {
-                Item::Excluded(terms) => {
+                Item::Excluded(terms, span) => {
                     if self.peek() == Some(&Token::Or) {
-                        return Err(QueryError::new(
+                        return Err(QueryError::at(
                             "an excluded term cannot be part of an OR; write -(a OR b) to exclude both",
+                            self.peek_span(),
                         ));
                     }
                     for term in terms {
+                        self.excluded.push((term.clone(), span));
                         push_unique(&mut self.query.none_of, term);
                     }
                 }
@@ -474,9 +509,10 @@ impl Parser {
                         self.next();
                         match self.item()? {
                             Item::Terms(more) => group.extend(more),
-                            Item::Excluded(_) => {
-                                return Err(QueryError::new(
+                            Item::Excluded(_, span) => {
+                                return Err(QueryError::at(
                                     "an excluded term cannot be part of an OR",
+                                    span,
                                 ))
                             }
                         }
@@ -485,67 +521,136 @@ impl Parser {
                 }
             }
         }
+        // The check below refuses a term both required and excluded; say where the exclusion
+        // is (the keyword limit comes first, as there).
+        if self.query.keyword_count() <= MAX_KEYWORDS {
+            let query = &self.query;
+            if let Some((term, span)) = self.excluded.iter().find(|(term, _)| {
+                query.all_of.contains(term) || query.any_of.iter().any(|g| g.contains(term))
+            }) {
+                return Err(QueryError::at(
+                    format!("{term} is both required and excluded, so nothing could match"),
+                    *span,
+                ));
+            }
+        }
         self.query.check()?;
         Ok(self.query)
     }
 
     /// A term, a parenthesised OR group, or either of them excluded.
     fn item(&mut self) -> Result<Item, QueryError> {
+        let missing = (self.end, self.end);
         match self.next() {
-            Some(Token::Not) => match self.next() {
-                Some(Token::Term(term)) => Ok(Item::Excluded(vec![term])),
-                Some(Token::Open) => Ok(Item::Excluded(self.group()?)),
-                _ => Err(QueryError::new(
+            Some((Token::Not, not)) => match self.next() {
+                Some((Token::Term(term), span)) => Ok(Item::Excluded(vec![term], (not.0, span.1))),
+                Some((Token::Open, open)) => {
+                    let (terms, close) = self.group(open)?;
+                    Ok(Item::Excluded(terms, (not.0, close)))
+                }
+                other => Err(QueryError::at(
                     "NOT and - must be followed by what to exclude",
+                    other.map_or(not, |(_, span)| span),
                 )),
             },
-            Some(Token::Term(term)) => Ok(Item::Terms(vec![term])),
-            Some(Token::Open) => Ok(Item::Terms(self.group()?)),
-            Some(Token::Close) => Err(QueryError::new("a ) has no matching (")),
-            Some(Token::Or) => Err(QueryError::new("OR needs a term on each side")),
-            Some(Token::And) => Err(QueryError::new("AND needs a term on each side")),
-            None => Err(QueryError::new("the query ends where a term was expected")),
+            Some((Token::Term(term), _)) => Ok(Item::Terms(vec![term])),
+            Some((Token::Open, open)) => Ok(Item::Terms(self.group(open)?.0)),
+            Some((Token::Close, span)) => Err(QueryError::at("a ) has no matching (", span)),
+            Some((Token::Or, span)) => Err(QueryError::at("OR needs a term on each side", span)),
+            Some((Token::And, span)) => Err(QueryError::at("AND needs a term on each side", span)),
+            None => Err(QueryError::at(
+                "the query ends where a term was expected",
+                missing,
+            )),
         }
     }
 
-    /// The inside of `( ... )` after the `(`: terms separated by OR.
-    fn group(&mut self) -> Result<Vec<Term>, QueryError> {
+    /// The inside of `( ... )` after the `(` at `open`: terms separated by OR. Returns them and
+    /// where the group ends.
+    fn group(&mut self, open: Span) -> Result<(Vec<Term>, usize), QueryError> {
+        let unclosed = (open.0, self.end);
         let mut terms = Vec::new();
         loop {
             match self.next() {
-                Some(Token::Term(term)) => terms.push(term),
-                Some(Token::Close) if terms.is_empty() => {
-                    return Err(QueryError::new("empty parentheses"))
+                Some((Token::Term(term), _)) => terms.push(term),
+                Some((Token::Close, span)) if terms.is_empty() => {
+                    return Err(QueryError::at("empty parentheses", (open.0, span.1)))
                 }
-                Some(Token::Open) => {
-                    return Err(QueryError::new(
+                Some((Token::Open, span)) => {
+                    return Err(QueryError::at(
                         "parentheses cannot be nested; use one (a OR b) group per alternative",
+                        span,
                     ))
                 }
-                Some(Token::Not) => {
-                    return Err(QueryError::new(
+                Some((Token::Not, span)) => {
+                    return Err(QueryError::at(
                         "exclusions go outside parentheses: -(a OR b) or -a",
+                        span,
                     ))
                 }
-                None => return Err(QueryError::new("a ( is missing its closing )")),
-                Some(_) => return Err(QueryError::new("inside parentheses, expected a term")),
+                None => return Err(QueryError::at("a ( is missing its closing )", unclosed)),
+                Some((_, span)) => {
+                    return Err(QueryError::at("inside parentheses, expected a term", span))
+                }
             }
             match self.next() {
-                Some(Token::Close) => return Ok(terms),
-                Some(Token::Or) => continue,
-                Some(Token::Term(_) | Token::And) if terms.len() == 1 => {
-                    return Err(QueryError::new(
+                Some((Token::Close, span)) => return Ok((terms, span.1)),
+                Some((Token::Or, _)) => continue,
+                Some((Token::Term(_) | Token::And, span)) if terms.len() == 1 => {
+                    return Err(QueryError::at(
                         "inside parentheses, separate alternatives with OR (AND is implied outside them)",
+                        span,
                     ))
                 }
-                None => return Err(QueryError::new("a ( is missing its closing )")),
-                Some(_) => {
-                    return Err(QueryError::new(
+                None => return Err(QueryError::at("a ( is missing its closing )", unclosed)),
+                Some((_, span)) => {
+                    return Err(QueryError::at(
                         "inside parentheses, separate alternatives with OR",
+                        span,
                     ))
                 }
             }
         }
+    }
+}
+
+impl Query {
+    /// The query in words, for people checking what they typed ("mentions gaming and at least
+    /// one of pc or desktop, but not mac").
+    pub fn describe(&self) -> String {
+        if self.is_empty() {
+            return "matches every listing (no keywords)".to_string();
+        }
+        let list = |terms: &[Term], last: &str| {
+            let words: Vec<String> = terms.iter().map(Term::to_string).collect();
+            match words.split_last() {
+                None => String::new(),
+                Some((only, [])) => only.clone(),
+                Some((final_word, rest)) => format!("{} {last} {final_word}", rest.join(", ")),
+            }
+        };
+        let mut required = Vec::new();
+        if !self.all_of.is_empty() {
+            required.push(format!("mentions {}", list(&self.all_of, "and")));
+        }
+        for group in &self.any_of {
+            let prefix = if group.len() == 2 {
+                "either"
+            } else {
+                "at least one of"
+            };
+            required.push(format!("mentions {prefix} {}", list(group, "or")));
+        }
+        let mut text = required.join(" and ");
+        if !self.none_of.is_empty() {
+            let excluded = format!("mentions none of {}", list(&self.none_of, "or"));
+            text = if text.is_empty() {
+                excluded
+            } else {
+                format!("{text}, but {excluded}")
+            };
+        }
+        text
     }
 }
 
@@ -725,5 +830,49 @@ mod tests {
             let text: Vec<String> = all.iter().flat_map(|t| t.words().to_vec()).collect();
             prop_assert!(query.matches(&text));
         }
+    }
+    #[test]
+    fn errors_point_at_the_part_of_the_text_at_fault() {
+        for (text, span) in [
+            ("gaming (pc OR desktop", (7, 21)),
+            ("gaming pc)", (9, 10)),
+            ("gaming \"water cooled", (7, 20)),
+            ("gaming - pc", (7, 8)),
+            ("gaming OR", (9, 9)),
+            ("OR pc", (0, 2)),
+            ("(a b)", (3, 4)),
+            ("(a OR (b))", (6, 7)),
+            ("-a OR b", (3, 5)),
+            ("pc -pc", (3, 6)),
+            ("pc -(mac OR pc)", (3, 15)),
+            ("pc ()", (3, 5)),
+            ("caf\u{e9} \u{2014}", (5, 6)),
+        ] {
+            let error = Query::parse(text).unwrap_err();
+            assert_eq!(error.span, Some(span), "{text}: {}", error.message);
+        }
+        let many: Vec<String> = (0..51).map(|i| format!("w{i}")).collect();
+        assert_eq!(Query::parse(&many.join(" ")).unwrap_err().span, None);
+    }
+
+    #[test]
+    fn queries_are_described_in_words() {
+        let query = Query::parse("gaming rtx (pc OR desktop) -mac -\"for parts\"").unwrap();
+        assert_eq!(
+            query.describe(),
+            "mentions gaming and rtx and mentions either pc or desktop, but mentions none of mac or \"for parts\""
+        );
+        assert_eq!(
+            Query::parse("-refurbished").unwrap().describe(),
+            "mentions none of refurbished"
+        );
+        assert_eq!(
+            Query::parse("(a OR b OR c) d e f").unwrap().describe(),
+            "mentions d, e and f and mentions at least one of a, b or c"
+        );
+        assert_eq!(
+            Query::default().describe(),
+            "matches every listing (no keywords)"
+        );
     }
 }

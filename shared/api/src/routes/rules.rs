@@ -42,6 +42,10 @@ pub fn router(core: Core) -> Router {
         )
         .route("/api/v1/deal-alert-rules/bulk", post(bulk_action))
         .route(
+            "/api/v1/deal-alert-rules/parse-query",
+            post(parse_query_text),
+        )
+        .route(
             "/api/v1/deal-alert-rules/{id}",
             get(get_rule).patch(update_rule).delete(delete_rule),
         )
@@ -1035,4 +1039,113 @@ pub async fn bulk_action(
         });
     }
     Ok(Json(BulkResult { results }))
+}
+
+/// A query as the rule form holds it while the user types.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"query": "gaming (pc OR desktop) -mac"}))]
+pub struct ParseQueryRequest {
+    pub query: String,
+}
+
+/// What is wrong with a query, and where: character offsets `[start, end)` into the text
+/// (`start == end` at the end means something is missing there); null when the problem is the
+/// query as a whole.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"message": "a ( is missing its closing )", "start": 7, "end": 21}))]
+pub struct QueryProblem {
+    pub message: String,
+    pub start: Option<usize>,
+    pub end: Option<usize>,
+}
+
+/// A parsed query in words and parts, or why it does not parse.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "valid": true,
+    "description": "mentions gaming and mentions either pc or desktop, but mentions none of mac",
+    "query_text": "gaming (pc OR desktop) -mac",
+    "keywords": ["gaming"], "any_of": [["pc", "desktop"]], "excluded": ["mac"], "keyword_count": 4
+}))]
+pub struct ParsedQuery {
+    pub valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The canonical text the rule would store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_text: Option<String>,
+    /// Required terms (phrases quoted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keywords: Option<Vec<String>>,
+    /// OR groups: at least one term of each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Vec<Vec<String>>>,
+    /// Excluded terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<Vec<String>>,
+    /// Words counted against the limit of 50.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<QueryProblem>,
+}
+
+impl From<Result<Query, dealpulse_domain::query::QueryError>> for ParsedQuery {
+    fn from(parsed: Result<Query, dealpulse_domain::query::QueryError>) -> Self {
+        let texts = |terms: &[dealpulse_domain::query::Term]| {
+            terms.iter().map(ToString::to_string).collect::<Vec<_>>()
+        };
+        match parsed {
+            Ok(query) => ParsedQuery {
+                valid: true,
+                description: Some(query.describe()),
+                query_text: Some(query.to_string()),
+                keywords: Some(texts(query.all_of())),
+                any_of: Some(query.any_of().iter().map(|g| texts(g)).collect()),
+                excluded: Some(texts(query.none_of())),
+                keyword_count: Some(query.keyword_count()),
+                error: None,
+            },
+            Err(error) => ParsedQuery {
+                valid: false,
+                description: None,
+                query_text: None,
+                keywords: None,
+                any_of: None,
+                excluded: None,
+                keyword_count: None,
+                error: Some(QueryProblem {
+                    start: error.span.map(|(start, _)| start),
+                    end: error.span.map(|(_, end)| end),
+                    message: error.message,
+                }),
+            },
+        }
+    }
+}
+
+/// Parses a keyword query as the rule form is typed: 200 with the query in words and parts, or
+/// 200 with `valid: false` and where the problem is. Stores nothing. Over 1000 characters: 422.
+#[utoipa::path(post, path = "/api/v1/deal-alert-rules/parse-query", tag = "rules",
+    security(("bearer" = [])),
+    request_body = ParseQueryRequest,
+    responses(
+        (status = 200, body = ParsedQuery),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn parse_query_text(
+    _caller: Authenticated,
+    JsonBody(request): JsonBody<ParseQueryRequest>,
+) -> Result<Json<ParsedQuery>, ApiError> {
+    if request.query.chars().count() > dealpulse_domain::query::MAX_QUERY_CHARS {
+        return Err(ApiError::invalid(
+            "query",
+            format!(
+                "a query may be at most {} characters",
+                dealpulse_domain::query::MAX_QUERY_CHARS
+            ),
+        ));
+    }
+    Ok(Json(ParsedQuery::from(Query::parse(&request.query))))
 }

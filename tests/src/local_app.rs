@@ -45,6 +45,22 @@ pub fn app_with_web_dir(web_dir: PathBuf) -> App {
     app_with_all(None, None, Some(web_dir))
 }
 
+/// Local mode whose Discord, Slack, webhook and push requests all go to `origin` (a recorder),
+/// as `serve --notify-origin` sends them.
+pub fn app_with_notify_origin(origin: &str) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = config(dir.path(), None, None, None);
+    settings.notify_origin = Some(origin.parse().unwrap());
+    let runtime = LocalRuntime::start(settings).unwrap();
+    let router = runtime.router();
+    App {
+        runtime,
+        router,
+        dir,
+        base_url: None,
+    }
+}
+
 fn app_with(plans_file: Option<PathBuf>, stripe_api: Option<(String, String)>) -> App {
     app_with_all(plans_file, stripe_api, None)
 }

@@ -13,7 +13,10 @@ use dealpulse_domain::plans::Plan;
 use dealpulse_domain::ports::{CatalogRepository, Store, UserRepository};
 use dealpulse_domain::sms::SmsOutboxReader;
 use dealpulse_domain::vapid::VapidKeys;
-use dealpulse_tests::local_app::{app, app_with_plans, assert_problem, Answer, App};
+use dealpulse_tests::http_recorder::HttpRecorder;
+use dealpulse_tests::local_app::{
+    app, app_with_notify_origin, app_with_plans, assert_problem, Answer, App,
+};
 use futures::future::join_all;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
@@ -829,7 +832,8 @@ async fn watching_by_url_goes_through_the_ssrf_guard_and_shares_products() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preferences_channels_quiet_hours_and_frequency() {
-    let app = app();
+    let receiver = HttpRecorder::start(200, r#"{"id":"98765"}"#);
+    let app = app_with_notify_origin(&receiver.base_url());
     let token = user(&app, "prefs@example.com").await;
     const PREFS: &str = "/api/v1/notification-preferences";
     let summary = get(&app, &format!("{PREFS}/summary"), &token).await;
@@ -912,7 +916,65 @@ async fn preferences_channels_quiet_hours_and_frequency() {
         json!({}),
     )
     .await;
-    assert_problem(&test_send, StatusCode::NOT_IMPLEMENTED, "test send");
+    // The test send goes out like a delivery: a Discord message to the endpoint's own path.
+    assert_eq!(test_send.status, StatusCode::OK, "{}", test_send.body);
+    assert_eq!(test_send.body["status"], 200);
+    let posted = receiver.requests();
+    assert_eq!(posted.len(), 1);
+    assert!(
+        posted[0]
+            .path
+            .starts_with("/api/webhooks/123456/secret-token"),
+        "{}",
+        posted[0].path
+    );
+    let message: Value = serde_json::from_str(&posted[0].text()).unwrap();
+    assert!(
+        message.to_string().contains("DealPulse test alert"),
+        "{message}"
+    );
+    let tested = get(&app, &format!("{PREFS}/endpoints/{endpoint_id}"), &token).await;
+    assert_eq!(tested.body["last_tested_at"], test_send.body["tested_at"]);
+    // A refusing endpoint is reported with its answer, and nothing is marked tested.
+    receiver.set_reply(404, r#"{"message": "Unknown Webhook"}"#);
+    let refused = post(
+        &app,
+        &format!("{PREFS}/endpoints/{endpoint_id}/test"),
+        &token,
+        json!({}),
+    )
+    .await;
+    assert_problem(&refused, StatusCode::BAD_GATEWAY, "refused test send");
+    assert!(refused.body["detail"].as_str().unwrap().contains("404"));
+    // Five test sends a minute at most (two used above).
+    receiver.set_reply(204, "");
+    for _ in 0..3 {
+        let again = post(
+            &app,
+            &format!("{PREFS}/endpoints/{endpoint_id}/test"),
+            &token,
+            json!({}),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    }
+    let limited = post(
+        &app,
+        &format!("{PREFS}/endpoints/{endpoint_id}/test"),
+        &token,
+        json!({}),
+    )
+    .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(receiver.requests().len(), 5);
+    let unknown = post(
+        &app,
+        &format!("{PREFS}/endpoints/01937b2e-aaaa-7cc0-9a51-4f2d5c1e0a11/test"),
+        &token,
+        json!({}),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let enabled = patch(
         &app,
         &format!("{PREFS}/channels"),

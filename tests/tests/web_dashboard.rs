@@ -17,6 +17,11 @@ async fn the_built_dashboard_is_served_at_its_entry_paths_and_assets() {
     .unwrap();
     std::fs::write(web.path().join("assets/index-Ab1.js"), "console.log(1)").unwrap();
     std::fs::write(web.path().join("secret.txt"), "not for the web").unwrap();
+    std::fs::write(
+        web.path().join("sw.js"),
+        "self.addEventListener('push', () => {});",
+    )
+    .unwrap();
     let app = app_with_web_dir(web.path().to_path_buf());
 
     for path in ["/", "/verify-email?token=abc", "/reset-password?token=abc"] {
@@ -53,6 +58,17 @@ async fn the_built_dashboard_is_served_at_its_entry_paths_and_assets() {
         let answer = app.call(Method::GET, path, None, None).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
     }
+    // The push service worker sits at the root (its scope is the whole app), revalidated on
+    // every visit; other root files are not served.
+    let worker = app.call(Method::GET, "/sw.js", None, None).await;
+    assert_eq!(worker.status, StatusCode::OK);
+    assert_eq!(
+        worker.headers[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(worker.headers[header::CACHE_CONTROL], "no-cache");
+    let secret = app.call(Method::GET, "/secret.txt", None, None).await;
+    assert_eq!(secret.status, StatusCode::NOT_FOUND);
     // The API stays the API.
     let health = app.call(Method::GET, "/health", None, None).await;
     assert_eq!(health.status, StatusCode::OK);

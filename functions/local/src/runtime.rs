@@ -141,6 +141,9 @@ pub struct LocalRuntime {
     pub mail: Arc<MailIngest>,
     /// Watch previews: public addresses only until [`LocalRuntime::allow_local_shops`].
     pub previewer: Arc<dyn PagePreviewer>,
+    /// Webhook and web push transports (deliveries and test sends), with the configured origin
+    /// override.
+    pub notifiers: dealpulse_outbound::HttpNotifiers,
 }
 
 /// Reads a key file from the data directory, creating it with `create` (mode 0600) on first
@@ -289,7 +292,14 @@ impl LocalRuntime {
                 as Arc<dyn dealpulse_domain::billing::PaymentProvider>),
             None => None,
         };
+        let notifiers = dealpulse_outbound::HttpNotifiers::new(
+            config.notify_origin.clone(),
+            Default::default(),
+            vapid.secret().clone(),
+            &config.sender,
+        )?;
         Ok(Self {
+            notifiers,
             previewer: Arc::new(FetchingPreviewer::for_requests(BTreeSet::new())?),
             payments,
             mail,
@@ -354,17 +364,11 @@ impl LocalRuntime {
         let store = self.store.clone() as Arc<dyn Store>;
         let queue = self.queue.clone() as Arc<dyn Queue>;
         let clock = Arc::clone(&self.core.clock);
-        let http = dealpulse_outbound::HttpNotifiers::new(
-            self.config.notify_origin.clone(),
-            Default::default(),
-            self.vapid.secret().clone(),
-            &self.config.sender,
-        )?;
         let senders = Senders {
             mailer: Arc::clone(&self.mailer),
             sms: Arc::clone(&self.sms),
-            endpoints: http.endpoints,
-            push: http.push,
+            endpoints: self.notifiers.endpoints.clone(),
+            push: self.notifiers.push.clone(),
         };
         Ok(AlertPipeline {
             matcher: Arc::new(Matcher::new(
@@ -441,6 +445,7 @@ impl LocalRuntime {
                     core: self.core.clone(),
                     sms: Arc::clone(&self.sms),
                     vapid: Arc::clone(&self.vapid),
+                    endpoints: Arc::clone(&self.notifiers.endpoints) as _,
                 },
             ))
             .merge(dealpulse_api::routes::health::router(HealthState {
@@ -543,7 +548,15 @@ fn dashboard(dir: PathBuf) -> Router {
         }
     };
     let assets = dir.join("assets");
+    let worker = dir.join("sw.js");
     Router::new()
+        .route(
+            "/sw.js",
+            get(move || {
+                let worker = worker.clone();
+                async move { service_worker(&worker).await }
+            }),
+        )
         .route("/", get(index.clone()))
         .route("/verify-email", get(index.clone()))
         .route("/reset-password", get(index))
@@ -560,6 +573,22 @@ fn dashboard(dir: PathBuf) -> Router {
 
 /// Scripts, styles and inline styles from this origin only; images may be data URLs (charts).
 const DASHBOARD_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+
+/// The push service worker, at the root so its scope covers the whole app; never cached long,
+/// so a new version reaches browsers at their next visit.
+async fn service_worker(path: &Path) -> Response {
+    match tokio::fs::read(path).await {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
 
 async fn dashboard_asset(assets: &Path, file: &str) -> Response {
     // Built file names only: letters, digits, '-', '_' and one extension; nothing else is read.

@@ -106,6 +106,9 @@ pub enum ApiError {
     /// A page the caller named could not be fetched; the text is safe to show.
     #[error("{0}")]
     PageUnreadable(String),
+    /// A Discord/Slack/webhook endpoint did not take a test alert: its answer, for the user.
+    #[error("the endpoint did not accept the test alert: {0}")]
+    EndpointRefused(String),
     /// A page was read but shows no price a check could use.
     #[error("no price found on the page")]
     NoPrice,
@@ -224,6 +227,12 @@ impl ApiError {
                 StatusCode::BAD_GATEWAY,
                 "page-unreadable",
                 "The page could not be read",
+                detail.clone(),
+            ),
+            ApiError::EndpointRefused(detail) => (
+                StatusCode::BAD_GATEWAY,
+                "endpoint-refused",
+                "The endpoint did not accept the test alert",
                 detail.clone(),
             ),
             ApiError::NoPrice => (

@@ -29,6 +29,8 @@ pub struct RateLimits {
     pub email_per_ip: Limit,
     /// Watch previews: each one fetches a page from someone else's site.
     pub preview_per_user: Limit,
+    /// Test alerts to a user's Discord/Slack/webhook endpoints: each one posts to a third party.
+    pub endpoint_test_per_user: Limit,
 }
 
 impl Default for RateLimits {
@@ -61,6 +63,10 @@ impl Default for RateLimits {
             email_per_ip: Limit {
                 max: 20,
                 window_secs: 3600,
+            },
+            endpoint_test_per_user: Limit {
+                max: 5,
+                window_secs: 60,
             },
             preview_per_user: Limit {
                 max: 30,

@@ -112,7 +112,7 @@ function Page({ path, query, user }: { path: string; query: URLSearchParams; use
     case "/":
       return <DashboardPage />;
     case "/rules":
-      return <RulesPage id={id ?? null} />;
+      return <RulesPage id={id ?? null} query={query} />;
     case "/watchlist":
       return <WatchlistPage id={id ?? null} />;
     case "/deals":

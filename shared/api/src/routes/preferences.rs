@@ -23,7 +23,9 @@ use dealpulse_domain::channels::{
 };
 use dealpulse_domain::ids::{EndpointId, PushSubscriptionId, UserId};
 use dealpulse_domain::listing::Category;
+use dealpulse_domain::money::{Currency, Money};
 use dealpulse_domain::net::{PublicUrl, Schemes};
+use dealpulse_domain::notify::{DealLine, EndpointNotifier, Notice, NoticeKind};
 use dealpulse_domain::plans::Limit;
 use dealpulse_domain::ports::StoreError;
 use dealpulse_domain::preferences::{
@@ -40,12 +42,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-/// State of the preference routes: they also send SMS codes and publish the VAPID key.
+/// State of the preference routes: they also send SMS codes, publish the VAPID key and post
+/// test alerts to the user's endpoints (through the transport deliveries use).
 #[derive(Clone)]
 pub struct PreferencesState {
     pub core: Core,
     pub sms: Arc<dyn SmsSender>,
     pub vapid: Arc<VapidKeys>,
+    pub endpoints: Arc<dyn EndpointNotifier>,
 }
 
 impl axum::extract::FromRef<PreferencesState> for Core {
@@ -997,24 +1001,93 @@ pub async fn rotate_secret(
     ))
 }
 
-/// Sends a test alert to the endpoint. The delivery path arrives with alert delivery; until
-/// then this answers 501 (after the ownership check).
+/// What a test send did.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": 204, "provider_id": null, "tested_at": "2026-12-04T18:00:00Z"}))]
+pub struct TestSendResult {
+    /// The HTTP status the endpoint answered.
+    pub status: u16,
+    /// The receiver's message id, when it gave one.
+    pub provider_id: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub tested_at: Timestamp,
+}
+
+/// The sample alert a test send posts: marked as a test in its title and id, so a receiver can
+/// tell it from a real alert.
+fn test_notice(endpoint: &ChannelEndpoint, now: Timestamp) -> Result<Notice, ApiError> {
+    let price = Money::parse(
+        "199.00",
+        Currency::parse("USD").map_err(ApiError::internal)?,
+    )
+    .map_err(ApiError::internal)?;
+    let was_price = Money::parse(
+        "249.00",
+        Currency::parse("USD").map_err(ApiError::internal)?,
+    )
+    .map_err(ApiError::internal)?;
+    Ok(Notice {
+        delivery_id: format!("test-{}-{}", endpoint.id, now.as_second()),
+        kind: NoticeKind::Alert { urgent: false },
+        deals: vec![DealLine {
+            title: "DealPulse test alert: this endpoint is connected".to_string(),
+            url: "https://dealpulse.example/test-alert".to_string(),
+            price,
+            was_price: Some(was_price),
+            reasons: vec!["test send from your notification preferences".to_string()],
+            score: Some(80),
+            history: Vec::new(),
+        }],
+        occurred_at: now,
+    })
+}
+
+/// Posts a sample alert to the endpoint, as a real alert would be posted (same transport,
+/// signing and formatting), and records when it was last tested. At most 5 a minute per user;
+/// an endpoint that refuses answers 502 with the receiver's status.
 #[utoipa::path(post, path = "/api/v1/notification-preferences/endpoints/{id}/test", tag = "preferences",
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
+        (status = 200, body = TestSendResult),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 501, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn test_endpoint(
     State(state): State<PreferencesState>,
     caller: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    owned_endpoint(&state.core, caller.user.id, &id).await?;
-    Err(ApiError::NotImplemented(
-        "Test sends go through the alert delivery path, which is not built yet. The endpoint is stored and validated.",
-    ))
+    let core = &state.core;
+    let endpoint = owned_endpoint(core, caller.user.id, &id).await?;
+    let limit = crate::ratelimit::enforce(
+        core,
+        "endpoint-test",
+        &caller.user.id.to_string(),
+        core.settings.limits.endpoint_test_per_user,
+    )
+    .await?;
+    let now = core.clock.now();
+    let notice = test_notice(&endpoint, now)?;
+    let sent = state
+        .endpoints
+        .post(&endpoint, &notice, now)
+        .await
+        .map_err(|failure| ApiError::EndpointRefused(failure.to_string()))?;
+    let mut tested = endpoint;
+    tested.last_tested_at = Some(now);
+    records::<ChannelEndpoint>(core.store.as_ref())
+        .update(&tested)
+        .await?;
+    let mut response = Json(TestSendResult {
+        status: sent.status,
+        provider_id: sent.provider_id,
+        tested_at: now,
+    })
+    .into_response();
+    limit.apply(&mut response);
+    Ok(response)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,9 +33,9 @@ interface RuleList {
   total: number;
 }
 
-export function RulesPage({ id }: { id: string | null }) {
+export function RulesPage({ id, query }: { id: string | null; query: URLSearchParams }) {
   if (id === "new") return <RuleEditor rule={null} />;
-  if (id) return <RuleDetail id={id} />;
+  if (id) return <RuleDetail id={id} created={query.has("created")} />;
   return <RuleListView />;
 }
 
@@ -221,13 +221,13 @@ function RuleRow({ rule, selected, onSelect }: { rule: Rule; selected: boolean; 
   );
 }
 
-function RuleDetail({ id }: { id: string }) {
+function RuleDetail({ id, created }: { id: string; created: boolean }) {
   const rule = useQuery({ queryKey: ["rule", id], queryFn: () => api<Rule>("GET", `/api/v1/deal-alert-rules/${id}`) });
   return (
     <Loaded query={rule} what="the rule">
       {(data) => (
         <>
-          <RuleEditor rule={data} />
+          <RuleEditor rule={data} created={created} />
           <RuleTest id={data.id} />
         </>
       )}
@@ -288,7 +288,7 @@ function QueryFeedback({ text }: { text: string }) {
   );
 }
 
-function RuleEditor({ rule }: { rule: Rule | null }) {
+function RuleEditor({ rule, created = false }: { rule: Rule | null; created?: boolean }) {
   const [draft, setDraft] = useState<RuleDraft>(() => (rule ? draftOf(rule) : emptyDraft()));
   const [saved, setSaved] = useState(false);
   const client = useQueryClient();
@@ -305,7 +305,7 @@ function RuleEditor({ rule }: { rule: Rule | null }) {
       client.invalidateQueries({ queryKey: ["rules"] });
       client.setQueryData(["rule", stored.id], stored);
       setSaved(true);
-      if (!rule) navigate(`/rules/${stored.id}`);
+      if (!rule) navigate(`/rules/${stored.id}?created`);
     },
   });
   const submit = (event: FormEvent) => {
@@ -336,6 +336,7 @@ function RuleEditor({ rule }: { rule: Rule | null }) {
         </Notice>
       )}
       {saved && <Notice kind="success">Rule saved.</Notice>}
+      {created && !saved && !save.isError && <Notice kind="success">Rule created. Run a test below to see what it would have matched.</Notice>}
       <Panel title="What to look for">
         <Field label="Name" name="name" value={draft.name} onChange={set("name")} error={error("name")} required />
         <fieldset className="mb-3">

@@ -1159,6 +1159,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         ("/api/v1/admin/analytics/behaviour", "get"),
         ("/api/v1/admin/system", "get"),
         ("/api/v1/me/export", "get"),
+        ("/api/v1/me/email-previews/{template}", "get"),
         ("/api/v1/products/{id}/history.csv", "get"),
         ("/api/v1/newsletter/subscribe", "post"),
         ("/api/v1/newsletter/confirm", "get"),

@@ -203,6 +203,14 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         "secrets are shown once only"
     );
     call("api-account", "api-key-revoke-unknown", 404, &values);
+    // E-mail previews: samples for an account without alerts, unknown templates 404.
+    let digest = call("api-account", "email-preview", 200, &values);
+    assert_eq!(digest.body["sample"], true, "{digest:#?}");
+    assert!(digest.body["html"]
+        .as_str()
+        .unwrap()
+        .contains("token=preview-placeholder"));
+    call("api-account", "email-preview-unknown", 404, &values);
     // The export as a zip: a binary body, base64 through API Gateway.
     let export = call("api-account", "export", 200, &values);
     assert_eq!(

@@ -2,8 +2,8 @@
 
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
-    account, admin, alerts, analytics, auth, billing, console, deals, dev, export, health, ingest,
-    newsletter, preferences, products, reports, rules, watchlist,
+    account, admin, alerts, analytics, auth, billing, console, deals, dev, email_previews, export,
+    health, ingest, newsletter, preferences, products, reports, rules, watchlist,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -128,6 +128,7 @@ use utoipa::{Modify, OpenApi};
         analytics::follow_link,
         analytics::behaviour,
         export::export_me,
+        email_previews::email_preview,
         billing::change_plan,
         billing::list_subscriptions,
         products::admin_products,

@@ -40,6 +40,10 @@ pub fn router(state: AccountState) -> Router {
         .route("/api/v1/me/api-keys/{id}", delete(revoke_api_key))
         .route("/api/v1/me/audit", get(list_audit))
         .route("/api/v1/me/export", get(crate::routes::export::export_me))
+        .route(
+            "/api/v1/me/email-previews/{template}",
+            get(crate::routes::email_previews::email_preview),
+        )
         .with_state(state)
 }
 

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod console;
 pub mod deals;
 pub mod dev;
+pub mod email_previews;
 pub mod export;
 pub mod health;
 pub mod ingest;

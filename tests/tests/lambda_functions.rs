@@ -84,6 +84,8 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         201,
         r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#,
     );
+    // Stands in for Discord: endpoint test sends from api-preferences are relayed here.
+    let discord = HttpRecorder::start(204, "");
     let work = tempfile::tempdir().unwrap();
     let env = [
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
@@ -107,6 +109,7 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
         ("DEALPULSE_TWILIO_ACCOUNT_SID", "AC0123".into()),
         ("DEALPULSE_TWILIO_AUTH_TOKEN", "twilio-token".into()),
         ("DEALPULSE_TWILIO_FROM", "+15005550006".into()),
+        ("DEALPULSE_NOTIFY_ORIGIN", discord.base_url()),
     ];
     let watch = start_watch(&write_env_file(work.path(), &env));
     let mut values: BTreeMap<&str, String> = BTreeMap::new();
@@ -432,7 +435,19 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
             .len(),
         1
     );
-    call("api-preferences", "endpoint-test", 501, &values);
+    let tested = call("api-preferences", "endpoint-test", 200, &values);
+    assert_eq!(tested.body["status"], 204);
+    let posted = discord.requests();
+    assert_eq!(
+        posted.len(),
+        1,
+        "one test message reached the Discord stand-in"
+    );
+    assert!(
+        posted[0].path.starts_with("/api/webhooks/"),
+        "{}",
+        posted[0].path
+    );
     let one = call("api-preferences", "endpoint-get", 200, &values);
     assert_eq!(one.body["url"], "https://discord.com/api/webhooks/123456/…");
     let relabelled = call("api-preferences", "endpoint-update", 200, &values);

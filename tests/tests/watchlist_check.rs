@@ -470,3 +470,85 @@ async fn check_now_gets_a_watch_its_alert_at_the_next_scrape_and_cannot_hammer_t
     let soon = post(&app, &format!("{item}/check"), &token, None).await;
     assert_problem(&soon, StatusCode::TOO_MANY_REQUESTS, "right after a check");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_now_judges_a_new_watch_against_an_unchanged_price() {
+    let app = demo_app().await;
+    let base = app.base_url.clone().unwrap();
+    let page = format!("{base}/demo-shop/p/4k-monitor-27");
+    let store = app.runtime.store.clone();
+    let scraper = app
+        .runtime
+        .scraper(BTreeSet::from([port_of(&base)]), Duration::ZERO)
+        .unwrap();
+    let pipeline = app.runtime.alerts().unwrap();
+    // Given the page was read (its price known) and has not changed since.
+    let mut product = store.product_by_url(&page).await.unwrap().unwrap();
+    product.check.next_check_at = None;
+    store.save_product(&product).await.unwrap();
+    scraper.run(Duration::from_secs(30)).await.unwrap();
+    settle(&app, &pipeline).await;
+    let read = store.product_by_id(product.id).await.unwrap().unwrap();
+    let price = read.current_price.unwrap();
+    // A watch whose target the current price already meets.
+    let token = user(&app, "late@example.com").await;
+    let created = post(
+        &app,
+        "/api/v1/watchlist/items",
+        &token,
+        Some(json!({"url": page, "trigger": {"kind": "target_price", "price": {"amount": "380", "currency": "USD"}}})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let item = format!(
+        "/api/v1/watchlist/items/{}",
+        created.body["id"].as_str().unwrap()
+    );
+    // An ordinary check of an unchanged page announces nothing: no alert.
+    let mut due = store.product_by_id(product.id).await.unwrap().unwrap();
+    due.check.next_check_at = None;
+    due.check.last_checked_at = Timestamp::now()
+        .checked_sub(SignedDuration::from_mins(5))
+        .ok();
+    store.save_product(&due).await.unwrap();
+    scraper.run(Duration::from_secs(30)).await.unwrap();
+    settle(&app, &pipeline).await;
+    let quiet = app
+        .call(Method::GET, "/api/v1/alerts", Some(&token), None)
+        .await;
+    assert_eq!(quiet.body["total"], 0, "{}", quiet.body);
+    // When the watcher asks for a check, the price read is announced and the watch fires.
+    let mut waited = store.product_by_id(product.id).await.unwrap().unwrap();
+    waited.check.last_checked_at = Timestamp::now()
+        .checked_sub(SignedDuration::from_mins(5))
+        .ok();
+    store.save_product(&waited).await.unwrap();
+    let scheduled = post(&app, &format!("{item}/check"), &token, None).await;
+    assert_eq!(scheduled.status, StatusCode::ACCEPTED, "{}", scheduled.body);
+    scraper.run(Duration::from_secs(30)).await.unwrap();
+    settle(&app, &pipeline).await;
+    let checked = store.product_by_id(product.id).await.unwrap().unwrap();
+    assert_eq!(
+        checked.current_price,
+        Some(price),
+        "the price did not change"
+    );
+    let log = app
+        .call(Method::GET, "/api/v1/alerts", Some(&token), None)
+        .await;
+    assert_eq!(log.body["total"], 1, "{}", log.body);
+    assert_eq!(log.body["items"][0]["deliveries"][0]["status"], "sent");
+    // The next ordinary check of the same price does not fire it again.
+    let mut again = checked;
+    again.check.next_check_at = None;
+    again.check.last_checked_at = Timestamp::now()
+        .checked_sub(SignedDuration::from_mins(5))
+        .ok();
+    store.save_product(&again).await.unwrap();
+    scraper.run(Duration::from_secs(30)).await.unwrap();
+    settle(&app, &pipeline).await;
+    let still = app
+        .call(Method::GET, "/api/v1/alerts", Some(&token), None)
+        .await;
+    assert_eq!(still.body["total"], 1, "{}", still.body);
+}

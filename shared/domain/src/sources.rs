@@ -138,6 +138,15 @@ impl CheckState {
         Ok(())
     }
 
+    /// A watcher asked for a check (`request_now`) that has not happened yet.
+    pub fn requested_since_last_check(&self) -> bool {
+        match (self.requested_at, self.last_checked_at) {
+            (Some(requested), Some(checked)) => requested > checked,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
     /// Lowers the interval to `minutes` if that is shorter (a watcher on a faster plan joined)
     /// and pulls the next check forward accordingly.
     pub fn tighten(&mut self, minutes: u32, now: Timestamp) {

@@ -250,13 +250,14 @@ impl Scraper {
         let now = self.clock.now();
         let outcome = match Url::parse(&product.url) {
             Ok(url) => {
-                // Without a known price the body is needed, so no conditional GET.
+                // Without a known price the body is needed, so no conditional GET; nor when a
+                // watcher asked for this check: they want the page read and their watch judged.
                 let validators = match product.current_price {
-                    Some(_) => Validators {
+                    Some(_) if !product.check.requested_since_last_check() => Validators {
                         etag: product.check.etag.clone(),
                         last_modified: product.check.last_modified.clone(),
                     },
-                    None => Validators::default(),
+                    _ => Validators::default(),
                 };
                 self.fetcher.fetch(&url, &validators).await
             }
@@ -274,7 +275,22 @@ impl Scraper {
         );
         let result = observation.classification;
         checked.result = Some(result);
-        let changes = apply(&product, &observation, now);
+        let mut changes = apply(&product, &observation, now);
+        // A check a watcher asked for announces the price it read even when it did not change,
+        // so a watch created or edited since is judged against today's price now rather than
+        // at the next change.
+        if product.check.requested_since_last_check() {
+            let announced = changes
+                .events
+                .iter()
+                .any(|e| matches!(e, ProductEvent::PriceChanged { .. }));
+            if let (false, Some(to)) = (announced, observation.price) {
+                changes.events.push(ProductEvent::PriceChanged {
+                    from: product.current_price,
+                    to,
+                });
+            }
+        }
         let mut next = changes.product;
         next.check.record(
             result,

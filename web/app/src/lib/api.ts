@@ -14,6 +14,8 @@ export class ApiProblem extends Error {
     public title: string,
     public detail: string,
     public errors: FieldError[] = [],
+    /** Seconds to wait before trying again (`Retry-After`), on 429 and 503. */
+    public retryAfter: number | null = null,
   ) {
     super(detail || title);
   }
@@ -65,6 +67,8 @@ function forget() {
 }
 
 async function problemOf(response: Response): Promise<ApiProblem> {
+  const wait = Number(response.headers.get("retry-after"));
+  const retryAfter = Number.isFinite(wait) && wait > 0 ? wait : null;
   try {
     const body = await response.json();
     return new ApiProblem(
@@ -73,9 +77,10 @@ async function problemOf(response: Response): Promise<ApiProblem> {
       body.title ?? response.statusText,
       body.detail ?? "",
       body.errors ?? [],
+      retryAfter,
     );
   } catch {
-    return new ApiProblem(response.status, "about:blank", response.statusText, "");
+    return new ApiProblem(response.status, "about:blank", response.statusText, "", [], retryAfter);
   }
 }
 

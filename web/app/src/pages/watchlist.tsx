@@ -440,7 +440,14 @@ function ProductPanel({ watch, product }: { watch: WatchView; product: ProductVi
       }
     >
       {check.isSuccess && <Notice kind="success">A check is queued; the page refreshes in a few seconds.</Notice>}
-      {check.isError && <Notice kind="error">{messageOf(check.error)}</Notice>}
+      {check.isError &&
+        (check.error instanceof ApiProblem && check.error.status === 429 ? (
+          <Notice kind="info">
+            This page was checked moments ago. You can ask again in {check.error.retryAfter ?? 60} s.
+          </Notice>
+        ) : (
+          <Notice kind="error">{messageOf(check.error)}</Notice>
+        ))}
       <p className="mb-2 flex flex-wrap items-center gap-2">
         <span className="text-2xl font-semibold">{money(product.current_price)}</span>
         {summary.data?.score && <ScoreBadge score={summary.data.score.score} />}

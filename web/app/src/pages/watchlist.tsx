@@ -192,6 +192,8 @@ interface Preview {
   list_price: Money | null;
   in_stock: boolean | null;
   image: string | null;
+  /** How the price was found: json_ld, microdata, open_graph, selectors, … */
+  extracted_by: string | null;
   already_watching: boolean;
 }
 
@@ -342,6 +344,8 @@ function AddWatch() {
               <dd>{preview.in_stock == null ? "unknown" : preview.in_stock ? "yes" : "no"}</dd>
               <dt className="font-medium">Shop</dt>
               <dd>{preview.host}</dd>
+              <dt className="font-medium">Read from</dt>
+              <dd>{preview.extracted_by ? preview.extracted_by.replace(/_/g, " ") : "—"}</dd>
             </dl>
           </div>
         )}

@@ -32,7 +32,7 @@ export default function TimeChart(props: {
         width: Math.max(element.clientWidth, 280),
         height: props.height ?? 260,
         scales: { x: { time: true } },
-        axes: [{}, { values: (_u, values) => values.map((v) => format(v)), size: 70 }],
+        axes: [{}, { values: (_u, values) => values.map((v) => format(v)), size: 96 }],
         series: [
           {},
           ...props.series.map((s) => ({

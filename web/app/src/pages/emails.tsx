@@ -66,7 +66,9 @@ export function EmailPreviewPage({ template }: { template: string }) {
             {format === "html" ? (
               <iframe title={`${mail.subject} (HTML)`} sandbox="" srcDoc={mail.html} className="h-[32rem] w-full rounded border border-slate-200" />
             ) : (
-              <pre className="overflow-x-auto whitespace-pre-wrap rounded border border-slate-200 p-3 text-sm">{mail.text}</pre>
+              <pre tabIndex={0} aria-label={`${mail.subject} (plain text)`} className="overflow-x-auto whitespace-pre-wrap break-words rounded border border-slate-200 p-3 text-sm [overflow-wrap:anywhere]">
+                {mail.text}
+              </pre>
             )}
           </section>
         )}

@@ -91,8 +91,9 @@ export interface ProductDetail extends ProductView {
   check_interval_minutes: number;
 }
 
-/** Since the start of recorded time: the whole history, for the all-time low and the score. */
-const ALL_TIME = "2000-01-01T00:00:00Z";
+/** The longest range the history API serves (five years): the whole recorded history of any
+ * product DealPulse tracks, for the all-time low. */
+const ALL_TIME = new Date(Date.now() - 5 * 365 * 86_400_000).toISOString();
 
 function useProductSummary(productId: string | undefined) {
   return useQuery({
@@ -178,7 +179,7 @@ function WatchCard({ watch }: { watch: WatchView }) {
       </p>
       <p className="text-sm">Alert {watch.trigger_description}</p>
       <p className="text-xs text-slate-600">
-        Lowest ever {money(summary.data?.lowest)} · checked {relative(watch.product?.last_checked_at)}
+        Lowest recorded {money(summary.data?.lowest)} · checked {relative(watch.product?.last_checked_at)}
       </p>
     </li>
   );
@@ -393,7 +394,7 @@ const RANGES: [string, string][] = [
   ["30", "30 days"],
   ["90", "90 days"],
   ["365", "1 year"],
-  ["all", "All"],
+  ["all", "5 years"],
 ];
 
 function ProductPanel({ watch, product }: { watch: WatchView; product: ProductView }) {
@@ -424,7 +425,7 @@ function ProductPanel({ watch, product }: { watch: WatchView; product: ProductVi
     const times = points.map((p) => Math.floor(new Date(p.at).getTime() / 1000));
     const series = [{ label: "Price", values: points.map((p) => Number(p.price.amount)), colour: "#1d4ed8", stepped: true, points: true }];
     if (target !== null) series.push({ label: "Target", values: points.map(() => target), colour: "#15803d", dash: [6, 4] } as never);
-    if (lowest !== null) series.push({ label: "All-time low", values: points.map(() => lowest), colour: "#b45309", dash: [2, 3] } as never);
+    if (lowest !== null) series.push({ label: "Lowest recorded", values: points.map(() => lowest), colour: "#b45309", dash: [2, 3] } as never);
     return { times, series };
   }, [history.data, target, lowest]);
   const currency = product.current_price?.currency ?? "USD";
@@ -457,7 +458,7 @@ function ProductPanel({ watch, product }: { watch: WatchView; product: ProductVi
         {summary.data?.score && <ScoreBadge score={summary.data.score.score} />}
         {summary.data?.score?.all_time_low && <Badge tone="green">all-time low</Badge>}
         <span className="text-sm text-slate-700">
-          Lowest ever {money(summary.data?.lowest)} · highest {money(summary.data?.highest)} ·{" "}
+          Lowest recorded {money(summary.data?.lowest)} · highest {money(summary.data?.highest)} ·{" "}
           <a href={product.url} target="_blank" rel="noreferrer" className="text-blue-700 underline">
             open the shop page
           </a>

@@ -348,27 +348,37 @@ export function ScoreBadge({ score }: { score: number | null | undefined }) {
   return <Badge tone={tone}>score {score}</Badge>;
 }
 
-export function Pager(props: { hasPrevious: boolean; hasNext: boolean; onPrevious: () => void; onNext: () => void }) {
+type CursorPages = ReturnType<typeof useCursorPages>;
+
+/** Previous/next buttons over cursor pages; `next` is the list's `next_cursor`. */
+export function Pager({ pages, next }: { pages: CursorPages; next: string | null }) {
   return (
     <nav aria-label="Pages" className="mt-4 flex gap-2">
-      <Button onClick={props.onPrevious} disabled={!props.hasPrevious}>
+      <Button onClick={pages.previous} disabled={pages.page <= 1}>
         Previous page
       </Button>
-      <Button onClick={props.onNext} disabled={!props.hasNext}>
+      <Button onClick={() => next && pages.next(next)} disabled={next === null}>
         Next page
       </Button>
     </nav>
   );
 }
 
-/** Cursor paging state: the cursors of the pages visited so far. The functions are stable, so
- * an effect may reset the pages when filters change. */
-export function useCursorPages() {
+/** Cursor paging state: the cursors of the pages visited so far, back to the first page
+ * whenever `filters` change (compared by value, during render, so no request is made with a
+ * cursor of the old filters). */
+export function useCursorPages(filters: unknown = null) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const key = JSON.stringify(filters);
+  const [owner, setOwner] = useState(key);
+  if (owner !== key) {
+    setOwner(key);
+    setCursors([null]);
+  }
   const next = useCallback((cursor: string) => setCursors((c) => [...c, cursor]), []);
   const previous = useCallback(() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c)), []);
-  const reset = useCallback(() => setCursors((c) => (c.length === 1 && c[0] === null ? c : [null])), []);
-  return { cursor: cursors[cursors.length - 1], page: cursors.length, next, previous, reset };
+  const current = owner === key ? cursors : [null];
+  return { cursor: current[current.length - 1], page: current.length, next, previous };
 }
 
 /** A figure with its label, in a `<dl>` grid. */

@@ -1,5 +1,5 @@
 // The alert log: every alert with each channel's delivery status, filterable by channel.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, queryString } from "../lib/api";
 import { dateTime, money } from "../lib/format";
@@ -61,9 +61,7 @@ export function DeliveryBadge({ delivery }: { delivery: Delivery }) {
 
 export function AlertsPage() {
   const [channel, setChannel] = useState("");
-  const pages = useCursorPages();
-  const { reset } = pages;
-  useEffect(() => reset(), [channel, reset]);
+  const pages = useCursorPages(channel);
   const alerts = useQuery({
     queryKey: ["alerts", channel, pages.cursor],
     queryFn: () => api<AlertList>("GET", `/api/v1/alerts${queryString({ channel, limit: 20, cursor: pages.cursor })}`),
@@ -111,12 +109,7 @@ export function AlertsPage() {
                 </li>
               ))}
             </ul>
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

@@ -1,6 +1,6 @@
 // The deals feed: recent listings from every source, with category facets, sorting, search and
 // pages; each deal can be watched or reported.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, queryString } from "../lib/api";
 import { navigate } from "../lib/route";
@@ -35,9 +35,7 @@ export function DealsPage({ query }: { query: URLSearchParams }) {
   const [category, setCategory] = useState(query.get("category") ?? "");
   const [sort, setSort] = useState("date");
   const [days, setDays] = useState("7");
-  const pages = useCursorPages();
-  const { reset } = pages;
-  useEffect(() => reset(), [search, category, sort, days, reset]);
+  const pages = useCursorPages([search, category, sort, days]);
   const params = { q: search.trim(), category, sort, days, limit: 24, cursor: pages.cursor };
   const feed = useQuery({
     queryKey: ["deals", params],
@@ -87,12 +85,7 @@ export function DealsPage({ query }: { query: URLSearchParams }) {
                 <DealCard key={deal.id} deal={deal} />
               ))}
             </ul>
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

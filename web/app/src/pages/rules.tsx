@@ -46,16 +46,13 @@ function RuleListView() {
   const [sort, setSort] = useState("-created_at");
   const [selected, setSelected] = useState<string[]>([]);
   const [outcome, setOutcome] = useState<string | null>(null);
-  const pages = useCursorPages();
+  const pages = useCursorPages([search, state, category, sort]);
   const client = useQueryClient();
   const params = { q: search.trim(), enabled: state, category, sort, limit: 20, cursor: pages.cursor };
   const rules = useQuery({
     queryKey: ["rules", params],
     queryFn: () => api<RuleList>("GET", `/api/v1/deal-alert-rules${queryString(params)}`),
   });
-  const filters = `${search}|${state}|${category}|${sort}`;
-  const { reset } = pages;
-  useEffect(() => reset(), [filters, reset]);
   const bulk = useMutation({
     mutationFn: (action: string) =>
       api<{ results: { id: string; status: string }[] }>("POST", "/api/v1/deal-alert-rules/bulk", { action, ids: selected }),
@@ -150,12 +147,7 @@ function RuleListView() {
                 <RuleRow key={rule.id} rule={rule} selected={selected.includes(rule.id)} onSelect={(on) => toggle(rule.id, on)} />
               ))}
             </ul>
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

@@ -144,12 +144,7 @@ function WatchListView() {
                 <WatchCard key={watch.id} watch={watch} />
               ))}
             </ul>
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

@@ -6,8 +6,8 @@ import { useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, queryString } from "../../lib/api";
 import { dateTime } from "../../lib/format";
-import { Button, Field, Loaded, Notice, PageTitle, Pager, fieldError } from "../../components";
-import { Cell, Table, UserLink, usePagesFor } from "./shared";
+import { Button, Field, Loaded, Notice, PageTitle, Pager, fieldError, useCursorPages } from "../../components";
+import { Cell, Table, UserLink } from "./shared";
 
 export interface AuditEntry {
   id: string;
@@ -83,7 +83,7 @@ export function AuditTable({ items, caption, showAccount = true }: { items: Audi
 export function AuditView({ initial }: { initial: URLSearchParams }) {
   const [draft, setDraft] = useState<Filters>(() => filtersOf(initial));
   const [filters, setFilters] = useState<Filters>(draft);
-  const pages = usePagesFor(filters);
+  const pages = useCursorPages(filters);
   const params = {
     from: filters.from,
     to: filters.to,
@@ -144,12 +144,7 @@ export function AuditView({ initial }: { initial: URLSearchParams }) {
             ) : (
               <AuditTable items={data.items} caption="Audit events, newest first" />
             )}
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

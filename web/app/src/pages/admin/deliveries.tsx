@@ -7,8 +7,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, queryString } from "../../lib/api";
 import { dateTime } from "../../lib/format";
 import { label } from "../../lib/vocabulary";
-import { Badge, Button, Field, Loaded, Notice, PageTitle, Pager, Panel, SelectField, fieldError, messageOf } from "../../components";
-import { Cell, Table, UserLink, confirmed, usePagesFor } from "./shared";
+import { Badge, Button, Field, Loaded, Notice, PageTitle, Pager, Panel, SelectField, fieldError, messageOf, useCursorPages } from "../../components";
+import { Cell, Table, UserLink, confirmed } from "./shared";
 
 interface FailedDelivery {
   id: string;
@@ -50,7 +50,7 @@ export function DeliveriesView() {
 }
 
 function FailedDeliveries() {
-  const pages = usePagesFor(null);
+  const pages = useCursorPages(null);
   const [outcome, setOutcome] = useState<string | null>(null);
   const client = useQueryClient();
   const params = { limit: 20, cursor: pages.cursor };
@@ -103,12 +103,7 @@ function FailedDeliveries() {
                 </tr>
               ))}
             </Table>
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

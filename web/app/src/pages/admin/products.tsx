@@ -7,8 +7,8 @@ import { api, queryString } from "../../lib/api";
 import { navigate } from "../../lib/route";
 import { dateTime, money, relative, type Money } from "../../lib/format";
 import { label } from "../../lib/vocabulary";
-import { Badge, Button, Field, Loaded, PageTitle, Pager, SelectField } from "../../components";
-import { Cell, DetailPanel, Facts, Table, count, percent, toneOf, usePagesFor } from "./shared";
+import { Badge, Button, Field, Loaded, PageTitle, Pager, SelectField, useCursorPages } from "../../components";
+import { Cell, DetailPanel, Facts, Table, count, percent, toneOf } from "./shared";
 
 interface HostHealth {
   host: string;
@@ -202,7 +202,7 @@ function HostTable({ hosts, filter, sort, selected }: { hosts: HostHealth[]; fil
 }
 
 function DomainProducts({ domain }: { domain: string }) {
-  const pages = usePagesFor(domain);
+  const pages = useCursorPages(domain);
   const params = { domain, limit: 25, cursor: pages.cursor };
   const products = useQuery({
     queryKey: ["admin", "products", params],
@@ -247,12 +247,7 @@ function DomainProducts({ domain }: { domain: string }) {
                 ))}
               </Table>
             )}
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

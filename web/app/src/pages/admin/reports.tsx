@@ -6,8 +6,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, queryString } from "../../lib/api";
 import { dateTime } from "../../lib/format";
 import { label } from "../../lib/vocabulary";
-import { Badge, Button, Loaded, Notice, PageTitle, Pager, SelectField, fieldError, messageOf } from "../../components";
-import { Cell, DetailPanel, Facts, Table, TextArea, UserLink, confirmed, toneOf, usePagesFor } from "./shared";
+import { Badge, Button, Loaded, Notice, PageTitle, Pager, SelectField, fieldError, messageOf, useCursorPages } from "../../components";
+import { Cell, DetailPanel, Facts, Table, TextArea, UserLink, confirmed, toneOf } from "./shared";
 
 interface Report {
   id: string;
@@ -84,7 +84,7 @@ function ReportListView({ selected }: { selected: string | null }) {
   const [checked, setChecked] = useState<string[]>([]);
   const [outcome, setOutcome] = useState<string | null>(null);
   const filters = { status, reason };
-  const pages = usePagesFor(filters);
+  const pages = useCursorPages(filters);
   const params = { ...filters, limit: 20, cursor: pages.cursor };
   const client = useQueryClient();
   const reports = useQuery({
@@ -182,12 +182,7 @@ function ReportListView({ selected }: { selected: string | null }) {
                 </tr>
               ))}
             </Table>
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

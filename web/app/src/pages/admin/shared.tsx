@@ -1,8 +1,8 @@
 // Pieces the admin views share: stat cards, responsive tables, a labelled text area, a debounced
 // value, the lazily loaded chart and the tone of a status word. Badges always carry the word, so
 // colour is never the only signal.
-import { lazy, Suspense, useEffect, useId, useRef, useState, type ComponentProps, type ReactNode } from "react";
-import { INPUT_CLASS, useCursorPages } from "../../components";
+import { lazy, Suspense, useEffect, useId, useRef, type ComponentProps, type ReactNode } from "react";
+import { INPUT_CLASS } from "../../components";
 
 /** uPlot loads with the first chart, not with the admin console. */
 const LazyTimeChart = lazy(() => import("../../charts/TimeChart"));
@@ -125,18 +125,7 @@ export function TextArea(props: {
 
 /** Cursor pages that start again at the first page whenever `filters` (any JSON-able value)
  * change — in the same render, so no request goes out with a cursor of the old filters. */
-export function usePagesFor(filters: unknown) {
-  const pages = useCursorPages();
-  const key = JSON.stringify(filters);
-  const [owner, setOwner] = useState(key);
-  if (owner !== key) {
-    setOwner(key);
-    pages.reset();
-  }
-  return { ...pages, cursor: owner === key ? pages.cursor : null };
-}
 
-/** The value once it has stopped changing for `delay` ms (search boxes). */
 type Tone = "slate" | "green" | "amber" | "red" | "blue";
 
 const TONES: Record<string, Tone> = {

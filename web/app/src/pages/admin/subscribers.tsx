@@ -6,9 +6,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, queryString } from "../../lib/api";
 import { dateTime } from "../../lib/format";
 import { label } from "../../lib/vocabulary";
-import { Badge, Button, Field, Loaded, Notice, PageTitle, Pager, Panel, SelectField, messageOf } from "../../components";
+import { Badge, Button, Field, Loaded, Notice, PageTitle, Pager, Panel, SelectField, messageOf, useCursorPages } from "../../components";
 import { apiRaw } from "../../lib/api";
-import { Cell, StatCard, StatGrid, Table, TextArea, count, toneOf, useDebounced, usePagesFor } from "./shared";
+import { Cell, StatCard, StatGrid, Table, TextArea, count, toneOf, useDebounced } from "./shared";
 
 interface Subscriber {
   email: string;
@@ -53,7 +53,7 @@ function SubscriberListView() {
   const [status, setStatus] = useState("");
   const q = useDebounced(search.trim());
   const filters = { q, status };
-  const pages = usePagesFor(filters);
+  const pages = useCursorPages(filters);
   const params = { ...filters, limit: 25, cursor: pages.cursor };
   const subscribers = useQuery({
     queryKey: ["admin", "subscribers", params],
@@ -103,12 +103,7 @@ function SubscriberListView() {
                 </tr>
               ))}
             </Table>
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

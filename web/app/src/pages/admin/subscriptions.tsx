@@ -7,9 +7,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, queryString } from "../../lib/api";
 import { dateTime, money, type Money } from "../../lib/format";
 import { label } from "../../lib/vocabulary";
-import { Badge, Button, Loaded, Notice, PageTitle, Pager, SelectField, messageOf } from "../../components";
+import { Badge, Button, Loaded, Notice, PageTitle, Pager, SelectField, messageOf, useCursorPages } from "../../components";
 import { PLANS } from "./users";
-import { Cell, Table, UserLink, confirmed, toneOf, usePagesFor } from "./shared";
+import { Cell, Table, UserLink, confirmed, toneOf } from "./shared";
 
 interface SubscriptionView {
   user_id: string;
@@ -51,7 +51,7 @@ export function SubscriptionsView() {
   const [cancelling, setCancelling] = useState("");
   const [outcome, setOutcome] = useState<string | null>(null);
   const filters = { status, plan, cancelling };
-  const pages = usePagesFor(filters);
+  const pages = useCursorPages(filters);
   const params = { ...filters, limit: 25, cursor: pages.cursor };
   const client = useQueryClient();
   const subscriptions = useQuery({
@@ -144,12 +144,7 @@ export function SubscriptionsView() {
                 );
               })}
             </Table>
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

@@ -6,9 +6,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, queryString } from "../../lib/api";
 import { dateTime } from "../../lib/format";
 import { label } from "../../lib/vocabulary";
-import { Badge, Button, Field, Loaded, Notice, PageTitle, Pager, SelectField, messageOf } from "../../components";
+import { Badge, Button, Field, Loaded, Notice, PageTitle, Pager, SelectField, messageOf, useCursorPages } from "../../components";
 import { AuditTable, type AuditEntry } from "./audit";
-import { Cell, DetailPanel, Facts, Table, TextArea, confirmed, toneOf, useDebounced, usePagesFor } from "./shared";
+import { Cell, DetailPanel, Facts, Table, TextArea, confirmed, toneOf, useDebounced } from "./shared";
 
 export interface AdminUser {
   id: string;
@@ -59,7 +59,7 @@ function UserList({ selected }: { selected: string | null }) {
   const [role, setRole] = useState("");
   const q = useDebounced(search.trim());
   const filters = { q, status, verified, plan, role };
-  const pages = usePagesFor(filters);
+  const pages = useCursorPages(filters);
   const params = { ...filters, limit: 20, cursor: pages.cursor };
   const users = useQuery({
     queryKey: ["admin", "users", params],
@@ -113,12 +113,7 @@ function UserList({ selected }: { selected: string | null }) {
                 ))}
               </Table>
             )}
-            <Pager
-              hasPrevious={pages.page > 1}
-              hasNext={data.next_cursor !== null}
-              onPrevious={pages.previous}
-              onNext={() => data.next_cursor && pages.next(data.next_cursor)}
-            />
+            <Pager pages={pages} next={data.next_cursor} />
           </>
         )}
       </Loaded>

@@ -170,6 +170,30 @@ pub struct Answer {
 }
 
 impl App {
+    /// Runs the alert pipeline until nothing is left: catalogue events matched, then every
+    /// delivery they queued sent (as the background workers of `serve` would).
+    pub async fn settle_alerts(&self, pipeline: &dealpulse::runtime::AlertPipeline) {
+        loop {
+            let matched = dealpulse_alerts::worker::pump_events(
+                &pipeline.matcher,
+                self.runtime.events_queue.as_ref(),
+                10,
+            )
+            .await
+            .unwrap();
+            let sent = dealpulse_alerts::worker::pump_deliveries(
+                &pipeline.deliverer,
+                self.runtime.queue.as_ref(),
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+            if matched == 0 && sent == 0 {
+                break;
+            }
+        }
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Answer {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();

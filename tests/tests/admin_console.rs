@@ -398,7 +398,7 @@ async fn system_health_shows_queues_jobs_and_suppressions() {
         .send_batch(&["{}".to_string(), "{}".to_string()])
         .await
         .unwrap();
-    let pipeline = app.runtime.alerts().unwrap();
+    let pipeline = app.runtime.alerts();
     pipeline.digests.run().await.unwrap();
     app.runtime
         .events_queue

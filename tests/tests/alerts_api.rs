@@ -1562,7 +1562,7 @@ async fn the_alert_log_and_unsubscribe_links() {
         json!({"items": [], "next_cursor": null, "total": 0})
     );
 
-    let pipeline = app.runtime.alerts().unwrap();
+    let pipeline = app.runtime.alerts();
     let publish = |title: &str| {
         listing_event_json(
             title,
@@ -1740,7 +1740,7 @@ async fn administrators_retry_failed_deliveries_and_redrive_dead_letters() {
     )
     .await;
     let rule_path = format!("{RULES}/{}", created(&rule));
-    let pipeline = app.runtime.alerts().unwrap();
+    let pipeline = app.runtime.alerts();
     let deliver_all = || deliver_all(&app, &pipeline);
     app.runtime
         .events_queue

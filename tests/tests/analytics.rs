@@ -448,7 +448,7 @@ async fn tracked_links_count_savings_once_and_honour_the_opt_out() {
         )
         .await;
     assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.body);
-    let pipeline = app.runtime.alerts().unwrap();
+    let pipeline = app.runtime.alerts();
     let publish = |title: &str, price: &str| {
         let now = Timestamp::now();
         let mut deal = dealpulse_tests::alerts::listing(title, usd(price), now);

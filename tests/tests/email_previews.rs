@@ -25,29 +25,6 @@ async fn preview(app: &App, token: &str, template: &str) -> Answer {
     .await
 }
 
-async fn settle(app: &App) {
-    let pipeline = app.runtime.alerts().unwrap();
-    loop {
-        let matched = dealpulse_alerts::worker::pump_events(
-            &pipeline.matcher,
-            app.runtime.events_queue.as_ref(),
-            10,
-        )
-        .await
-        .unwrap();
-        let sent = dealpulse_alerts::worker::pump_deliveries(
-            &pipeline.deliverer,
-            app.runtime.queue.as_ref(),
-            std::time::Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
-        if matched == 0 && sent == 0 {
-            break;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn previews_show_labelled_samples_until_there_are_real_deals() {
     let app = app();
@@ -106,7 +83,7 @@ async fn previews_show_labelled_samples_until_there_are_real_deals() {
         )])
         .await
         .unwrap();
-    settle(&app).await;
+    app.settle_alerts(&app.runtime.alerts()).await;
     let sent = outbox
         .recent(100)
         .await

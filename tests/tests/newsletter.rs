@@ -258,7 +258,7 @@ async fn subscribers_opt_in_twice_import_in_bulk_and_get_the_weekly_top_deals() 
     assert_eq!((sent.deals, sent.queued, sent.done), (2, 4, true));
     let again = run.send_if_due().await.unwrap();
     assert_eq!(again.queued, 0, "one issue a week");
-    let pipeline = app.runtime.alerts().unwrap();
+    let pipeline = app.runtime.alerts();
     while dealpulse_alerts::worker::pump_deliveries(
         &pipeline.deliverer,
         app.runtime.queue.as_ref(),

@@ -349,27 +349,6 @@ async fn a_page_without_a_price_is_a_422_and_previews_are_rate_limited_per_user(
 }
 
 /// Matches every waiting catalogue event and sends every delivery it queued.
-async fn settle(app: &App, pipeline: &dealpulse::runtime::AlertPipeline) {
-    loop {
-        let matched = dealpulse_alerts::worker::pump_events(
-            &pipeline.matcher,
-            app.runtime.events_queue.as_ref(),
-            10,
-        )
-        .await
-        .unwrap();
-        let sent = dealpulse_alerts::worker::pump_deliveries(
-            &pipeline.deliverer,
-            app.runtime.queue.as_ref(),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
-        if matched == 0 && sent == 0 {
-            break;
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_now_gets_a_watch_its_alert_at_the_next_scrape_and_cannot_hammer_the_shop() {
@@ -402,9 +381,9 @@ async fn check_now_gets_a_watch_its_alert_at_the_next_scrape_and_cannot_hammer_t
         .runtime
         .scraper(BTreeSet::from([port_of(&base)]), Duration::ZERO)
         .unwrap();
-    let pipeline = app.runtime.alerts().unwrap();
+    let pipeline = app.runtime.alerts();
     scraper.run(Duration::from_secs(30)).await.unwrap();
-    settle(&app, &pipeline).await;
+    app.settle_alerts(&pipeline).await;
     let unchecked = store.product_by_id(product.id).await.unwrap().unwrap();
     assert_eq!(unchecked.last_checked_at, None, "not due, not checked");
     let log = app
@@ -438,7 +417,7 @@ async fn check_now_gets_a_watch_its_alert_at_the_next_scrape_and_cannot_hammer_t
 
     // Then the next scrape checks the page, and the watch fires through the pipeline.
     scraper.run(Duration::from_secs(30)).await.unwrap();
-    settle(&app, &pipeline).await;
+    app.settle_alerts(&pipeline).await;
     let checked = store.product_by_id(product.id).await.unwrap().unwrap();
     assert!(checked.last_checked_at.is_some());
     let price = checked.current_price.unwrap();
@@ -481,13 +460,13 @@ async fn check_now_judges_a_new_watch_against_an_unchanged_price() {
         .runtime
         .scraper(BTreeSet::from([port_of(&base)]), Duration::ZERO)
         .unwrap();
-    let pipeline = app.runtime.alerts().unwrap();
+    let pipeline = app.runtime.alerts();
     // Given the page was read (its price known) and has not changed since.
     let mut product = store.product_by_url(&page).await.unwrap().unwrap();
     product.check.next_check_at = None;
     store.save_product(&product).await.unwrap();
     scraper.run(Duration::from_secs(30)).await.unwrap();
-    settle(&app, &pipeline).await;
+    app.settle_alerts(&pipeline).await;
     let read = store.product_by_id(product.id).await.unwrap().unwrap();
     let price = read.current_price.unwrap();
     // A watch whose target the current price already meets.
@@ -504,29 +483,35 @@ async fn check_now_judges_a_new_watch_against_an_unchanged_price() {
         "/api/v1/watchlist/items/{}",
         created.body["id"].as_str().unwrap()
     );
+    // Backdates the last check by five minutes (past the check-now gap); `due` also makes the
+    // page due for an ordinary check.
+    let checked_minutes_ago = |due: bool| {
+        let store = store.clone();
+        async move {
+            let mut product = store.product_by_id(product.id).await.unwrap().unwrap();
+            if due {
+                product.check.next_check_at = None;
+            }
+            product.check.last_checked_at = Timestamp::now()
+                .checked_sub(SignedDuration::from_mins(5))
+                .ok();
+            store.save_product(&product).await.unwrap();
+        }
+    };
     // An ordinary check of an unchanged page announces nothing: no alert.
-    let mut due = store.product_by_id(product.id).await.unwrap().unwrap();
-    due.check.next_check_at = None;
-    due.check.last_checked_at = Timestamp::now()
-        .checked_sub(SignedDuration::from_mins(5))
-        .ok();
-    store.save_product(&due).await.unwrap();
+    checked_minutes_ago(true).await;
     scraper.run(Duration::from_secs(30)).await.unwrap();
-    settle(&app, &pipeline).await;
+    app.settle_alerts(&pipeline).await;
     let quiet = app
         .call(Method::GET, "/api/v1/alerts", Some(&token), None)
         .await;
     assert_eq!(quiet.body["total"], 0, "{}", quiet.body);
     // When the watcher asks for a check, the price read is announced and the watch fires.
-    let mut waited = store.product_by_id(product.id).await.unwrap().unwrap();
-    waited.check.last_checked_at = Timestamp::now()
-        .checked_sub(SignedDuration::from_mins(5))
-        .ok();
-    store.save_product(&waited).await.unwrap();
+    checked_minutes_ago(false).await;
     let scheduled = post(&app, &format!("{item}/check"), &token, None).await;
     assert_eq!(scheduled.status, StatusCode::ACCEPTED, "{}", scheduled.body);
     scraper.run(Duration::from_secs(30)).await.unwrap();
-    settle(&app, &pipeline).await;
+    app.settle_alerts(&pipeline).await;
     let checked = store.product_by_id(product.id).await.unwrap().unwrap();
     assert_eq!(
         checked.current_price,
@@ -539,14 +524,9 @@ async fn check_now_judges_a_new_watch_against_an_unchanged_price() {
     assert_eq!(log.body["total"], 1, "{}", log.body);
     assert_eq!(log.body["items"][0]["deliveries"][0]["status"], "sent");
     // The next ordinary check of the same price does not fire it again.
-    let mut again = checked;
-    again.check.next_check_at = None;
-    again.check.last_checked_at = Timestamp::now()
-        .checked_sub(SignedDuration::from_mins(5))
-        .ok();
-    store.save_product(&again).await.unwrap();
+    checked_minutes_ago(true).await;
     scraper.run(Duration::from_secs(30)).await.unwrap();
-    settle(&app, &pipeline).await;
+    app.settle_alerts(&pipeline).await;
     let still = app
         .call(Method::GET, "/api/v1/alerts", Some(&token), None)
         .await;

@@ -360,7 +360,7 @@ impl LocalRuntime {
     }
 
     /// The alert pipeline over this runtime's store, queues and transports.
-    pub fn alerts(&self) -> Result<AlertPipeline, dealpulse_fetch::BuildError> {
+    pub fn alerts(&self) -> AlertPipeline {
         let store = self.store.clone() as Arc<dyn Store>;
         let queue = self.queue.clone() as Arc<dyn Queue>;
         let clock = Arc::clone(&self.core.clock);
@@ -370,7 +370,7 @@ impl LocalRuntime {
             endpoints: self.notifiers.endpoints.clone(),
             push: self.notifiers.push.clone(),
         };
-        Ok(AlertPipeline {
+        AlertPipeline {
             matcher: Arc::new(Matcher::new(
                 Arc::clone(&store),
                 Arc::clone(&queue),
@@ -391,7 +391,7 @@ impl LocalRuntime {
                 },
             )),
             digests: Arc::new(DigestRun::new(store, queue, clock)),
-        })
+        }
     }
 
     /// Every route group on one router, with the common layers and the caller's socket address.

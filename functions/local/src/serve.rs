@@ -304,7 +304,7 @@ pub async fn serve(
         jobs_shutdown.clone(),
     ));
     let maildrop = tokio::spawn(watch_maildrop(runtime.mail_drop(), jobs_shutdown.clone()));
-    let alerts = run_alerts(&runtime, runtime.alerts()?, jobs_shutdown.clone());
+    let alerts = run_alerts(&runtime, runtime.alerts(), jobs_shutdown.clone());
     let scraping = match options.scrape_every {
         Some(every) => {
             let scraper =

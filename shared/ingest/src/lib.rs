@@ -195,7 +195,11 @@ pub fn apply(product: &TrackedProduct, observation: &Observation, now: Timestamp
     let price = observation.price.or(product.current_price);
     let price_changed = observation.price.is_some() && observation.price != product.current_price;
     let stock_changed = product.in_stock != Some(stock);
-    if let (true, Some(to)) = (price_changed, observation.price) {
+    // A check a watcher asked for announces the price it read even when it did not change, so
+    // a watch created or edited since is judged against today's price now rather than at the
+    // next change.
+    let announce = price_changed || product.check.requested_since_last_check();
+    if let (true, Some(to)) = (announce, observation.price) {
         events.push(ProductEvent::PriceChanged {
             from: product.current_price,
             to,
@@ -324,6 +328,19 @@ mod tests {
             same.product.last_checked_at,
             Some(later),
             "but the check is recorded"
+        );
+
+        // A check a watcher asked for announces the unchanged price, still without a new point.
+        let mut asked = first.product.clone();
+        assert!(asked.check.request_now(later).is_ok());
+        let requested = apply(&asked, &observe(&page(IN_STOCK), None, None), later);
+        assert_eq!(requested.point, None);
+        assert_eq!(
+            requested.events,
+            vec![ProductEvent::PriceChanged {
+                from: Some(eur("279")),
+                to: eur("279")
+            }]
         );
 
         for failure in [

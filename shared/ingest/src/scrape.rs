@@ -275,22 +275,7 @@ impl Scraper {
         );
         let result = observation.classification;
         checked.result = Some(result);
-        let mut changes = apply(&product, &observation, now);
-        // A check a watcher asked for announces the price it read even when it did not change,
-        // so a watch created or edited since is judged against today's price now rather than
-        // at the next change.
-        if product.check.requested_since_last_check() {
-            let announced = changes
-                .events
-                .iter()
-                .any(|e| matches!(e, ProductEvent::PriceChanged { .. }));
-            if let (false, Some(to)) = (announced, observation.price) {
-                changes.events.push(ProductEvent::PriceChanged {
-                    from: product.current_price,
-                    to,
-                });
-            }
-        }
+        let changes = apply(&product, &observation, now);
         let mut next = changes.product;
         next.check.record(
             result,

@@ -1,11 +1,46 @@
 // Shared pieces: labelled inputs with their error, buttons that show progress, notices,
 // loading/empty/error states and page headings. Every control has a visible label.
-import { useCallback, useEffect, useId, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useId, useState, type FormEvent, type ReactNode } from "react";
 import type { UseQueryResult } from "@tanstack/react-query";
 import { ApiProblem } from "./lib/api";
 
 const INPUT =
   "w-full rounded border border-slate-400 bg-white px-3 py-2 focus:outline-2 focus:outline-blue-600";
+
+/** What labelled controls share: the label, the control, its hint and its error, and the
+ * attributes that tie the control to them. */
+function Labelled(props: {
+  id: string;
+  label: string;
+  hint?: string;
+  error?: string;
+  control: (a11y: { id: string; "aria-invalid"?: true; "aria-describedby"?: string }) => ReactNode;
+}) {
+  const { id } = props;
+  const described = [props.error && `${id}-error`, props.hint && `${id}-hint`].filter(Boolean).join(" ");
+  return (
+    <div className="mb-4">
+      <label htmlFor={id} className="mb-1 block text-sm font-medium">
+        {props.label}
+      </label>
+      {props.control({
+        id,
+        "aria-invalid": props.error ? true : undefined,
+        "aria-describedby": described || undefined,
+      })}
+      {props.hint && (
+        <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
+          {props.hint}
+        </p>
+      )}
+      {props.error && (
+        <p id={`${id}-error`} className="mt-1 text-sm text-red-700">
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
+}
 
 export function Field(props: {
   label: string;
@@ -22,40 +57,60 @@ export function Field(props: {
   min?: number;
   max?: number;
 }) {
-  const id = `field-${props.name}`;
-  const described = [props.error && `${id}-error`, props.hint && `${id}-hint`].filter(Boolean).join(" ");
   return (
-    <div className="mb-4">
-      <label htmlFor={id} className="mb-1 block text-sm font-medium">
-        {props.label}
-      </label>
-      <input
-        id={id}
-        name={props.name}
-        type={props.type ?? "text"}
-        value={props.value}
-        required={props.required}
-        placeholder={props.placeholder}
-        inputMode={props.inputMode}
-        min={props.min}
-        max={props.max}
-        autoComplete={props.autoComplete}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={described || undefined}
-        onChange={(e) => props.onChange(e.target.value)}
-        className={INPUT}
-      />
-      {props.hint && (
-        <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
-          {props.hint}
-        </p>
+    <Labelled
+      id={`field-${props.name}`}
+      label={props.label}
+      hint={props.hint}
+      error={props.error}
+      control={(a11y) => (
+        <input
+          {...a11y}
+          name={props.name}
+          type={props.type ?? "text"}
+          value={props.value}
+          required={props.required}
+          placeholder={props.placeholder}
+          inputMode={props.inputMode}
+          min={props.min}
+          max={props.max}
+          autoComplete={props.autoComplete}
+          onChange={(e) => props.onChange(e.target.value)}
+          className={INPUT}
+        />
       )}
-      {props.error && (
-        <p id={`${id}-error`} className="mt-1 text-sm text-red-700">
-          {props.error}
-        </p>
+    />
+  );
+}
+
+export function TextArea(props: {
+  label: string;
+  name: string;
+  value: string;
+  onChange: (value: string) => void;
+  rows?: number;
+  hint?: string;
+  error?: string;
+  maxLength?: number;
+}) {
+  return (
+    <Labelled
+      id={`field-${props.name}`}
+      label={props.label}
+      hint={props.hint}
+      error={props.error}
+      control={(a11y) => (
+        <textarea
+          {...a11y}
+          name={props.name}
+          rows={props.rows ?? 3}
+          value={props.value}
+          maxLength={props.maxLength}
+          onChange={(e) => props.onChange(e.target.value)}
+          className={INPUT}
+        />
       )}
-    </div>
+    />
   );
 }
 
@@ -67,36 +122,24 @@ export function SelectField(props: {
   onChange: (value: string) => void;
   error?: string;
 }) {
-  const id = `field-${props.name}`;
   return (
-    <div className="mb-4">
-      <label htmlFor={id} className="mb-1 block text-sm font-medium">
-        {props.label}
-      </label>
-      <select
-        id={id}
-        name={props.name}
-        value={props.value}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={props.error ? `${id}-error` : undefined}
-        onChange={(e) => props.onChange(e.target.value)}
-        className={INPUT}
-      >
-        {props.options.map((option) => {
-          const [value, text] = typeof option === "string" ? [option, option] : option;
-          return (
-            <option key={value} value={value}>
-              {text}
-            </option>
-          );
-        })}
-      </select>
-      {props.error && (
-        <p id={`${id}-error`} className="mt-1 text-sm text-red-700">
-          {props.error}
-        </p>
+    <Labelled
+      id={`field-${props.name}`}
+      label={props.label}
+      error={props.error}
+      control={(a11y) => (
+        <select {...a11y} name={props.name} value={props.value} onChange={(e) => props.onChange(e.target.value)} className={INPUT}>
+          {props.options.map((option) => {
+            const [value, text] = typeof option === "string" ? [option, option] : option;
+            return (
+              <option key={value} value={value}>
+                {text}
+              </option>
+            );
+          })}
+        </select>
       )}
-    </div>
+    />
   );
 }
 
@@ -206,6 +249,14 @@ export function ChipsInput(props: {
       {props.error && <p className="mt-1 text-sm text-red-700">{props.error}</p>}
     </div>
   );
+}
+
+/** A form's submit handler that runs `mutate` instead of the browser's own submit. */
+export function submitting(mutate: () => void) {
+  return (event: FormEvent) => {
+    event.preventDefault();
+    mutate();
+  };
 }
 
 export function Submit({ busy, children }: { busy: boolean; children: ReactNode }) {

@@ -1,35 +1,22 @@
 // Sign up, log in, e-mail verification (the e-mailed link lands on #/verify-email?token=…),
 // forgot and reset password (#/reset-password?token=…).
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useState } from "react";
+import { useMutation } from "@tanstack/react-query";
 import { api, ApiProblem, logIn } from "../lib/api";
 import { navigate } from "../lib/route";
-import { Card, Field, Notice, Submit, messageOf } from "../components";
+import { Card, Field, Notice, Submit, fieldError, messageOf, submitting } from "../components";
 
 export function LogIn() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await logIn(email, password);
-      navigate("/");
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const login = useMutation({ mutationFn: () => logIn(email, password), onSuccess: () => navigate("/") });
   return (
     <Card title="Log in">
-      {error && <Notice kind="error">{error}</Notice>}
-      <form onSubmit={submit} noValidate>
+      {login.isError && <Notice kind="error">{messageOf(login.error)}</Notice>}
+      <form onSubmit={submitting(login.mutate)} noValidate>
         <Field label="E-mail" name="email" type="email" value={email} onChange={setEmail} autoComplete="email" required />
         <Field label="Password" name="password" type="password" value={password} onChange={setPassword} autoComplete="current-password" required />
-        <Submit busy={busy}>Log in</Submit>
+        <Submit busy={login.isPending}>Log in</Submit>
       </form>
       <p className="mt-4 text-sm">
         <a className="text-blue-700 underline" href="#/forgot-password">Forgot your password?</a>
@@ -43,24 +30,11 @@ export function LogIn() {
 export function SignUp() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<unknown>(null);
-  const [done, setDone] = useState(false);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
-      const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-      await api("POST", "/api/v1/auth/register", { email, password, timezone });
-      setDone(true);
-    } catch (e) {
-      setProblem(e);
-    } finally {
-      setBusy(false);
-    }
-  }
-  if (done) {
+  const register = useMutation({
+    mutationFn: () =>
+      api("POST", "/api/v1/auth/register", { email, password, timezone: Intl.DateTimeFormat().resolvedOptions().timeZone }),
+  });
+  if (register.isSuccess) {
     return (
       <Card title="Check your inbox">
         <Notice kind="success">
@@ -69,15 +43,15 @@ export function SignUp() {
       </Card>
     );
   }
-  const field = (name: string) => (problem instanceof ApiProblem ? problem.fieldError(name) : undefined);
-  const general = problem !== null && !(problem instanceof ApiProblem && problem.errors.length > 0);
+  const field = (name: string) => fieldError(register.error, name);
+  const general = register.isError && !(register.error instanceof ApiProblem && register.error.errors.length > 0);
   return (
     <Card title="Create your account">
-      {general && <Notice kind="error">{messageOf(problem)}</Notice>}
-      <form onSubmit={submit} noValidate>
+      {general && <Notice kind="error">{messageOf(register.error)}</Notice>}
+      <form onSubmit={submitting(register.mutate)} noValidate>
         <Field label="E-mail" name="email" type="email" value={email} onChange={setEmail} error={field("email")} autoComplete="email" required />
         <Field label="Password (8 characters or more)" name="password" type="password" value={password} onChange={setPassword} error={field("password")} autoComplete="new-password" required />
-        <Submit busy={busy}>Sign up</Submit>
+        <Submit busy={register.isPending}>Sign up</Submit>
       </form>
       <p className="mt-4 text-sm">
         Have an account? <a className="text-blue-700 underline" href="#/log-in">Log in</a>
@@ -112,31 +86,16 @@ export function VerifyEmail({ token }: { token: string | null }) {
 
 export function ForgotPassword() {
   const [email, setEmail] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [sent, setSent] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await api("POST", "/api/v1/auth/password/forgot", { email });
-      setSent(true);
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const forgot = useMutation({ mutationFn: () => api("POST", "/api/v1/auth/password/forgot", { email }) });
   return (
     <Card title="Reset your password">
-      {sent ? (
+      {forgot.isSuccess ? (
         <Notice kind="success">If {email} has an account, a reset link is on its way.</Notice>
       ) : (
-        <form onSubmit={submit} noValidate>
-          {error && <Notice kind="error">{error}</Notice>}
+        <form onSubmit={submitting(forgot.mutate)} noValidate>
+          {forgot.isError && <Notice kind="error">{messageOf(forgot.error)}</Notice>}
           <Field label="E-mail" name="email" type="email" value={email} onChange={setEmail} autoComplete="email" required />
-          <Submit busy={busy}>Send the reset link</Submit>
+          <Submit busy={forgot.isPending}>Send the reset link</Submit>
         </form>
       )}
     </Card>
@@ -145,23 +104,10 @@ export function ForgotPassword() {
 
 export function ResetPassword({ token }: { token: string | null }) {
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState(false);
-  const [problem, setProblem] = useState<unknown>(null);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
-      await api("POST", "/api/v1/auth/password/reset", { token: token ?? "", new_password: password });
-      setDone(true);
-    } catch (e) {
-      setProblem(e);
-    } finally {
-      setBusy(false);
-    }
-  }
-  if (done) {
+  const reset = useMutation({
+    mutationFn: () => api("POST", "/api/v1/auth/password/reset", { token: token ?? "", new_password: password }),
+  });
+  if (reset.isSuccess) {
     return (
       <Card title="Password changed">
         <Notice kind="success">
@@ -170,13 +116,13 @@ export function ResetPassword({ token }: { token: string | null }) {
       </Card>
     );
   }
-  const fieldError = problem instanceof ApiProblem ? problem.fieldError("new_password") : undefined;
+  const passwordError = fieldError(reset.error, "new_password");
   return (
     <Card title="Choose a new password">
-      {problem !== null && !fieldError && <Notice kind="error">{messageOf(problem)}</Notice>}
-      <form onSubmit={submit} noValidate>
-        <Field label="New password (8 characters or more)" name="new_password" type="password" value={password} onChange={setPassword} error={fieldError} autoComplete="new-password" required />
-        <Submit busy={busy}>Set the password</Submit>
+      {reset.isError && !passwordError && <Notice kind="error">{messageOf(reset.error)}</Notice>}
+      <form onSubmit={submitting(reset.mutate)} noValidate>
+        <Field label="New password (8 characters or more)" name="new_password" type="password" value={password} onChange={setPassword} error={passwordError} autoComplete="new-password" required />
+        <Submit busy={reset.isPending}>Set the password</Submit>
       </form>
     </Card>
   );

@@ -7,7 +7,7 @@ import { api } from "../lib/api";
 import { dateTime } from "../lib/format";
 import { CATEGORIES, CHANNELS, FREQUENCIES, WEEKDAYS, label } from "../lib/vocabulary";
 import { browserEndpoint, pushSupported, subscribeBrowser, unsubscribeBrowser } from "../lib/push";
-import { Badge, Button, CheckboxGroup, Field, Loaded, Notice, PageTitle, Panel, SelectField, fieldError, messageOf } from "../components";
+import { Badge, Button, CheckboxGroup, Field, Loaded, Notice, PageTitle, Panel, SelectField, fieldError, messageOf, submitting } from "../components";
 
 interface ChannelState {
   enabled: boolean;
@@ -229,10 +229,7 @@ function Phone({ summary }: { summary: Summary }) {
       {phone?.pending ? (
         <form
           noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            verify.mutate();
-          }}
+          onSubmit={submitting(() => verify.mutate())}
           className="flex flex-wrap items-end gap-2"
         >
           <Field label={`Code we texted (valid until ${dateTime(phone.code_expires_at)})`} name="phone-code" inputMode="numeric" autoComplete="one-time-code" value={code} onChange={setCode} error={fieldError(verify.error, "code")} />
@@ -245,10 +242,7 @@ function Phone({ summary }: { summary: Summary }) {
       ) : (
         <form
           noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            send.mutate();
-          }}
+          onSubmit={submitting(() => send.mutate())}
           className="flex flex-wrap items-end gap-2"
         >
           <Field label={phone ? "Use another number" : "Mobile number (international format)"} name="phone-number" type="tel" autoComplete="tel" placeholder="+14155550123" value={number} onChange={setNumber} error={fieldError(send.error, "number")} />
@@ -337,10 +331,7 @@ function Frequency({ summary }: { summary: Summary }) {
     <Panel title="How often">
       <form
         noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
+        onSubmit={submitting(() => save.mutate())}
       >
         {save.isSuccess && <Notice kind="success">Saved.</Notice>}
         {save.isError && <Notice kind="error">{messageOf(save.error)}</Notice>}
@@ -390,10 +381,7 @@ function QuietHours({ summary }: { summary: Summary }) {
     <Panel title="Quiet hours and time zone">
       <form
         noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
+        onSubmit={submitting(() => save.mutate())}
       >
         {save.isSuccess && <Notice kind="success">Saved.</Notice>}
         {save.isError && <Notice kind="error">{messageOf(save.error)}</Notice>}

@@ -24,7 +24,7 @@ import {
   SelectField,
   fieldError,
   messageOf,
-  useCursorPages,
+  useCursorPages, submitting
 } from "../components";
 
 interface RuleList {
@@ -525,10 +525,7 @@ function RuleTest({ id }: { id: string }) {
     <Panel title="Test this rule">
       <form
         className="mb-3 flex flex-wrap items-end gap-2"
-        onSubmit={(e) => {
-          e.preventDefault();
-          test.mutate();
-        }}
+        onSubmit={submitting(() => test.mutate())}
       >
         <SelectField label="Look back" name="test-days" value={days} onChange={setDays} options={[["1", "1 day"], ["7", "7 days"], ["30", "30 days"], ["90", "90 days"]]} />
         <div className="mb-4">

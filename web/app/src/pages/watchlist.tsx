@@ -20,7 +20,7 @@ import {
   SelectField,
   fieldError,
   messageOf,
-  useCursorPages,
+  useCursorPages, submitting
 } from "../components";
 
 const TimeChart = lazy(() => import("../charts/TimeChart"));
@@ -351,10 +351,7 @@ function AddWatch() {
         <Panel title="2. When to alert you">
           <form
             noValidate
-            onSubmit={(e) => {
-              e.preventDefault();
-              save.mutate();
-            }}
+            onSubmit={submitting(() => save.mutate())}
           >
             {save.isError && <Notice kind="error">{messageOf(save.error)}</Notice>}
             <TriggerFields draft={trigger} onChange={setTrigger} error={fieldError(save.error, "trigger")} />
@@ -527,10 +524,7 @@ function WatchSettings({ watch }: { watch: WatchView }) {
       </p>
       <form
         noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
+        onSubmit={submitting(() => save.mutate())}
       >
         {save.isError && <Notice kind="error">{messageOf(save.error)}</Notice>}
         {save.isSuccess && <Notice kind="success">Saved.</Notice>}

@@ -2,7 +2,6 @@
 // value, the lazily loaded chart and the tone of a status word. Badges always carry the word, so
 // colour is never the only signal.
 import { lazy, Suspense, useEffect, useId, useRef, type ComponentProps, type ReactNode } from "react";
-import { INPUT_CLASS } from "../../components";
 
 /** uPlot loads with the first chart, not with the admin console. */
 const LazyTimeChart = lazy(() => import("../../charts/TimeChart"));
@@ -81,47 +80,6 @@ export function Cell({ children, className = "" }: { children?: ReactNode; class
   return <td className={`px-3 py-2 align-top ${className}`}>{children}</td>;
 }
 
-export function TextArea(props: {
-  label: string;
-  name: string;
-  value: string;
-  onChange: (value: string) => void;
-  rows?: number;
-  hint?: string;
-  error?: string;
-  maxLength?: number;
-}) {
-  const id = `field-${props.name}`;
-  const described = [props.error && `${id}-error`, props.hint && `${id}-hint`].filter(Boolean).join(" ");
-  return (
-    <div className="mb-4">
-      <label htmlFor={id} className="mb-1 block text-sm font-medium">
-        {props.label}
-      </label>
-      <textarea
-        id={id}
-        name={props.name}
-        rows={props.rows ?? 3}
-        value={props.value}
-        maxLength={props.maxLength}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={described || undefined}
-        onChange={(e) => props.onChange(e.target.value)}
-        className={INPUT_CLASS}
-      />
-      {props.hint && (
-        <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
-          {props.hint}
-        </p>
-      )}
-      {props.error && (
-        <p id={`${id}-error`} className="mt-1 text-sm text-red-700">
-          {props.error}
-        </p>
-      )}
-    </div>
-  );
-}
 
 /** Cursor pages that start again at the first page whenever `filters` (any JSON-able value)
  * change — in the same render, so no request goes out with a cursor of the old filters. */
@@ -212,4 +170,4 @@ export function Facts({ items }: { items: [string, ReactNode][] }) {
   );
 }
 
-export { StatCard, useDebounced } from "../../components";
+export { StatCard, TextArea, useDebounced } from "../../components";

@@ -69,8 +69,7 @@ async fn bad_input_on_every_route_is_a_4xx_problem_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
-    let doc = dealpulse_api::openapi::document();
-    let doc = serde_json::to_value(&doc).unwrap();
+    let doc = dealpulse_api::openapi::document_json();
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
@@ -462,7 +461,7 @@ async fn every_id_addressed_route_answers_404_for_another_users_ids() {
     );
     let before = snapshot(&app, "bob@example.com").await;
 
-    let doc = serde_json::to_value(dealpulse_api::openapi::document()).unwrap();
+    let doc = dealpulse_api::openapi::document_json();
     let mut id_routes = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         // Tracked products are shared public pages, readable by every signed-in user; feeds
@@ -1210,7 +1209,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
 
 #[test]
 fn every_alert_route_documents_its_bodies_with_schemas_and_examples() {
-    let doc = serde_json::to_value(dealpulse_api::openapi::document()).unwrap();
+    let doc = dealpulse_api::openapi::document_json();
     let schemas = &doc["components"]["schemas"];
     let has_example = |content: &Value, context: &str| {
         let schema = &content["application/json"]["schema"];
@@ -1254,4 +1253,57 @@ fn every_alert_route_documents_its_bodies_with_schemas_and_examples() {
         }
     }
     assert!(checked >= 40, "only {checked} bodies checked");
+}
+
+/// Creates link to the operations on what they made (schemathesis' stateful phase follows
+/// them): every link names an operation of the document by `operationId` and fills exactly
+/// that operation's path parameter from the new record's `id`.
+#[test]
+fn creates_link_to_the_operations_on_their_record() {
+    let doc = dealpulse_api::openapi::document_json();
+    let mut operations = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if let Some(id) = operation["operationId"].as_str() {
+                assert!(
+                    operations
+                        .insert(id.to_string(), (path.clone(), method.clone()))
+                        .is_none(),
+                    "operationId {id} is not unique"
+                );
+            }
+        }
+    }
+    let mut linked = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let links = item["post"]["responses"]["201"]["links"].as_object();
+        for (name, link) in links.into_iter().flatten() {
+            let target = link["operationId"].as_str().unwrap_or_else(|| {
+                panic!("{path} link {name} has no operationId (snake-case key?): {link}")
+            });
+            let (target_path, _) = &operations[target];
+            assert!(
+                target_path.starts_with(&format!("{path}/{{")),
+                "{path} -> {target_path}"
+            );
+            let parameters = link["parameters"].as_object().unwrap();
+            assert_eq!(parameters.len(), 1, "{path} -> {target}");
+            let (parameter, value) = parameters.iter().next().unwrap();
+            assert!(
+                target_path.contains(&format!("{{{parameter}}}")),
+                "{path} -> {target_path}"
+            );
+            assert_eq!(value, "$response.body#/id");
+            linked.insert(target_path.clone());
+        }
+    }
+    for record in [
+        "/api/v1/deal-alert-rules/{id}",
+        "/api/v1/watchlist/items/{id}",
+        "/api/v1/notification-preferences/endpoints/{id}",
+        "/api/v1/ingest/feeds/{id}",
+        "/api/v1/me/api-keys/{id}",
+    ] {
+        assert!(linked.contains(record), "no create links to {record}");
+    }
 }

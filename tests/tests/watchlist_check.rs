@@ -214,9 +214,9 @@ async fn a_preview_reads_the_page_as_a_check_would_and_says_whether_it_is_watche
     assert_eq!(headphones.body["extracted_by"], "microdata");
     assert_eq!(headphones.body["price"]["currency"], "USD");
 
-    // A page the shop does not have: 502 without internals.
+    // A page the shop does not have: 422 (the address is the caller's input) without internals.
     let missing = preview(format!("{base}/demo-shop/p/no-such-thing")).await;
-    assert_problem(&missing, StatusCode::BAD_GATEWAY, "missing page");
+    assert_problem(&missing, StatusCode::UNPROCESSABLE_ENTITY, "missing page");
     assert!(missing.body["type"]
         .as_str()
         .unwrap()
@@ -311,7 +311,7 @@ async fn a_page_without_a_price_is_a_422_and_previews_are_rate_limited_per_user(
         },
     );
     let refused = post(&app, "/api/v1/watchlist/preview", &token, body()).await;
-    assert_problem(&refused, StatusCode::BAD_GATEWAY, "refused");
+    assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "refused");
     assert_eq!(
         refused.body["detail"],
         "the page could not be read: the site refused the request"

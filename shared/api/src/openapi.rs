@@ -188,5 +188,216 @@ impl Modify for BearerAuth {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    document_shared_problems(&mut doc);
+    document_links(&mut doc);
     doc
+}
+
+/// The document as served at `/openapi.json`. utoipa 5.5 writes a link's fields in snake case
+/// (`operation_id`); OpenAPI names them `operationId`, `operationRef` and `requestBody`, and
+/// tools ignore links without them, so they are renamed here.
+pub fn document_json() -> serde_json::Value {
+    let mut json = serde_json::to_value(document()).unwrap_or_default();
+    let responses = json
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("responses"))
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|responses| responses.values_mut());
+    for response in responses {
+        let links = response
+            .get_mut("links")
+            .and_then(serde_json::Value::as_object_mut);
+        for link in links.into_iter().flat_map(|links| links.values_mut()) {
+            let Some(link) = link.as_object_mut() else {
+                continue;
+            };
+            for (from, to) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(value) = link.remove(from) {
+                    link.insert(to.to_string(), value);
+                }
+            }
+        }
+    }
+    json
+}
+
+/// Links each create (a POST answering 201 with a record that has an `id`) to the operations
+/// on that record (`{collection}/{id}…`), so a stateful tester (schemathesis' stateful phase) or
+/// a client generator can follow a new record to its reads, edits and deletion.
+fn document_links(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::link::LinkBuilder;
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::RefOr;
+    let Some(components) = doc.components.clone() else {
+        return;
+    };
+    let mut links: Vec<(String, String, utoipa::openapi::link::Link)> = Vec::new();
+    for (collection, item) in &doc.paths.paths {
+        let Some(created) = item
+            .post
+            .as_ref()
+            .and_then(|post| post.responses.responses.get("201"))
+        else {
+            continue;
+        };
+        let RefOr::T(created) = created else { continue };
+        let has_id = created
+            .content
+            .get("application/json")
+            .and_then(|content| content.schema.as_ref())
+            .is_some_and(|schema| has_property(schema, "id", &components, 0));
+        if !has_id {
+            continue;
+        }
+        let prefix = format!("{collection}/{{");
+        for (path, target) in doc
+            .paths
+            .paths
+            .iter()
+            .filter(|(path, _)| path.starts_with(&prefix))
+        {
+            let Some(name) = path[prefix.len()..].split('}').next() else {
+                continue;
+            };
+            for operation in [
+                &target.get,
+                &target.post,
+                &target.put,
+                &target.patch,
+                &target.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let only_this_parameter = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .all(|p| p.parameter_in != ParameterIn::Path || p.name == name);
+                let Some(id) = operation
+                    .operation_id
+                    .as_ref()
+                    .filter(|_| only_this_parameter)
+                else {
+                    continue;
+                };
+                let link = LinkBuilder::new()
+                    .operation_id(id.clone())
+                    .parameter(name, "$response.body#/id")
+                    .build();
+                links.push((collection.clone(), id.clone(), link));
+            }
+        }
+    }
+    for (collection, name, link) in links {
+        let created = doc
+            .paths
+            .paths
+            .get_mut(&collection)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|post| post.responses.responses.get_mut("201"));
+        if let Some(RefOr::T(created)) = created {
+            created.links.insert(name, RefOr::T(link));
+        }
+    }
+}
+
+/// Whether a schema (through references and `allOf`) has a top-level property `name`.
+fn has_property(
+    schema: &utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    name: &str,
+    components: &utoipa::openapi::Components,
+    depth: usize,
+) -> bool {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    if depth > 8 {
+        return false;
+    }
+    match schema {
+        RefOr::Ref(reference) => reference
+            .ref_location
+            .rsplit('/')
+            .next()
+            .and_then(|component| components.schemas.get(component))
+            .is_some_and(|schema| has_property(schema, name, components, depth + 1)),
+        RefOr::T(Schema::Object(object)) => object.properties.contains_key(name),
+        RefOr::T(Schema::AllOf(all)) => all
+            .items
+            .iter()
+            .any(|part| has_property(part, name, components, depth + 1)),
+        RefOr::T(_) => false,
+    }
+}
+
+/// Adds the answers that come from shared layers rather than from a handler, so each operation
+/// lists every status it can give: the bearer gate's 401, the JSON body reader's 400 (no
+/// Content-Type, unreadable JSON), 413 and 422, the query reader's 422 for unknown or invalid
+/// parameters, and the 404 of an unknown path id. An answer a handler documents is kept.
+fn document_shared_problems(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let parameters = operation.parameters.as_deref().unwrap_or_default();
+            let has = |place: ParameterIn| parameters.iter().any(|p| p.parameter_in == place);
+            let (query, path) = (has(ParameterIn::Query), has(ParameterIn::Path));
+            let mut statuses: Vec<(&str, &str)> = Vec::new();
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                statuses.push(("401", "No valid access token or API key."));
+            }
+            if operation.request_body.is_some() {
+                statuses.push((
+                    "400",
+                    "The body is missing its Content-Type or cannot be read.",
+                ));
+                statuses.push(("413", "The body is larger than this route takes."));
+                statuses.push(("422", "A field of the body is invalid; see errors."));
+            }
+            if query {
+                statuses.push((
+                    "422",
+                    "A query parameter is unknown, repeated or invalid; see errors.",
+                ));
+            }
+            if path {
+                statuses.push(("404", "There is no such resource."));
+            }
+            for (status, description) in statuses {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| problem_response(description).into());
+            }
+        }
+    }
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
 }

@@ -103,10 +103,12 @@ pub enum ApiError {
     RateLimited(RateLimitInfo),
     #[error("a dependency is unavailable")]
     Unavailable(String),
-    /// A page the caller named could not be fetched; the text is safe to show.
+    /// A page the caller named could not be fetched; the text is safe to show. 422, not 502: the
+    /// address is the caller's input, and a 5xx would page whoever watches server errors.
     #[error("{0}")]
     PageUnreadable(String),
-    /// A Discord/Slack/webhook endpoint did not take a test alert: its answer, for the user.
+    /// A Discord/Slack/webhook endpoint did not take a test alert: its answer, for the user
+    /// (422 like [`ApiError::PageUnreadable`]: the endpoint is the caller's to fix).
     #[error("the endpoint did not accept the test alert: {0}")]
     EndpointRefused(String),
     /// A page was read but shows no price a check could use.
@@ -224,13 +226,13 @@ impl ApiError {
                 "A service this request depends on is unavailable; try again shortly.".into(),
             ),
             ApiError::PageUnreadable(detail) => (
-                StatusCode::BAD_GATEWAY,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "page-unreadable",
                 "The page could not be read",
                 detail.clone(),
             ),
             ApiError::EndpointRefused(detail) => (
-                StatusCode::BAD_GATEWAY,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "endpoint-refused",
                 "The endpoint did not accept the test alert",
                 detail.clone(),

@@ -121,7 +121,7 @@ pub fn quota_error(error: StoreError, plan: Plan, limits: &PlanLimits, limit: Li
     }
 }
 
-/// Query-string parameters, parsed by hand so that every problem is a 400 naming the parameter
+/// Query-string parameters, parsed by hand so that every problem is a 422 naming the parameter
 /// and unknown parameters are refused like unknown body fields.
 pub struct QueryParams {
     values: HashMap<String, String>,

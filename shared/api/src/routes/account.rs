@@ -652,20 +652,20 @@ pub struct AuditEntry {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AuditList {
+pub struct AccountAuditList {
     pub items: Vec<AuditEntry>,
 }
 
 /// Security events of the caller's account, newest first (last 100).
 #[utoipa::path(get, path = "/api/v1/me/audit", tag = "account",
     security(("bearer" = [])),
-    responses((status = 200, body = AuditList)))]
+    responses((status = 200, body = AccountAuditList)))]
 pub async fn list_audit(
     State(state): State<AccountState>,
     caller: Authenticated,
-) -> Result<Json<AuditList>, ApiError> {
+) -> Result<Json<AccountAuditList>, ApiError> {
     let events = state.core.store.audit_of_user(caller.user.id, 100).await?;
-    Ok(Json(AuditList {
+    Ok(Json(AccountAuditList {
         items: events
             .into_iter()
             .map(|event| AuditEntry {

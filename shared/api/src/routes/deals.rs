@@ -71,7 +71,7 @@ pub struct DealView {
 /// A category facet: how many deals of the search (before the category filter) it holds.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"category": "computers", "count": 12}))]
-pub struct CategoryCount {
+pub struct CategoryFacet {
     pub category: String,
     pub count: usize,
 }
@@ -92,7 +92,7 @@ pub struct DealFeed {
     pub total: usize,
     pub next_cursor: Option<String>,
     /// Counts per category over the deals matching every filter but `category`, most first.
-    pub categories: Vec<CategoryCount>,
+    pub categories: Vec<CategoryFacet>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,9 +261,9 @@ pub async fn list_deals(
     for category in searched.iter().filter_map(|l| l.category) {
         *counts.entry(category).or_default() += 1;
     }
-    let mut facets: Vec<CategoryCount> = counts
+    let mut facets: Vec<CategoryFacet> = counts
         .into_iter()
-        .map(|(category, count)| CategoryCount {
+        .map(|(category, count)| CategoryFacet {
             category: category.to_string(),
             count,
         })

@@ -180,8 +180,8 @@ fn csv_field(text: &str) -> String {
     security(("bearer" = [])),
     params(("format" = Option<String>, Query, description = "json (default) or zip")),
     responses(
-        (status = 200, description = "The export", content_type = "application/json"),
-        (status = 200, description = "The export as a zip", content_type = "application/zip"),
+        (status = 200, description = "The export: JSON, or with format=zip a zip of export.json and one CSV per table",
+            content((Object = "application/json"), (String = "application/zip"))),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export_me(

@@ -114,7 +114,7 @@ pub async fn readiness(State(state): State<HealthState>) -> Response {
 pub async fn openapi_document() -> Response {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(openapi::document()),
+        Json(openapi::document_json()),
     )
         .into_response()
 }

@@ -246,7 +246,7 @@ pub async fn confirm(
 }
 
 /// The page an unsubscribe link opens, with the button that unsubscribes. Changes nothing.
-#[utoipa::path(get, path = "/api/v1/newsletter/unsubscribe", tag = "newsletter",
+#[utoipa::path(get, path = "/api/v1/newsletter/unsubscribe", tag = "newsletter", operation_id = "show_newsletter_unsubscribe",
     params(("token" = String, Query)),
     responses(
         (status = 200, description = "A page with an unsubscribe button", content_type = "text/html"),
@@ -275,7 +275,7 @@ pub async fn show_unsubscribe(
 
 /// Unsubscribes (the button, or the mail client's `List-Unsubscribe=One-Click`); repeating it
 /// is harmless.
-#[utoipa::path(post, path = "/api/v1/newsletter/unsubscribe", tag = "newsletter",
+#[utoipa::path(post, path = "/api/v1/newsletter/unsubscribe", tag = "newsletter", operation_id = "newsletter_unsubscribe",
     params(("token" = String, Query)),
     responses(
         (status = 200, description = "Done; a page saying so", content_type = "text/html"),

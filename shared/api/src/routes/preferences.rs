@@ -318,6 +318,35 @@ async fn require_summary_match(
     )
 }
 
+/// Applies `edit` to the caller's preferences and stores them. Without `If-Match`, a write that
+/// lands between this read and save is not the caller's conflict: the edit is applied again to
+/// the newer preferences. Every round one of the contending writers wins, so up to
+/// `PREFERENCE_WRITE_TRIES` simultaneous edits all land; past that a 409 says retry. With
+/// `If-Match` the caller named the version it saw, so a newer one is a 412 like any other
+/// mismatch.
+const PREFERENCE_WRITE_TRIES: u32 = 10;
+
+async fn change_preferences<T>(
+    core: &Core,
+    user: &User,
+    headers: &HeaderMap,
+    mut edit: impl FnMut(&mut NotificationPreferences) -> Result<T, ApiError>,
+) -> Result<(NotificationPreferences, T), ApiError> {
+    let conditional = headers.contains_key(axum::http::header::IF_MATCH);
+    let mut tries = 1;
+    loop {
+        let mut prefs = load_preferences(core, user.id).await?;
+        require_summary_match(core, user, &prefs, headers).await?;
+        let outcome = edit(&mut prefs)?;
+        match save_preferences(core, prefs).await {
+            Ok(stored) => return Ok((stored, outcome)),
+            Err(ApiError::Conflict(_)) if conditional => return Err(ApiError::PreconditionFailed),
+            Err(ApiError::Conflict(_)) if tries < PREFERENCE_WRITE_TRIES => tries += 1,
+            Err(other) => return Err(other),
+        }
+    }
+}
+
 async fn summary_response(
     core: &Core,
     user: &User,
@@ -377,6 +406,7 @@ pub struct ChannelsRequest {
     responses(
         (status = 200, body = PreferencesSummary, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Edited by more than ten writers at once; retry", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -387,42 +417,42 @@ pub async fn set_channels(
     JsonBody(request): JsonBody<ChannelsRequest>,
 ) -> Result<Response, ApiError> {
     let core = &state.core;
-    let mut prefs = load_preferences(core, caller.user.id).await?;
-    require_summary_match(core, &caller.user, &prefs, &headers).await?;
     let limits = core.plans.limits(caller.user.plan);
     let configured = Configured::load(core, caller.user.id).await?;
-    let mut fields = Fields::default();
-    for (channel, wanted) in [
-        (Channel::Email, request.email),
-        (Channel::Discord, request.discord),
-        (Channel::Slack, request.slack),
-        (Channel::Webhook, request.webhook),
-        (Channel::Sms, request.sms),
-        (Channel::Push, request.push),
-    ] {
-        match wanted {
-            None => {}
-            Some(false) => {
-                prefs.channels.remove(&channel);
-            }
-            Some(true) => {
-                if !limits.channels.contains(&channel) {
-                    return Err(plan_limit(
-                        caller.user.plan,
-                        limits,
-                        Limit::Channel(channel),
-                    ));
+    let (stored, ()) = change_preferences(core, &caller.user, &headers, |prefs| {
+        let mut fields = Fields::default();
+        for (channel, wanted) in [
+            (Channel::Email, request.email),
+            (Channel::Discord, request.discord),
+            (Channel::Slack, request.slack),
+            (Channel::Webhook, request.webhook),
+            (Channel::Sms, request.sms),
+            (Channel::Push, request.push),
+        ] {
+            match wanted {
+                None => {}
+                Some(false) => {
+                    prefs.channels.remove(&channel);
                 }
-                if configured.has(channel) {
-                    prefs.channels.insert(channel);
-                } else {
-                    fields.take::<(), _>(channel.as_str(), Err(setup_hint(channel)));
+                Some(true) => {
+                    if !limits.channels.contains(&channel) {
+                        return Err(plan_limit(
+                            caller.user.plan,
+                            limits,
+                            Limit::Channel(channel),
+                        ));
+                    }
+                    if configured.has(channel) {
+                        prefs.channels.insert(channel);
+                    } else {
+                        fields.take::<(), _>(channel.as_str(), Err(setup_hint(channel)));
+                    }
                 }
             }
         }
-    }
-    fields.finish()?;
-    let stored = save_preferences(core, prefs).await?;
+        fields.finish()
+    })
+    .await?;
     summary_response(core, &caller.user, &stored, &HeaderMap::new()).await
 }
 
@@ -471,6 +501,7 @@ pub struct FrequencyRequest {
     request_body = FrequencyRequest,
     responses(
         (status = 200, body = PreferencesSummary, headers(("ETag" = String))),
+        (status = 409, description = "Edited by more than ten writers at once; retry", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -481,68 +512,69 @@ pub async fn set_frequency(
     JsonBody(request): JsonBody<FrequencyRequest>,
 ) -> Result<Response, ApiError> {
     let core = &state.core;
-    let mut prefs = load_preferences(core, caller.user.id).await?;
-    require_summary_match(core, &caller.user, &prefs, &headers).await?;
-    let mut fields = Fields::default();
-    if let Some(text) = &request.frequency {
-        if let Some(frequency) = fields.take(
-            "frequency",
-            Frequency::parse(text).ok_or("frequency is immediate, daily or weekly"),
-        ) {
-            prefs.frequency = frequency;
-        }
-    }
-    if let Some(hour) = request.digest_hour {
-        if let Some(hour) = fields.take(
-            "digest_hour",
-            (hour <= 23).then_some(hour).ok_or("digest_hour is 0 to 23"),
-        ) {
-            prefs.digest_hour = hour;
-        }
-    }
-    if let Some(text) = &request.digest_weekday {
-        if let Some(day) = fields.take(
-            "digest_weekday",
-            DigestWeekday::parse(text).ok_or("digest_weekday is monday to sunday"),
-        ) {
-            prefs.digest_weekday = day;
-        }
-    }
-    match &request.max_alerts_per_day {
-        None => {}
-        Some(Value::Null) => prefs.max_alerts_per_day = None,
-        Some(value) => {
-            let cap = value
-                .as_u64()
-                .filter(|n| {
-                    (1..=u64::from(NotificationPreferences::MAX_ALERTS_PER_DAY)).contains(n)
-                })
-                .map(|n| n as u16)
-                .ok_or("max_alerts_per_day is 1 to 1000, or null for no cap");
-            if let Some(cap) = fields.take("max_alerts_per_day", cap) {
-                prefs.max_alerts_per_day = Some(cap);
+    let (stored, locale) = change_preferences(core, &caller.user, &headers, |prefs| {
+        let mut fields = Fields::default();
+        if let Some(text) = &request.frequency {
+            if let Some(frequency) = fields.take(
+                "frequency",
+                Frequency::parse(text).ok_or("frequency is immediate, daily or weekly"),
+            ) {
+                prefs.frequency = frequency;
             }
         }
-    }
-    if let Some(list) = &request.categories {
-        let parsed: Result<BTreeSet<Category>, String> = list
-            .iter()
-            .map(|c| Category::parse(c).ok_or_else(|| format!("unknown category {c:?}")))
-            .collect();
-        if let Some(set) = fields.take("categories", parsed) {
-            prefs.categories = set;
+        if let Some(hour) = request.digest_hour {
+            if let Some(hour) = fields.take(
+                "digest_hour",
+                (hour <= 23).then_some(hour).ok_or("digest_hour is 0 to 23"),
+            ) {
+                prefs.digest_hour = hour;
+            }
         }
-    }
-    if let Some(tracking) = request.click_tracking {
-        prefs.click_tracking = tracking;
-    }
-    let locale = match &request.language {
-        None => None,
-        Some(text) => fields.take("language", Locale::parse(text)),
-    };
-    fields.finish()?;
+        if let Some(text) = &request.digest_weekday {
+            if let Some(day) = fields.take(
+                "digest_weekday",
+                DigestWeekday::parse(text).ok_or("digest_weekday is monday to sunday"),
+            ) {
+                prefs.digest_weekday = day;
+            }
+        }
+        match &request.max_alerts_per_day {
+            None => {}
+            Some(Value::Null) => prefs.max_alerts_per_day = None,
+            Some(value) => {
+                let cap = value
+                    .as_u64()
+                    .filter(|n| {
+                        (1..=u64::from(NotificationPreferences::MAX_ALERTS_PER_DAY)).contains(n)
+                    })
+                    .map(|n| n as u16)
+                    .ok_or("max_alerts_per_day is 1 to 1000, or null for no cap");
+                if let Some(cap) = fields.take("max_alerts_per_day", cap) {
+                    prefs.max_alerts_per_day = Some(cap);
+                }
+            }
+        }
+        if let Some(list) = &request.categories {
+            let parsed: Result<BTreeSet<Category>, String> = list
+                .iter()
+                .map(|c| Category::parse(c).ok_or_else(|| format!("unknown category {c:?}")))
+                .collect();
+            if let Some(set) = fields.take("categories", parsed) {
+                prefs.categories = set;
+            }
+        }
+        if let Some(tracking) = request.click_tracking {
+            prefs.click_tracking = tracking;
+        }
+        let locale = match &request.language {
+            None => None,
+            Some(text) => fields.take("language", Locale::parse(text)),
+        };
+        fields.finish()?;
+        Ok(locale)
+    })
+    .await?;
     let user = update_account(core, &caller.user, None, locale).await?;
-    let stored = save_preferences(core, prefs).await?;
     summary_response(core, &user, &stored, &HeaderMap::new()).await
 }
 
@@ -590,6 +622,7 @@ pub struct QuietHoursRequest {
     request_body = QuietHoursRequest,
     responses(
         (status = 200, body = PreferencesSummary, headers(("ETag" = String))),
+        (status = 409, description = "Edited by more than ten writers at once; retry", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -600,42 +633,43 @@ pub async fn set_quiet_hours(
     JsonBody(request): JsonBody<QuietHoursRequest>,
 ) -> Result<Response, ApiError> {
     let core = &state.core;
-    let mut prefs = load_preferences(core, caller.user.id).await?;
-    require_summary_match(core, &caller.user, &prefs, &headers).await?;
-    let mut fields = Fields::default();
-    let time = |fields: &mut Fields, name: &str, value: &Value| -> Option<LocalTime> {
-        let parsed = value
-            .as_str()
-            .ok_or("times are written HH:MM".to_string())
-            .and_then(|text| LocalTime::parse(text).map_err(|e| e.0.to_string()));
-        fields.take(name, parsed)
-    };
-    match (&request.start, &request.end) {
-        (None, None) => {}
-        (Some(Value::Null), Some(Value::Null)) => prefs.quiet_hours = None,
-        (Some(start), Some(end)) if !start.is_null() && !end.is_null() => {
-            let start = time(&mut fields, "start", start);
-            let end = time(&mut fields, "end", end);
-            if let (Some(start), Some(end)) = (start, end) {
-                if let Some(window) = fields.take("end", QuietHours::new(start, end)) {
-                    prefs.quiet_hours = Some(window);
+    let (stored, timezone) = change_preferences(core, &caller.user, &headers, |prefs| {
+        let mut fields = Fields::default();
+        let time = |fields: &mut Fields, name: &str, value: &Value| -> Option<LocalTime> {
+            let parsed = value
+                .as_str()
+                .ok_or("times are written HH:MM".to_string())
+                .and_then(|text| LocalTime::parse(text).map_err(|e| e.0.to_string()));
+            fields.take(name, parsed)
+        };
+        match (&request.start, &request.end) {
+            (None, None) => {}
+            (Some(Value::Null), Some(Value::Null)) => prefs.quiet_hours = None,
+            (Some(start), Some(end)) if !start.is_null() && !end.is_null() => {
+                let start = time(&mut fields, "start", start);
+                let end = time(&mut fields, "end", end);
+                if let (Some(start), Some(end)) = (start, end) {
+                    if let Some(window) = fields.take("end", QuietHours::new(start, end)) {
+                        prefs.quiet_hours = Some(window);
+                    }
                 }
             }
+            _ => {
+                fields.take::<(), _>(
+                    "start",
+                    Err("give start and end together (both null to turn quiet hours off)"),
+                );
+            }
         }
-        _ => {
-            fields.take::<(), _>(
-                "start",
-                Err("give start and end together (both null to turn quiet hours off)"),
-            );
-        }
-    }
-    let timezone = match &request.timezone {
-        None => None,
-        Some(text) => fields.take("timezone", TimeZoneName::parse(text)),
-    };
-    fields.finish()?;
+        let timezone = match &request.timezone {
+            None => None,
+            Some(text) => fields.take("timezone", TimeZoneName::parse(text)),
+        };
+        fields.finish()?;
+        Ok(timezone)
+    })
+    .await?;
     let user = update_account(core, &caller.user, timezone, None).await?;
-    let stored = save_preferences(core, prefs).await?;
     summary_response(core, &user, &stored, &HeaderMap::new()).await
 }
 
@@ -1044,15 +1078,15 @@ fn test_notice(endpoint: &ChannelEndpoint, now: Timestamp) -> Result<Notice, Api
 
 /// Posts a sample alert to the endpoint, as a real alert would be posted (same transport,
 /// signing and formatting), and records when it was last tested. At most 5 a minute per user;
-/// an endpoint that refuses answers 502 with the receiver's status.
+/// an endpoint that refuses answers 422 (`endpoint-refused`) with the receiver's status.
 #[utoipa::path(post, path = "/api/v1/notification-preferences/endpoints/{id}/test", tag = "preferences",
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = TestSendResult),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn test_endpoint(
     State(state): State<PreferencesState>,

@@ -716,7 +716,7 @@ pub struct PagePreviewView {
 
 /// Fetches a product page through the SSRF-guarded fetcher and reads it as a check would (the
 /// product's and its host's selector overrides included), without storing anything. Limited
-/// per user (30 a minute). 422 when the page shows no price, 502 when it cannot be read.
+/// per user (30 a minute). 422 when the page shows no price (`no-price`) or cannot be read (`page-unreadable`).
 #[utoipa::path(post, path = "/api/v1/watchlist/preview", tag = "watchlist",
     security(("bearer" = [])),
     request_body = PreviewRequest,
@@ -724,7 +724,6 @@ pub struct PagePreviewView {
         (status = 200, body = PagePreviewView),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn preview(
     State(state): State<WatchlistState>,

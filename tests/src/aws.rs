@@ -22,7 +22,7 @@ pub const SENDER_DOMAIN: &str = "dealpulse.test";
 pub const SENDER: &str = "DealPulse <alerts@dealpulse.test>";
 
 pub async fn sdk_config(moto: &Moto) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    dealpulse_aws::sdk_config_loader()
         .endpoint_url(&moto.endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))

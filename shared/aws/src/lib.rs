@@ -15,9 +15,18 @@ pub mod sqs;
 /// Loads the shared SDK configuration once at start-up: region, credentials and, when
 /// `AWS_ENDPOINT_URL` is set (tests against a local emulator), the endpoint.
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    sdk_config_loader().load().await
+}
+
+/// The SDK configuration loader with our HTTPS client: the SDK's hyper client with rustls on
+/// ring and the system's trust roots, which is its default client minus a second crypto library
+/// (see the workspace `Cargo.toml`). Tests start from it too.
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https)
 }
 
 /// [`describe`] for callers outside this crate (functions using an SDK client directly).

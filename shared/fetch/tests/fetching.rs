@@ -187,7 +187,12 @@ async fn fixture() -> Fixture {
                 }
             }),
         )
-        .route("/always-down", get(|| async { StatusCode::BAD_GATEWAY }));
+        .route("/always-down", get(|| async { StatusCode::BAD_GATEWAY }))
+        // Closes the connection after answering, so the next fetch resolves the name again.
+        .route(
+            "/closing",
+            get(|| async { ([(header::CONNECTION, "close")], "<h1>page</h1>") }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -356,6 +361,46 @@ async fn ssrf_attempts_are_all_blocked() {
             "{attempt}: {outcome:?}"
         );
     }
+}
+
+/// Answers the fixture's address first and a private one from then on: a DNS rebinding.
+struct RebindingLookup {
+    calls: AtomicU32,
+}
+
+impl dealpulse_fetch::Lookup for RebindingLookup {
+    fn lookup(
+        &self,
+        _host: &str,
+    ) -> futures::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
+        let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
+        let address: IpAddr = if first {
+            [127, 0, 0, 1].into()
+        } else {
+            [169, 254, 169, 254].into()
+        };
+        Box::pin(async move { Ok(vec![address]) })
+    }
+}
+
+/// The address check runs on every connection's own lookup (reqwest's resolver hook), so a
+/// name that passed once and then resolves to the metadata service is blocked, not followed.
+#[tokio::test]
+async fn dns_rebinding_after_a_vetted_fetch_is_blocked() {
+    let f = fixture().await;
+    let lookup = Arc::new(RebindingLookup {
+        calls: AtomicU32::new(0),
+    });
+    let fetcher = Fetcher::new(f.config.clone(), lookup.clone()).unwrap();
+    let url = url::Url::parse(&format!("http://rebind.example:{}/closing", f.port)).unwrap();
+    let first = fetcher.fetch(&url, &Validators::default()).await;
+    assert!(matches!(first, FetchOutcome::Ok(_)), "{first:?}");
+    let second = fetcher.fetch(&url, &Validators::default()).await;
+    assert!(matches!(second, FetchOutcome::Blocked(_)), "{second:?}");
+    assert!(
+        lookup.calls.load(Ordering::SeqCst) >= 2,
+        "the name was not looked up again"
+    );
 }
 
 #[tokio::test]

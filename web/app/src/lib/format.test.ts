@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { discount, money, relative } from "./format";
+import { discount, externalHref, money, relative } from "./format";
 
 describe("formatting", () => {
   it("computes the discount only for a higher earlier price in the same currency", () => {
@@ -20,5 +20,18 @@ describe("formatting", () => {
     expect(relative("2026-12-04T11:57:00Z", now)).toMatch(/3 minutes ago/);
     expect(relative("2026-12-02T12:00:00Z", now)).toMatch(/2 days ago/);
     expect(relative(null, now)).toBe("never");
+  });
+});
+
+describe("externalHref", () => {
+  it("keeps http(s) addresses and drops every other scheme", () => {
+    expect(externalHref("https://shop.example/p/1?x=1")).toBe("https://shop.example/p/1?x=1");
+    expect(externalHref("http://shop.example/")).toBe("http://shop.example/");
+    expect(externalHref("javascript:alert(1)")).toBeUndefined();
+    expect(externalHref(" JavaScript:alert(1)")).toBeUndefined();
+    expect(externalHref("data:text/html,<script>alert(1)</script>")).toBeUndefined();
+    expect(externalHref("vbscript:msgbox(1)")).toBeUndefined();
+    expect(externalHref("/relative")).toBeUndefined();
+    expect(externalHref(null)).toBeUndefined();
   });
 });

@@ -47,3 +47,15 @@ export function discount(now: Money, was: Money | null | undefined): number | nu
   if (!(before > 0) || after >= before) return null;
   return Math.round(((before - after) / before) * 100);
 }
+
+/** A link target for an address that came from a listing, feed or newsletter: http(s) only,
+ * so a `javascript:` or `data:` URL slipped into a source can never run in the dashboard. */
+export function externalHref(url: string | null | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, queryString } from "../lib/api";
-import { dateTime, money } from "../lib/format";
+import { dateTime, money, externalHref } from "../lib/format";
 import { CHANNELS, label } from "../lib/vocabulary";
 import { Badge, Loaded, PageTitle, Pager, SelectField, useCursorPages } from "../components";
 
@@ -86,7 +86,7 @@ export function AlertsPage() {
             <ul className="space-y-2" data-testid="alert-log">
               {data.items.map((alert) => (
                 <li key={alert.id} className="rounded-lg bg-white p-3 shadow">
-                  <a href={alert.url} target="_blank" rel="noreferrer" className="font-medium text-blue-700 underline">
+                  <a href={externalHref(alert.url)} target="_blank" rel="noreferrer" className="font-medium text-blue-700 underline">
                     {alert.title}
                   </a>{" "}
                   <span className="font-semibold">{money({ amount: alert.price, currency: alert.currency })}</span>

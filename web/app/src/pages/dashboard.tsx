@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../lib/api";
 import { Badge, Notice, PageTitle, Panel, StatCard, messageOf } from "../components";
-import { money, relative, type Money } from "../lib/format";
+import { money, relative, type Money, externalHref } from "../lib/format";
 import { DeliveryBadge } from "./alerts";
 import { watchName, type ProductDetail, type WatchView } from "./watchlist";
 
@@ -75,7 +75,7 @@ export function DashboardPage() {
           <ul className="divide-y">
             {data.recent_alerts.map((alert) => (
               <li key={alert.id} className="py-2">
-                <a href={alert.url} className="font-medium text-blue-700 underline" rel="noreferrer" target="_blank">
+                <a href={externalHref(alert.url)} className="font-medium text-blue-700 underline" rel="noreferrer" target="_blank">
                   {alert.title}
                 </a>{" "}
                 <span className="font-semibold">{money({ amount: alert.price, currency: alert.currency })}</span>

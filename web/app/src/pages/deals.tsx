@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, queryString } from "../lib/api";
 import { navigate } from "../lib/route";
-import { dateTime, money, type Money } from "../lib/format";
+import { dateTime, money, type Money, externalHref } from "../lib/format";
 import { label } from "../lib/vocabulary";
 import { Badge, Button, Field, Loaded, PageTitle, Pager, ScoreBadge, SelectField, messageOf, useCursorPages, useDebounced } from "../components";
 
@@ -95,7 +95,7 @@ export function DealsPage({ query }: { query: URLSearchParams }) {
 
 const CHIP = "rounded-full border border-slate-400 bg-white px-3 py-1 text-sm aria-pressed:border-blue-700 aria-pressed:bg-blue-700 aria-pressed:text-white";
 
-function DealCard({ deal }: { deal: Deal }) {
+export function DealCard({ deal }: { deal: Deal }) {
   const client = useQueryClient();
   const [reason, setReason] = useState("");
   const watch = useMutation({
@@ -108,7 +108,7 @@ function DealCard({ deal }: { deal: Deal }) {
   const report = useMutation({ mutationFn: () => api("POST", `/api/v1/deals/${deal.id}/reports`, { reason }) });
   return (
     <li className="flex flex-col rounded-lg bg-white p-4 shadow">
-      <a href={deal.url} target="_blank" rel="noreferrer" className="font-medium text-blue-700 underline">
+      <a href={externalHref(deal.url)} target="_blank" rel="noreferrer" className="font-medium text-blue-700 underline">
         {deal.title}
       </a>
       <p className="mt-1 flex flex-wrap items-center gap-2">

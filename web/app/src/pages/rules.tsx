@@ -5,7 +5,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiProblem, queryString } from "../lib/api";
 import { navigate } from "../lib/route";
-import { dateTime, money, relative, type Money } from "../lib/format";
+import { dateTime, money, relative, type Money, externalHref } from "../lib/format";
 import { CABINS, CATEGORIES, CHANNELS, CONDITIONS, FREQUENCIES, label } from "../lib/vocabulary";
 import { draftOf, emptyDraft, keywordsToText, requestOf, type Rule, type RuleDraft } from "../lib/rules";
 import {
@@ -547,7 +547,7 @@ function RuleTest({ id }: { id: string }) {
             <ul className="mb-3 divide-y">
               {test.data.matches.map((listing) => (
                 <li key={listing.id} className="py-1 text-sm">
-                  <a href={listing.url} target="_blank" rel="noreferrer" className="text-blue-700 underline">
+                  <a href={externalHref(listing.url)} target="_blank" rel="noreferrer" className="text-blue-700 underline">
                     {listing.title}
                   </a>{" "}
                   {money(listing.price)} <ScoreBadge score={listing.score} /> <span className="text-slate-600">{dateTime(listing.seen_at)}</span>

@@ -6,7 +6,7 @@ import { lazy, Suspense, useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiProblem, download, queryString } from "../lib/api";
 import { navigate } from "../lib/route";
-import { dateTime, money, relative, type Money } from "../lib/format";
+import { dateTime, money, relative, type Money, externalHref } from "../lib/format";
 import {
   Badge,
   Button,
@@ -451,7 +451,7 @@ function ProductPanel({ watch, product }: { watch: WatchView; product: ProductVi
         {summary.data?.score?.all_time_low && <Badge tone="green">all-time low</Badge>}
         <span className="text-sm text-slate-700">
           Lowest recorded {money(summary.data?.lowest)} · highest {money(summary.data?.highest)} ·{" "}
-          <a href={product.url} target="_blank" rel="noreferrer" className="text-blue-700 underline">
+          <a href={externalHref(product.url)} target="_blank" rel="noreferrer" className="text-blue-700 underline">
             open the shop page
           </a>
         </span>

@@ -5,7 +5,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, queryString } from "../../lib/api";
 import { navigate } from "../../lib/route";
-import { dateTime, money, relative, type Money } from "../../lib/format";
+import { dateTime, money, relative, type Money, externalHref } from "../../lib/format";
 import { label } from "../../lib/vocabulary";
 import { Badge, Button, Field, Loaded, PageTitle, Pager, SelectField, useCursorPages } from "../../components";
 import { Cell, DetailPanel, Facts, Table, count, percent, toneOf } from "./shared";
@@ -225,7 +225,7 @@ function DomainProducts({ domain }: { domain: string }) {
                 {data.items.map((product) => (
                   <tr key={product.id}>
                     <Cell>
-                      <a href={product.url} target="_blank" rel="noreferrer" className="break-all text-blue-700 underline">
+                      <a href={externalHref(product.url)} target="_blank" rel="noreferrer" className="break-all text-blue-700 underline">
                         {product.title || product.url}
                       </a>
                       {product.title && <span className="block text-xs break-all text-slate-600">{product.url}</span>}

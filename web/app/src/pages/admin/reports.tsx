@@ -4,7 +4,7 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, queryString } from "../../lib/api";
-import { dateTime } from "../../lib/format";
+import { dateTime, externalHref } from "../../lib/format";
 import { label } from "../../lib/vocabulary";
 import { Badge, Button, Loaded, Notice, PageTitle, Pager, SelectField, fieldError, messageOf, useCursorPages } from "../../components";
 import { Cell, DetailPanel, Facts, Table, TextArea, UserLink, confirmed, toneOf } from "./shared";
@@ -210,7 +210,7 @@ function ReportDetail({ id }: { id: string }) {
               ["Closed by", data.closed_by ? <UserLink id={data.closed_by} /> : "—"],
               [
                 "Deal",
-                <a href={data.url} target="_blank" rel="noreferrer" className="break-all text-blue-700 underline">
+                <a href={externalHref(data.url)} target="_blank" rel="noreferrer" className="break-all text-blue-700 underline">
                   {data.url}
                 </a>,
               ],

@@ -32,6 +32,11 @@ pub fn etag_listed(headers: &HeaderMap, name: header::HeaderName, etag: &str) ->
 }
 
 /// Refuses the write when `If-Match` is present and does not name the current version.
+/// How often an unconditional edit (no `If-Match`) is re-applied when another write lands
+/// between its read and its save. Each round one of the contending writers wins, so this many
+/// simultaneous edits of one record all land; past that the caller gets a 409.
+pub const CONCURRENT_WRITE_TRIES: u32 = 10;
+
 pub fn require_if_match(headers: &HeaderMap, etag: &str) -> Result<(), ApiError> {
     if headers.contains_key(header::IF_MATCH) && !etag_listed(headers, header::IF_MATCH, etag) {
         return Err(ApiError::PreconditionFailed);

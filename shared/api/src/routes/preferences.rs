@@ -320,12 +320,9 @@ async fn require_summary_match(
 
 /// Applies `edit` to the caller's preferences and stores them. Without `If-Match`, a write that
 /// lands between this read and save is not the caller's conflict: the edit is applied again to
-/// the newer preferences. Every round one of the contending writers wins, so up to
-/// `PREFERENCE_WRITE_TRIES` simultaneous edits all land; past that a 409 says retry. With
+/// the newer preferences, up to [`crate::resource::CONCURRENT_WRITE_TRIES`] times. With
 /// `If-Match` the caller named the version it saw, so a newer one is a 412 like any other
 /// mismatch.
-const PREFERENCE_WRITE_TRIES: u32 = 10;
-
 async fn change_preferences<T>(
     core: &Core,
     user: &User,
@@ -341,7 +338,9 @@ async fn change_preferences<T>(
         match save_preferences(core, prefs).await {
             Ok(stored) => return Ok((stored, outcome)),
             Err(ApiError::Conflict(_)) if conditional => return Err(ApiError::PreconditionFailed),
-            Err(ApiError::Conflict(_)) if tries < PREFERENCE_WRITE_TRIES => tries += 1,
+            Err(ApiError::Conflict(_)) if tries < crate::resource::CONCURRENT_WRITE_TRIES => {
+                tries += 1
+            }
             Err(other) => return Err(other),
         }
     }

@@ -6,7 +6,7 @@ use crate::json::JsonBody;
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::resource::{
     delete_record, etag_of, owned_record, paginate, plan_limit, quota_error, record_response,
-    require_if_match, QueryParams,
+    require_if_match, QueryParams, CONCURRENT_WRITE_TRIES,
 };
 use crate::routes::auth::Fields;
 use crate::state::Core;
@@ -160,7 +160,7 @@ impl From<&AlertRule> for RuleView {
 /// else optional; on PATCH every field is optional and `null` clears an optional criterion.
 /// Complex values arrive as JSON and are parsed field by field, so every problem is reported
 /// with its field name.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "name": "Gaming PC under $800",
@@ -697,7 +697,8 @@ pub async fn get_rule(
 }
 
 /// Changes a rule. `null` clears an optional criterion. `If-Match` → 412 when stale; without
-/// it, a concurrent change is still never overwritten silently (409).
+/// it, a change that lands between this read and write is kept: the request is applied again
+/// on top of it (a 409 only past `CONCURRENT_WRITE_TRIES` simultaneous edits).
 #[utoipa::path(patch, path = "/api/v1/deal-alert-rules/{id}", tag = "rules",
     security(("bearer" = [])),
     params(("id" = String, Path)),
@@ -717,17 +718,31 @@ pub async fn update_rule(
     Path(id): Path<String>,
     JsonBody(request): JsonBody<RuleRequest>,
 ) -> Result<Response, ApiError> {
-    let mut rule = owned_rule(&core, caller.user.id, &id).await?;
-    require_if_match(&headers, &etag_of(&rule))?;
     let plan = caller.user.plan;
     let limits = core.plans.limits(plan);
-    if let Some(channel) = apply(request, &mut rule, false, &limits.channels)? {
-        return Err(plan_limit(plan, limits, Limit::Channel(channel)));
-    }
-    rule.updated_at = core.clock.now();
-    let stored = records::<AlertRule>(core.store.as_ref())
-        .update(&rule)
-        .await?;
+    let conditional = headers.contains_key(axum::http::header::IF_MATCH);
+    let mut tries = 1;
+    let stored = loop {
+        let mut rule = owned_rule(&core, caller.user.id, &id).await?;
+        require_if_match(&headers, &etag_of(&rule))?;
+        if let Some(channel) = apply(request.clone(), &mut rule, false, &limits.channels)? {
+            return Err(plan_limit(plan, limits, Limit::Channel(channel)));
+        }
+        rule.updated_at = core.clock.now();
+        match records::<AlertRule>(core.store.as_ref())
+            .update(&rule)
+            .await
+        {
+            Ok(stored) => break stored,
+            Err(dealpulse_domain::ports::StoreError::Stale) if conditional => {
+                return Err(ApiError::PreconditionFailed)
+            }
+            Err(dealpulse_domain::ports::StoreError::Stale) if tries < CONCURRENT_WRITE_TRIES => {
+                tries += 1
+            }
+            Err(other) => return Err(other.into()),
+        }
+    };
     Ok(record_response(
         &HeaderMap::new(),
         &stored,

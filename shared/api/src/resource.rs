@@ -31,12 +31,36 @@ pub fn etag_listed(headers: &HeaderMap, name: header::HeaderName, etag: &str) ->
         })
 }
 
-/// Refuses the write when `If-Match` is present and does not name the current version.
 /// How often an unconditional edit (no `If-Match`) is re-applied when another write lands
 /// between its read and its save. Each round one of the contending writers wins, so this many
 /// simultaneous edits of one record all land; past that the caller gets a 409.
 pub const CONCURRENT_WRITE_TRIES: u32 = 10;
 
+/// Runs one read-edit-save `attempt` of a record until it lands. An attempt answers `None` when
+/// its save found a newer version. Without `If-Match` that is not the caller's conflict, so the
+/// edit is read and applied again (up to [`CONCURRENT_WRITE_TRIES`] attempts, then 409); with
+/// `If-Match` the caller named the version it saw, so a newer one is a 412.
+pub async fn edit_until_saved<T, Attempt>(
+    headers: &HeaderMap,
+    mut attempt: impl FnMut() -> Attempt,
+) -> Result<T, ApiError>
+where
+    Attempt: std::future::Future<Output = Result<Option<T>, ApiError>>,
+{
+    let conditional = headers.contains_key(header::IF_MATCH);
+    for _ in 0..CONCURRENT_WRITE_TRIES {
+        match attempt().await? {
+            Some(saved) => return Ok(saved),
+            None if conditional => return Err(ApiError::PreconditionFailed),
+            None => {}
+        }
+    }
+    Err(ApiError::Conflict(
+        "the resource was changed concurrently; read it and retry",
+    ))
+}
+
+/// Refuses the write when `If-Match` is present and does not name the current version.
 pub fn require_if_match(headers: &HeaderMap, etag: &str) -> Result<(), ApiError> {
     if headers.contains_key(header::IF_MATCH) && !etag_listed(headers, header::IF_MATCH, etag) {
         return Err(ApiError::PreconditionFailed);

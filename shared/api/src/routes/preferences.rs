@@ -318,32 +318,25 @@ async fn require_summary_match(
     )
 }
 
-/// Applies `edit` to the caller's preferences and stores them. Without `If-Match`, a write that
-/// lands between this read and save is not the caller's conflict: the edit is applied again to
-/// the newer preferences, up to [`crate::resource::CONCURRENT_WRITE_TRIES`] times. With
-/// `If-Match` the caller named the version it saw, so a newer one is a 412 like any other
-/// mismatch.
+/// Applies `edit` to the caller's preferences and stores them, re-applied to newer preferences
+/// when an edit without `If-Match` races another (see [`crate::resource::edit_until_saved`]).
 async fn change_preferences<T>(
     core: &Core,
     user: &User,
     headers: &HeaderMap,
-    mut edit: impl FnMut(&mut NotificationPreferences) -> Result<T, ApiError>,
+    edit: impl Fn(&mut NotificationPreferences) -> Result<T, ApiError>,
 ) -> Result<(NotificationPreferences, T), ApiError> {
-    let conditional = headers.contains_key(axum::http::header::IF_MATCH);
-    let mut tries = 1;
-    loop {
+    crate::resource::edit_until_saved(headers, || async {
         let mut prefs = load_preferences(core, user.id).await?;
         require_summary_match(core, user, &prefs, headers).await?;
         let outcome = edit(&mut prefs)?;
         match save_preferences(core, prefs).await {
-            Ok(stored) => return Ok((stored, outcome)),
-            Err(ApiError::Conflict(_)) if conditional => return Err(ApiError::PreconditionFailed),
-            Err(ApiError::Conflict(_)) if tries < crate::resource::CONCURRENT_WRITE_TRIES => {
-                tries += 1
-            }
-            Err(other) => return Err(other),
+            Ok(stored) => Ok(Some((stored, outcome))),
+            Err(ApiError::Conflict(_)) => Ok(None),
+            Err(other) => Err(other),
         }
-    }
+    })
+    .await
 }
 
 async fn summary_response(

@@ -5,8 +5,8 @@ use crate::auth::extract::Authenticated;
 use crate::json::JsonBody;
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::resource::{
-    delete_record, etag_of, owned_record, paginate, plan_limit, quota_error, record_response,
-    require_if_match, QueryParams, CONCURRENT_WRITE_TRIES,
+    delete_record, edit_until_saved, etag_of, owned_record, paginate, plan_limit, quota_error,
+    record_response, require_if_match, QueryParams,
 };
 use crate::routes::auth::Fields;
 use crate::state::Core;
@@ -720,9 +720,7 @@ pub async fn update_rule(
 ) -> Result<Response, ApiError> {
     let plan = caller.user.plan;
     let limits = core.plans.limits(plan);
-    let conditional = headers.contains_key(axum::http::header::IF_MATCH);
-    let mut tries = 1;
-    let stored = loop {
+    let stored = edit_until_saved(&headers, || async {
         let mut rule = owned_rule(&core, caller.user.id, &id).await?;
         require_if_match(&headers, &etag_of(&rule))?;
         if let Some(channel) = apply(request.clone(), &mut rule, false, &limits.channels)? {
@@ -733,16 +731,12 @@ pub async fn update_rule(
             .update(&rule)
             .await
         {
-            Ok(stored) => break stored,
-            Err(dealpulse_domain::ports::StoreError::Stale) if conditional => {
-                return Err(ApiError::PreconditionFailed)
-            }
-            Err(dealpulse_domain::ports::StoreError::Stale) if tries < CONCURRENT_WRITE_TRIES => {
-                tries += 1
-            }
-            Err(other) => return Err(other.into()),
+            Ok(stored) => Ok(Some(stored)),
+            Err(dealpulse_domain::ports::StoreError::Stale) => Ok(None),
+            Err(other) => Err(other.into()),
         }
-    };
+    })
+    .await?;
     Ok(record_response(
         &HeaderMap::new(),
         &stored,

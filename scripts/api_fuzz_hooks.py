@@ -4,8 +4,28 @@
 draw both well-formed messages with hostile header and body text, and arbitrary bytes.
 """
 
+import ast
+import threading
+
 import schemathesis
 from hypothesis import strategies as st
+
+# CPython 3.11 keeps the AST builder's recursion counter in per-interpreter state, so two threads
+# in `ast.parse` at once corrupt it and one fails with "SystemError: AST constructor recursion depth
+# mismatch" (3.11.7 here: two threads parsing while the collector runs a finaliser reproduce it
+# within seconds, and never with this lock). Hypothesis parses source to
+# describe lambdas, and `--workers 2` runs two hypothesis threads: one such error failed a CI run.
+# Serialising `ast.parse` in this process removes the race; parses are rare and cached.
+_ast_parse = ast.parse
+_ast_parse_lock = threading.Lock()
+
+
+def _serialised_ast_parse(*args, **kwargs):
+    with _ast_parse_lock:
+        return _ast_parse(*args, **kwargs)
+
+
+ast.parse = _serialised_ast_parse
 
 # Header text may carry CR/LF (header injection), non-ASCII and encoded words.
 header_text = st.text(max_size=200) | st.sampled_from(

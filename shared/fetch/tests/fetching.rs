@@ -4,12 +4,13 @@
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use dealpulse_fetch::polite::{PoliteFetcher, Politeness};
 use dealpulse_fetch::{
     AddressPolicy, FetchConfig, FetchOutcome, Fetcher, StaticLookup, Validators,
 };
+use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -172,6 +173,10 @@ async fn fixture() -> Fixture {
             get(|| async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 "late"
+            })
+            .post(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
             }),
         )
         .route(
@@ -188,6 +193,17 @@ async fn fixture() -> Fixture {
             }),
         )
         .route("/always-down", get(|| async { StatusCode::BAD_GATEWAY }))
+        // A webhook receiver that accepts at once and then trickles its body.
+        .route(
+            "/trickle",
+            post(|| async {
+                let chunks = futures::stream::iter(0..20).then(|n| async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok::<_, std::io::Error>(format!("{n},"))
+                });
+                (StatusCode::ACCEPTED, axum::body::Body::from_stream(chunks))
+            }),
+        )
         // Closes the connection after answering, so the next fetch resolves the name again.
         .route(
             "/closing",
@@ -320,6 +336,35 @@ async fn server_errors_are_retried_and_timeouts_end_in_an_error() {
         FetchOutcome::Error(_)
     ));
     assert!(matches!(f.get("/slow").await, FetchOutcome::Error(_)));
+}
+
+/// A receiver's 2xx is its acceptance even when the body then stalls past the timeout: calling
+/// that a failure would make the sender retry and deliver the message twice.
+#[tokio::test]
+async fn a_post_answered_2xx_whose_body_stalls_is_still_its_status() {
+    let f = fixture().await;
+    let answer = f
+        .fetcher
+        .post(
+            &f.url("/trickle"),
+            &[("content-type", "application/json".into())],
+            b"{}".to_vec(),
+            Duration::from_millis(500),
+        )
+        .await
+        .expect("the status line arrived within the timeout");
+    assert_eq!(answer.status, 202);
+    let excerpt = String::from_utf8_lossy(&answer.body).into_owned();
+    assert!(
+        excerpt.starts_with("0,") && !excerpt.contains("19,"),
+        "what arrived before the timeout: {excerpt:?}"
+    );
+    // No status in time is still a failure.
+    let silent = f
+        .fetcher
+        .post(&f.url("/slow"), &[], Vec::new(), Duration::from_millis(300))
+        .await;
+    assert!(silent.is_err(), "{silent:?}");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// One request as received.
 #[derive(Debug, Clone)]
@@ -64,15 +65,35 @@ fn percent_decode(text: &str) -> String {
 pub struct Reply {
     pub status: u16,
     pub body: String,
-    /// Every n-th request (counting from the first) is answered with this status instead:
-    /// injected failures.
-    pub fail_every: Option<(usize, u16)>,
+}
+
+/// A misbehaviour the recorder can put in place of its normal answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status (and the normal body).
+    Status(u16),
+    /// Read the request, then say nothing for this long and close: the client times out.
+    /// Recorded with status 0.
+    Silence(Duration),
+    /// The normal answer, after this long.
+    Delay(Duration),
+    /// The normal status and headers at once, then the body one byte per this pause.
+    SlowBody(Duration),
+}
+
+/// Which fault, if any, the n-th request (counting from 1) with these headers meets.
+type FaultPlan = Arc<dyn Fn(usize, &BTreeMap<String, String>) -> Option<Fault> + Send + Sync>;
+
+#[derive(Clone)]
+struct Behaviour {
+    reply: Reply,
+    faults: Option<FaultPlan>,
 }
 
 pub struct HttpRecorder {
     pub port: u16,
     received: Arc<Mutex<Vec<Recorded>>>,
-    reply: Arc<Mutex<Reply>>,
+    behaviour: Arc<Mutex<Behaviour>>,
 }
 
 impl HttpRecorder {
@@ -81,12 +102,14 @@ impl HttpRecorder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let reply = Arc::new(Mutex::new(Reply {
-            status,
-            body: body.to_string(),
-            fail_every: None,
+        let behaviour = Arc::new(Mutex::new(Behaviour {
+            reply: Reply {
+                status,
+                body: body.to_string(),
+            },
+            faults: None,
         }));
-        let (sink, answer) = (Arc::clone(&received), Arc::clone(&reply));
+        let (sink, answer) = (Arc::clone(&received), Arc::clone(&behaviour));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (sink, answer) = (Arc::clone(&sink), Arc::clone(&answer));
@@ -98,7 +121,7 @@ impl HttpRecorder {
         Self {
             port,
             received,
-            reply,
+            behaviour,
         }
     }
 
@@ -107,14 +130,24 @@ impl HttpRecorder {
     }
 
     pub fn set_reply(&self, status: u16, body: &str) {
-        let mut reply = self.reply.lock().unwrap();
-        reply.status = status;
-        reply.body = body.to_string();
+        let mut behaviour = self.behaviour.lock().unwrap();
+        behaviour.reply.status = status;
+        behaviour.reply.body = body.to_string();
     }
 
     /// Answers every `n`-th request with `status` from now on (n = 5: 20 % failures).
     pub fn fail_every(&self, n: usize, status: u16) {
-        self.reply.lock().unwrap().fail_every = Some((n.max(1), status));
+        let n = n.max(1);
+        self.inject(move |number, _| number.is_multiple_of(n).then_some(Fault::Status(status)));
+    }
+
+    /// From now on the n-th request (counting from the first ever received) meets
+    /// `plan(n, its lower-case headers)`.
+    pub fn inject(
+        &self,
+        plan: impl Fn(usize, &BTreeMap<String, String>) -> Option<Fault> + Send + Sync + 'static,
+    ) {
+        self.behaviour.lock().unwrap().faults = Some(Arc::new(plan));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -125,7 +158,7 @@ impl HttpRecorder {
 fn serve(
     stream: TcpStream,
     sink: &Mutex<Vec<Recorded>>,
-    reply: &Mutex<Reply>,
+    behaviour: &Mutex<Behaviour>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
@@ -151,17 +184,15 @@ fn serve(
         .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
-    let Reply {
-        status,
-        body: reply_body,
-        fail_every,
-    } = reply.lock().unwrap().clone();
-    let status = {
+    let Behaviour { reply, faults } = behaviour.lock().unwrap().clone();
+    let (status, fault) = {
         let mut sink = sink.lock().unwrap();
         let number = sink.len() + 1;
-        let status = match fail_every {
-            Some((n, failure)) if number.is_multiple_of(n) => failure,
-            _ => status,
+        let fault = faults.and_then(|plan| plan(number, &headers));
+        let status = match fault {
+            Some(Fault::Status(failure)) => failure,
+            Some(Fault::Silence(_)) => 0,
+            _ => reply.status,
         };
         sink.push(Recorded {
             method,
@@ -170,15 +201,34 @@ fn serve(
             body,
             status,
         });
-        status
+        (status, fault)
     };
-    let body = reply_body;
     let mut stream = stream;
+    match fault {
+        Some(Fault::Silence(wait)) => {
+            std::thread::sleep(wait);
+            return Ok(());
+        }
+        Some(Fault::Delay(wait)) => std::thread::sleep(wait),
+        _ => {}
+    }
+    let body = reply.body;
     write!(
         stream,
-        "HTTP/1.1 {status} Recorded\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} Recorded\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )?;
+    stream.flush()?;
+    match fault {
+        Some(Fault::SlowBody(pause)) => {
+            for byte in body.as_bytes() {
+                std::thread::sleep(pause);
+                stream.write_all(std::slice::from_ref(byte))?;
+                stream.flush()?;
+            }
+        }
+        _ => stream.write_all(body.as_bytes())?,
+    }
     stream.flush()
 }
 

@@ -63,6 +63,13 @@ impl WebhookSender {
         }
     }
 
+    /// How long one request may take, answer body included (default 15 s, under the deliver
+    /// function's timeout; tests shorten it).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     fn target(&self, endpoint: &ChannelEndpoint) -> Result<Url, SendFailure> {
         let mut url = endpoint.url.url().clone();
         if let Some(origin) = &self.origin_override {

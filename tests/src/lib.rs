@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod aws;
 pub mod counting;
+pub mod fault_proxy;
 pub mod fixture_shop;
 pub mod http_recorder;
 pub mod lambda;

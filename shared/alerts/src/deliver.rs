@@ -84,7 +84,15 @@ pub struct Deliverer {
     senders: Senders,
     clock: Arc<dyn Clock>,
     settings: DeliverySettings,
+    /// Sends that went out but whose outcome the store would not take (an outage between the
+    /// send and the write), by delivery id, with the provider's id. When the message comes back
+    /// to this process the outcome is recorded instead of sending a second time.
+    unrecorded: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
 }
+
+/// At most this many unrecorded sends are remembered; beyond it, a retry sends again (as it
+/// would in another process), which is the at-least-once fallback.
+const MAX_UNRECORDED: usize = 10_000;
 
 enum Attempt {
     Sent(Sent),
@@ -103,6 +111,7 @@ impl Deliverer {
             senders,
             clock,
             settings,
+            unrecorded: Default::default(),
         }
     }
 
@@ -168,8 +177,14 @@ impl Deliverer {
             .await;
         let attempt = match claim {
             Ok(Claim::Claimed { attempt }) => attempt,
-            Ok(Claim::AlreadySent) => return Disposition::Done("already sent"),
-            Ok(Claim::AlreadyFailed) => return Disposition::Done("already failed"),
+            Ok(Claim::AlreadySent) => {
+                self.forget_unrecorded(&task.id);
+                return Disposition::Done("already sent");
+            }
+            Ok(Claim::AlreadyFailed) => {
+                self.forget_unrecorded(&task.id);
+                return Disposition::Done("already failed");
+            }
             Ok(Claim::Busy { until }) => {
                 return Disposition::Retry(duration_between(now, until) + Duration::from_secs(1))
             }
@@ -178,15 +193,29 @@ impl Deliverer {
                 return Disposition::Retry(self.backoff(1, None));
             }
         };
-        let attempted = match self.send(&task, now).await {
-            Ok(attempted) => attempted,
-            Err(error) => {
-                tracing::warn!(id = %task.id, %error, "store failed while sending");
-                Attempt::Failed(SendFailure::Transient {
-                    reason: format!("store: {error}"),
-                    retry_after: None,
+        let already_sent = self
+            .unrecorded
+            .lock()
+            .ok()
+            .and_then(|mut unrecorded| unrecorded.remove(&task.id));
+        let attempted = match already_sent {
+            Some(provider_id) => {
+                tracing::info!(id = %task.id, "recording an earlier send instead of sending again");
+                Attempt::Sent(Sent {
+                    status: 200,
+                    provider_id,
                 })
             }
+            None => match self.send(&task, now).await {
+                Ok(attempted) => attempted,
+                Err(error) => {
+                    tracing::warn!(id = %task.id, %error, "store failed while sending");
+                    Attempt::Failed(SendFailure::Transient {
+                        reason: format!("store: {error}"),
+                        retry_after: None,
+                    })
+                }
+            },
         };
         // Provider answers can quote the recipient; the delivery's record keeps no address.
         let attempted = match attempted {
@@ -236,6 +265,10 @@ impl Deliverer {
                 return Disposition::Retry(self.backoff(attempt, None));
             }
         }
+        let sent_provider_id = match &outcome {
+            Outcome::Sent { provider_id } => Some(provider_id.clone()),
+            _ => None,
+        };
         let counted = match &outcome {
             Outcome::Sent { .. } => Some(true),
             Outcome::Failed { .. } => Some(false),
@@ -257,10 +290,33 @@ impl Deliverer {
                 Disposition::Done("superseded")
             }
             Err(error) => {
-                // The claim lapses and a later receipt finds it claimable again.
+                // The claim lapses and a later receipt finds it claimable again; if it went out,
+                // that receipt records it rather than sending it twice.
                 tracing::warn!(id = %task.id, %error, "could not record the outcome");
+                if let Some(provider_id) = sent_provider_id {
+                    self.remember_unrecorded(&task.id, provider_id);
+                }
                 Disposition::Retry(self.backoff(attempt, None))
             }
+        }
+    }
+
+    fn remember_unrecorded(&self, id: &str, provider_id: Option<String>) {
+        match self.unrecorded.lock() {
+            Ok(mut unrecorded) if unrecorded.len() < MAX_UNRECORDED => {
+                unrecorded.insert(id.to_string(), provider_id);
+            }
+            _ => tracing::warn!(
+                id,
+                "an unrecorded send is not remembered; a retry sends it again"
+            ),
+        }
+    }
+
+    /// Another receipt recorded it: nothing left to remember.
+    fn forget_unrecorded(&self, id: &str) {
+        if let Ok(mut unrecorded) = self.unrecorded.lock() {
+            unrecorded.remove(id);
         }
     }
 

@@ -26,7 +26,23 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https)
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
+        .timeout_config(sdk_timeouts())
+}
+
+/// The SDK sets no read or operation timeout by default, so a dependency that accepts the
+/// connection and never answers holds a call until the Lambda times out and the whole batch
+/// returns. Every call we make (DynamoDB items and queries, SQS without long polling, one SES
+/// message, the start of an S3 object) answers in well under a second; a hung attempt gives up after
+/// 5 s and the call, retries included, after 12 s, so the deliver function (40 s) still reports
+/// its own per-message failures.
+pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(5))
+        .operation_timeout(std::time::Duration::from_secs(12))
+        .build()
 }
 
 /// [`describe`] for callers outside this crate (functions using an SDK client directly).

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod emails;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod json;
 pub mod observability;
 pub mod openapi;

@@ -182,8 +182,27 @@ pub async fn update_me(
             return Err(ApiError::PreconditionFailed);
         }
     }
-    let mut fields = Fields::default();
     let mut user = caller.user.clone();
+    apply_profile(request, &mut user)?;
+    user.updated_at = core.clock.now();
+    let updated = core.store.update_user(&user).await?;
+    audit(
+        core,
+        Some(updated.id),
+        "profile.updated",
+        &ip_text(ip.as_deref()),
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(profile_response(&updated, StatusCode::OK))
+}
+
+/// Applies a profile change to `user`, collecting every field's problem.
+pub(crate) fn apply_profile(
+    request: UpdateProfileRequest,
+    user: &mut User,
+) -> Result<(), ApiError> {
+    let mut fields = Fields::default();
     match request.display_name {
         Patch::Keep => {}
         Patch::Clear => user.display_name = None,
@@ -201,18 +220,7 @@ pub async fn update_me(
             user.locale = locale;
         }
     }
-    fields.finish()?;
-    user.updated_at = core.clock.now();
-    let updated = core.store.update_user(&user).await?;
-    audit(
-        core,
-        Some(updated.id),
-        "profile.updated",
-        &ip_text(ip.as_deref()),
-        serde_json::json!({}),
-    )
-    .await?;
-    Ok(profile_response(&updated, StatusCode::OK))
+    fields.finish()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -489,7 +497,7 @@ pub struct ApiKeyList {
 
 /// The scopes a new key asks for: one scope per key (least privilege); `ingest` only for admins
 /// and only with a source name.
-fn key_scopes(
+pub(crate) fn key_scopes(
     caller: &Authenticated,
     request: &CreateApiKeyRequest,
 ) -> Result<(BTreeSet<ApiKeyScope>, Option<SourceName>), ApiError> {

@@ -59,7 +59,7 @@ pub struct RegisterRequest {
 }
 
 /// A registration with every field parsed.
-struct NewAccount {
+pub(crate) struct NewAccount {
     email: Email,
     password: Password,
     display_name: Option<DisplayName>,

@@ -270,6 +270,45 @@ fn parse_partner_listing(
     })
 }
 
+/// A push's items, parsed.
+pub(crate) struct ParsedPush {
+    /// The rejected items' results.
+    rejected: Vec<ItemResult>,
+    /// The accepted listings, with their index in the request.
+    accepted: Vec<(usize, Listing)>,
+}
+
+/// Checks a push's size and parses its items.
+pub(crate) fn parse_push(
+    request: PushListingsRequest,
+    source: &SourceName,
+    now: Timestamp,
+) -> Result<ParsedPush, ApiError> {
+    if request.listings.is_empty() || request.listings.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "listings",
+            format!("send 1 to {MAX_BATCH} listings per request"),
+        ));
+    }
+    let mut results = Vec::with_capacity(request.listings.len());
+    let mut accepted: Vec<(usize, Listing)> = Vec::new();
+    for (index, value) in request.listings.into_iter().enumerate() {
+        match parse_partner_listing(source, value, now) {
+            Ok(listing) => accepted.push((index, listing)),
+            Err(errors) => results.push(ItemResult {
+                index,
+                status: ItemStatus::Rejected,
+                listing_id: None,
+                errors,
+            }),
+        }
+    }
+    Ok(ParsedPush {
+        rejected: results,
+        accepted,
+    })
+}
+
 /// Pushes listings as the key's source. Items are independent: valid ones are stored (and
 /// announced when new or re-priced) even when others are rejected. Pushing the same item again
 /// updates it, so a failed request can simply be retried.
@@ -288,27 +327,12 @@ pub async fn push_listings(
     caller: IngestKey,
     JsonBody(request): JsonBody<PushListingsRequest, MAX_PUSH_BYTES>,
 ) -> Result<Json<PushListingsResponse>, ApiError> {
-    if request.listings.is_empty() || request.listings.len() > MAX_BATCH {
-        return Err(ApiError::invalid(
-            "listings",
-            format!("send 1 to {MAX_BATCH} listings per request"),
-        ));
-    }
     let store = &state.core.store;
     let now = state.core.clock.now();
-    let mut results = Vec::with_capacity(request.listings.len());
-    let mut accepted: Vec<(usize, Listing)> = Vec::new();
-    for (index, value) in request.listings.into_iter().enumerate() {
-        match parse_partner_listing(&caller.source, value, now) {
-            Ok(listing) => accepted.push((index, listing)),
-            Err(errors) => results.push(ItemResult {
-                index,
-                status: ItemStatus::Rejected,
-                listing_id: None,
-                errors,
-            }),
-        }
-    }
+    let ParsedPush {
+        rejected: mut results,
+        mut accepted,
+    } = parse_push(request, &caller.source, now)?;
     // Recent prices per category, for scoring listings that have no history of their own.
     let category_prices: HashMap<Category, Vec<Money>> =
         if accepted.iter().any(|(_, l)| l.category.is_some()) {
@@ -471,22 +495,11 @@ fn check_mapping(format: FeedFormat, mapping: Option<&FieldMapping>) -> Result<(
     }
 }
 
-/// Registers a listing feed; it is read at its first scrape tick.
-#[utoipa::path(post, path = "/api/v1/ingest/feeds", tag = "ingest",
-    security(("bearer" = [])),
-    request_body = CreateFeedRequest,
-    responses(
-        (status = 201, body = FeedView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create_feed(
-    State(state): State<IngestState>,
-    caller: Authenticated,
-    JsonBody(request): JsonBody<CreateFeedRequest>,
-) -> Result<(StatusCode, Json<FeedView>), ApiError> {
-    require_admin(&caller)?;
+/// A new feed from its request, with every field's problem collected.
+pub(crate) fn parse_new_feed(
+    request: CreateFeedRequest,
+    now: Timestamp,
+) -> Result<FeedSource, ApiError> {
     let mut fields = Fields::default();
     let name = fields.take("name", SourceName::parse(&request.name));
     let url = fields.take(
@@ -518,7 +531,7 @@ pub async fn create_feed(
     else {
         return Err(ApiError::internal("validated fields missing"));
     };
-    let feed = FeedSource {
+    Ok(FeedSource {
         id: SourceId::generate(),
         name,
         url: url.as_str().to_string(),
@@ -527,13 +540,32 @@ pub async fn create_feed(
         category,
         currency,
         enabled: request.enabled.unwrap_or(true),
-        created_at: state.core.clock.now(),
+        created_at: now,
         check: CheckState {
             interval_minutes: interval,
             ..CheckState::default()
         },
         last_item_count: None,
-    };
+    })
+}
+
+/// Registers a listing feed; it is read at its first scrape tick.
+#[utoipa::path(post, path = "/api/v1/ingest/feeds", tag = "ingest",
+    security(("bearer" = [])),
+    request_body = CreateFeedRequest,
+    responses(
+        (status = 201, body = FeedView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_feed(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    JsonBody(request): JsonBody<CreateFeedRequest>,
+) -> Result<(StatusCode, Json<FeedView>), ApiError> {
+    require_admin(&caller)?;
+    let feed = parse_new_feed(request, state.core.clock.now())?;
     match state.core.store.insert_feed(&feed).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(FeedView::from(&feed)))),
         Err(StoreError::Conflict(_)) => {
@@ -588,25 +620,12 @@ pub async fn get_feed(
     Ok(Json(FeedView::from(&feed(&state, &id).await?)))
 }
 
-/// Changes a feed; enabling it or shortening its interval makes it due at once.
-#[utoipa::path(patch, path = "/api/v1/ingest/feeds/{id}", tag = "ingest",
-    security(("bearer" = [])),
-    params(("id" = String, Path)),
-    request_body = UpdateFeedRequest,
-    responses(
-        (status = 200, body = FeedView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update_feed(
-    State(state): State<IngestState>,
-    caller: Authenticated,
-    Path(id): Path<String>,
-    JsonBody(request): JsonBody<UpdateFeedRequest>,
-) -> Result<Json<FeedView>, ApiError> {
-    require_admin(&caller)?;
-    let mut feed = feed(&state, &id).await?;
+/// Applies a change to `feed`, with every field's problem collected. A new URL forgets the
+/// old one's cache validators; a new URL or interval, or enabling it, makes it due at once.
+pub(crate) fn apply_feed_update(
+    request: UpdateFeedRequest,
+    feed: &mut FeedSource,
+) -> Result<(), ApiError> {
     let mut fields = Fields::default();
     if let Some(url) = &request.url {
         if let Some(url) = fields.take(
@@ -652,6 +671,29 @@ pub async fn update_feed(
         }
         feed.enabled = enabled;
     }
+    Ok(())
+}
+
+/// Changes a feed; enabling it or shortening its interval makes it due at once.
+#[utoipa::path(patch, path = "/api/v1/ingest/feeds/{id}", tag = "ingest",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = UpdateFeedRequest,
+    responses(
+        (status = 200, body = FeedView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_feed(
+    State(state): State<IngestState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<UpdateFeedRequest>,
+) -> Result<Json<FeedView>, ApiError> {
+    require_admin(&caller)?;
+    let mut feed = feed(&state, &id).await?;
+    apply_feed_update(request, &mut feed)?;
     state.core.store.save_feed(&feed).await?;
     Ok(Json(FeedView::from(&feed)))
 }
@@ -842,6 +884,25 @@ pub async fn get_inbound_address(
     Ok(Json(inbound_view(addresses, &settings)))
 }
 
+/// At most 50 sender rules, sorted and without repeats, with every rule's problem collected.
+pub(crate) fn parse_senders(request: &InboundSendersRequest) -> Result<Vec<SenderRule>, ApiError> {
+    if request.allowed_senders.len() > InboundSettings::MAX_SENDERS {
+        return Err(ApiError::invalid("allowed_senders", "at most 50 senders"));
+    }
+    let mut fields = Fields::default();
+    let mut senders = Vec::new();
+    for (index, raw) in request.allowed_senders.iter().enumerate() {
+        if let Some(rule) = fields.take(&format!("allowed_senders/{index}"), SenderRule::parse(raw))
+        {
+            senders.push(rule);
+        }
+    }
+    fields.finish()?;
+    senders.sort();
+    senders.dedup();
+    Ok(senders)
+}
+
 /// Replaces the senders the caller's address accepts.
 #[utoipa::path(put, path = "/api/v1/ingest/inbound-address", tag = "ingest",
     security(("bearer" = [])),
@@ -857,20 +918,7 @@ pub async fn set_inbound_senders(
     JsonBody(request): JsonBody<InboundSendersRequest>,
 ) -> Result<Json<InboundAddressView>, ApiError> {
     let addresses = inbound(&state)?;
-    if request.allowed_senders.len() > InboundSettings::MAX_SENDERS {
-        return Err(ApiError::invalid("allowed_senders", "at most 50 senders"));
-    }
-    let mut fields = Fields::default();
-    let mut senders = Vec::new();
-    for (index, raw) in request.allowed_senders.iter().enumerate() {
-        if let Some(rule) = fields.take(&format!("allowed_senders/{index}"), SenderRule::parse(raw))
-        {
-            senders.push(rule);
-        }
-    }
-    fields.finish()?;
-    senders.sort();
-    senders.dedup();
+    let senders = parse_senders(&request)?;
     let mut settings = inbound_settings(&state, caller.user.id).await?;
     settings.allowed_senders = senders;
     let stored = save_inbound_settings(&state, &settings).await?;
@@ -978,6 +1026,19 @@ pub async fn get_host_selectors(
         .ok_or(ApiError::NotFound)
 }
 
+/// A host's selectors: valid CSS, at least one.
+pub(crate) fn check_host_selectors(selectors: &SelectorOverrides) -> Result<(), ApiError> {
+    dealpulse_extract::check_selectors(selectors)
+        .map_err(|bad| ApiError::invalid("selectors", bad.to_string()))?;
+    if selectors == &SelectorOverrides::default() {
+        return Err(ApiError::invalid(
+            "selectors",
+            "give at least one selector (DELETE removes them)",
+        ));
+    }
+    Ok(())
+}
+
 /// Sets the selectors every page of the host is read with when its structured data is missing
 /// or wrong (a product's own selectors win field by field). Each must be valid CSS.
 #[utoipa::path(put, path = "/api/v1/ingest/hosts/{host}/selectors", tag = "ingest",
@@ -998,14 +1059,7 @@ pub async fn put_host_selectors(
 ) -> Result<Json<SelectorOverrides>, ApiError> {
     require_admin(&caller)?;
     let host = host_param(&host)?;
-    dealpulse_extract::check_selectors(&selectors)
-        .map_err(|bad| ApiError::invalid("selectors", bad.to_string()))?;
-    if selectors == SelectorOverrides::default() {
-        return Err(ApiError::invalid(
-            "selectors",
-            "give at least one selector (DELETE removes them)",
-        ));
-    }
+    check_host_selectors(&selectors)?;
     let host_records = records::<HostSelectors>(state.core.store.as_ref());
     let stored = match host_records.get(UserId::system(), &host).await? {
         Some(mut existing) => {
@@ -1068,6 +1122,28 @@ pub struct TrackProductRequest {
     pub selectors: Option<SelectorOverrides>,
 }
 
+/// The page to track and its interval, with every field's problem collected (selectors are
+/// only checked here).
+pub(crate) fn parse_track(request: &TrackProductRequest) -> Result<(PublicUrl, u32), ApiError> {
+    let mut fields = Fields::default();
+    let url = fields.take(
+        "url",
+        PublicUrl::parse(&request.url, Schemes::HttpOrHttps).map_err(|e| e.0),
+    );
+    let interval = fields.take(
+        "interval_minutes",
+        parse_interval(request.interval_minutes.unwrap_or(360)),
+    );
+    if let Some(selectors) = &request.selectors {
+        fields.take("selectors", dealpulse_extract::check_selectors(selectors));
+    }
+    fields.finish()?;
+    let (Some(url), Some(interval)) = (url, interval) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    Ok((url, interval))
+}
+
 /// Tracks a product page without a watch (price history for the catalogue, deal scores): the
 /// product is checked on its interval like any watched one. Tracking a URL already tracked
 /// returns that product, with the shorter interval and the given selectors.
@@ -1086,22 +1162,7 @@ pub async fn track_product(
     JsonBody(request): JsonBody<TrackProductRequest>,
 ) -> Result<(StatusCode, Json<ProductDetail>), ApiError> {
     require_admin(&caller)?;
-    let mut fields = Fields::default();
-    let url = fields.take(
-        "url",
-        PublicUrl::parse(&request.url, Schemes::HttpOrHttps).map_err(|e| e.0),
-    );
-    let interval = fields.take(
-        "interval_minutes",
-        parse_interval(request.interval_minutes.unwrap_or(360)),
-    );
-    if let Some(selectors) = &request.selectors {
-        fields.take("selectors", dealpulse_extract::check_selectors(selectors));
-    }
-    fields.finish()?;
-    let (Some(url), Some(interval)) = (url, interval) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
+    let (url, interval) = parse_track(&request)?;
     let store = &state.core.store;
     let now = state.core.clock.now();
     let (mut product, status) = match store.product_by_url(url.as_str()).await? {

@@ -505,69 +505,78 @@ pub async fn set_frequency(
 ) -> Result<Response, ApiError> {
     let core = &state.core;
     let (stored, locale) = change_preferences(core, &caller.user, &headers, |prefs| {
-        let mut fields = Fields::default();
-        if let Some(text) = &request.frequency {
-            if let Some(frequency) = fields.take(
-                "frequency",
-                Frequency::parse(text).ok_or("frequency is immediate, daily or weekly"),
-            ) {
-                prefs.frequency = frequency;
-            }
-        }
-        if let Some(hour) = request.digest_hour {
-            if let Some(hour) = fields.take(
-                "digest_hour",
-                (hour <= 23).then_some(hour).ok_or("digest_hour is 0 to 23"),
-            ) {
-                prefs.digest_hour = hour;
-            }
-        }
-        if let Some(text) = &request.digest_weekday {
-            if let Some(day) = fields.take(
-                "digest_weekday",
-                DigestWeekday::parse(text).ok_or("digest_weekday is monday to sunday"),
-            ) {
-                prefs.digest_weekday = day;
-            }
-        }
-        match &request.max_alerts_per_day {
-            None => {}
-            Some(Value::Null) => prefs.max_alerts_per_day = None,
-            Some(value) => {
-                let cap = value
-                    .as_u64()
-                    .filter(|n| {
-                        (1..=u64::from(NotificationPreferences::MAX_ALERTS_PER_DAY)).contains(n)
-                    })
-                    .map(|n| n as u16)
-                    .ok_or("max_alerts_per_day is 1 to 1000, or null for no cap");
-                if let Some(cap) = fields.take("max_alerts_per_day", cap) {
-                    prefs.max_alerts_per_day = Some(cap);
-                }
-            }
-        }
-        if let Some(list) = &request.categories {
-            let parsed: Result<BTreeSet<Category>, String> = list
-                .iter()
-                .map(|c| Category::parse(c).ok_or_else(|| format!("unknown category {c:?}")))
-                .collect();
-            if let Some(set) = fields.take("categories", parsed) {
-                prefs.categories = set;
-            }
-        }
-        if let Some(tracking) = request.click_tracking {
-            prefs.click_tracking = tracking;
-        }
-        let locale = match &request.language {
-            None => None,
-            Some(text) => fields.take("language", Locale::parse(text)),
-        };
-        fields.finish()?;
-        Ok(locale)
+        apply_frequency(&request, prefs)
     })
     .await?;
     let user = update_account(core, &caller.user, None, locale).await?;
     summary_response(core, &user, &stored, &HeaderMap::new()).await
+}
+
+/// Applies a frequency change to `prefs`, collecting every field's problem; the new locale
+/// (the account's, written separately) when one was given.
+pub(crate) fn apply_frequency(
+    request: &FrequencyRequest,
+    prefs: &mut NotificationPreferences,
+) -> Result<Option<Locale>, ApiError> {
+    let mut fields = Fields::default();
+    if let Some(text) = &request.frequency {
+        if let Some(frequency) = fields.take(
+            "frequency",
+            Frequency::parse(text).ok_or("frequency is immediate, daily or weekly"),
+        ) {
+            prefs.frequency = frequency;
+        }
+    }
+    if let Some(hour) = request.digest_hour {
+        if let Some(hour) = fields.take(
+            "digest_hour",
+            (hour <= 23).then_some(hour).ok_or("digest_hour is 0 to 23"),
+        ) {
+            prefs.digest_hour = hour;
+        }
+    }
+    if let Some(text) = &request.digest_weekday {
+        if let Some(day) = fields.take(
+            "digest_weekday",
+            DigestWeekday::parse(text).ok_or("digest_weekday is monday to sunday"),
+        ) {
+            prefs.digest_weekday = day;
+        }
+    }
+    match &request.max_alerts_per_day {
+        None => {}
+        Some(Value::Null) => prefs.max_alerts_per_day = None,
+        Some(value) => {
+            let cap = value
+                .as_u64()
+                .filter(|n| {
+                    (1..=u64::from(NotificationPreferences::MAX_ALERTS_PER_DAY)).contains(n)
+                })
+                .map(|n| n as u16)
+                .ok_or("max_alerts_per_day is 1 to 1000, or null for no cap");
+            if let Some(cap) = fields.take("max_alerts_per_day", cap) {
+                prefs.max_alerts_per_day = Some(cap);
+            }
+        }
+    }
+    if let Some(list) = &request.categories {
+        let parsed: Result<BTreeSet<Category>, String> = list
+            .iter()
+            .map(|c| Category::parse(c).ok_or_else(|| format!("unknown category {c:?}")))
+            .collect();
+        if let Some(set) = fields.take("categories", parsed) {
+            prefs.categories = set;
+        }
+    }
+    if let Some(tracking) = request.click_tracking {
+        prefs.click_tracking = tracking;
+    }
+    let locale = match &request.language {
+        None => None,
+        Some(text) => fields.take("language", Locale::parse(text)),
+    };
+    fields.finish()?;
+    Ok(locale)
 }
 
 /// Writes time zone / locale to the account (their one home) when they change.
@@ -626,43 +635,52 @@ pub async fn set_quiet_hours(
 ) -> Result<Response, ApiError> {
     let core = &state.core;
     let (stored, timezone) = change_preferences(core, &caller.user, &headers, |prefs| {
-        let mut fields = Fields::default();
-        let time = |fields: &mut Fields, name: &str, value: &Value| -> Option<LocalTime> {
-            let parsed = value
-                .as_str()
-                .ok_or("times are written HH:MM".to_string())
-                .and_then(|text| LocalTime::parse(text).map_err(|e| e.0.to_string()));
-            fields.take(name, parsed)
-        };
-        match (&request.start, &request.end) {
-            (None, None) => {}
-            (Some(Value::Null), Some(Value::Null)) => prefs.quiet_hours = None,
-            (Some(start), Some(end)) if !start.is_null() && !end.is_null() => {
-                let start = time(&mut fields, "start", start);
-                let end = time(&mut fields, "end", end);
-                if let (Some(start), Some(end)) = (start, end) {
-                    if let Some(window) = fields.take("end", QuietHours::new(start, end)) {
-                        prefs.quiet_hours = Some(window);
-                    }
-                }
-            }
-            _ => {
-                fields.take::<(), _>(
-                    "start",
-                    Err("give start and end together (both null to turn quiet hours off)"),
-                );
-            }
-        }
-        let timezone = match &request.timezone {
-            None => None,
-            Some(text) => fields.take("timezone", TimeZoneName::parse(text)),
-        };
-        fields.finish()?;
-        Ok(timezone)
+        apply_quiet_hours(&request, prefs)
     })
     .await?;
     let user = update_account(core, &caller.user, timezone, None).await?;
     summary_response(core, &user, &stored, &HeaderMap::new()).await
+}
+
+/// Applies a quiet-hours change to `prefs`, collecting every field's problem; the new time
+/// zone (the account's, written separately) when one was given.
+pub(crate) fn apply_quiet_hours(
+    request: &QuietHoursRequest,
+    prefs: &mut NotificationPreferences,
+) -> Result<Option<TimeZoneName>, ApiError> {
+    let mut fields = Fields::default();
+    let time = |fields: &mut Fields, name: &str, value: &Value| -> Option<LocalTime> {
+        let parsed = value
+            .as_str()
+            .ok_or("times are written HH:MM".to_string())
+            .and_then(|text| LocalTime::parse(text).map_err(|e| e.0.to_string()));
+        fields.take(name, parsed)
+    };
+    match (&request.start, &request.end) {
+        (None, None) => {}
+        (Some(Value::Null), Some(Value::Null)) => prefs.quiet_hours = None,
+        (Some(start), Some(end)) if !start.is_null() && !end.is_null() => {
+            let start = time(&mut fields, "start", start);
+            let end = time(&mut fields, "end", end);
+            if let (Some(start), Some(end)) = (start, end) {
+                if let Some(window) = fields.take("end", QuietHours::new(start, end)) {
+                    prefs.quiet_hours = Some(window);
+                }
+            }
+        }
+        _ => {
+            fields.take::<(), _>(
+                "start",
+                Err("give start and end together (both null to turn quiet hours off)"),
+            );
+        }
+    }
+    let timezone = match &request.timezone {
+        None => None,
+        Some(text) => fields.take("timezone", TimeZoneName::parse(text)),
+    };
+    fields.finish()?;
+    Ok(timezone)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -761,6 +779,27 @@ fn parse_label(raw: &str) -> Result<Option<String>, &'static str> {
     Ok((!label.is_empty()).then(|| label.to_string()))
 }
 
+/// A new endpoint's kind, URL and label, with every field's problem collected.
+pub(crate) fn parse_new_endpoint(
+    request: &CreateEndpointRequest,
+) -> Result<(EndpointKind, PublicUrl, Option<String>), ApiError> {
+    let mut fields = Fields::default();
+    let kind = fields.take(
+        "kind",
+        EndpointKind::parse(&request.kind).ok_or("kind is discord, slack or webhook"),
+    );
+    let url = kind.and_then(|kind| fields.take("url", parse_endpoint_url(kind, &request.url)));
+    let label = match &request.label {
+        None => Some(None),
+        Some(text) => fields.take("label", parse_label(text)),
+    };
+    fields.finish()?;
+    let (Some(kind), Some(url), Some(label)) = (kind, url, label) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    Ok((kind, url, label))
+}
+
 /// Adds a Discord, Slack or webhook endpoint. Webhooks get a signing secret, shown once.
 #[utoipa::path(post, path = "/api/v1/notification-preferences/endpoints", tag = "preferences",
     security(("bearer" = [])),
@@ -777,20 +816,7 @@ pub async fn create_endpoint(
     JsonBody(request): JsonBody<CreateEndpointRequest>,
 ) -> Result<Response, ApiError> {
     let core = &state.core;
-    let mut fields = Fields::default();
-    let kind = fields.take(
-        "kind",
-        EndpointKind::parse(&request.kind).ok_or("kind is discord, slack or webhook"),
-    );
-    let url = kind.and_then(|kind| fields.take("url", parse_endpoint_url(kind, &request.url)));
-    let label = match &request.label {
-        None => Some(None),
-        Some(text) => fields.take("label", parse_label(text)),
-    };
-    fields.finish()?;
-    let (Some(kind), Some(url), Some(label)) = (kind, url, label) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
+    let (kind, url, label) = parse_new_endpoint(&request)?;
     let plan = caller.user.plan;
     let limits = core.plans.limits(plan);
     if !limits.channels.contains(&kind.channel()) {
@@ -890,27 +916,11 @@ pub struct UpdateEndpointRequest {
     pub enabled: Option<bool>,
 }
 
-/// Changes an endpoint's URL, label or enabled flag. `If-Match` → 412 when stale.
-#[utoipa::path(patch, path = "/api/v1/notification-preferences/endpoints/{id}", tag = "preferences",
-    security(("bearer" = [])),
-    params(("id" = String, Path)),
-    request_body = UpdateEndpointRequest,
-    responses(
-        (status = 200, body = EndpointView, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update_endpoint(
-    State(state): State<PreferencesState>,
-    caller: Authenticated,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(request): JsonBody<UpdateEndpointRequest>,
-) -> Result<Response, ApiError> {
-    let core = &state.core;
-    let mut endpoint = owned_endpoint(core, caller.user.id, &id).await?;
-    require_if_match(&headers, &etag_of(&endpoint))?;
+/// Applies a change to `endpoint`, with every field's problem collected.
+pub(crate) fn apply_endpoint_update(
+    request: &UpdateEndpointRequest,
+    endpoint: &mut ChannelEndpoint,
+) -> Result<(), ApiError> {
     let mut fields = Fields::default();
     if let Some(raw) = &request.url {
         if let Some(url) = fields.take("url", parse_endpoint_url(endpoint.kind, raw)) {
@@ -933,6 +943,31 @@ pub async fn update_endpoint(
     if let Some(enabled) = request.enabled {
         endpoint.enabled = enabled;
     }
+    Ok(())
+}
+
+/// Changes an endpoint's URL, label or enabled flag. `If-Match` → 412 when stale.
+#[utoipa::path(patch, path = "/api/v1/notification-preferences/endpoints/{id}", tag = "preferences",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = UpdateEndpointRequest,
+    responses(
+        (status = 200, body = EndpointView, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_endpoint(
+    State(state): State<PreferencesState>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<UpdateEndpointRequest>,
+) -> Result<Response, ApiError> {
+    let core = &state.core;
+    let mut endpoint = owned_endpoint(core, caller.user.id, &id).await?;
+    require_if_match(&headers, &etag_of(&endpoint))?;
+    apply_endpoint_update(&request, &mut endpoint)?;
     endpoint.updated_at = core.clock.now();
     let stored = records::<ChannelEndpoint>(core.store.as_ref())
         .update(&endpoint)
@@ -1406,24 +1441,11 @@ fn push_view(subscription: &PushSubscription) -> PushSubscriptionView {
     }
 }
 
-/// Stores a browser's push subscription (201), or refreshes its keys when the endpoint is
-/// already stored (200). The endpoint must be a public https URL; `p256dh` must be a P-256 key.
-#[utoipa::path(post, path = "/api/v1/push/subscriptions", tag = "push",
-    security(("bearer" = [])),
-    request_body = SubscribeRequest,
-    responses(
-        (status = 201, body = PushSubscriptionView),
-        (status = 200, body = PushSubscriptionView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn subscribe_push(
-    State(state): State<PreferencesState>,
-    caller: Authenticated,
-    headers: HeaderMap,
-    JsonBody(request): JsonBody<SubscribeRequest>,
-) -> Result<Response, ApiError> {
-    let core = &state.core;
+/// A push subscription's endpoint and keys (`p256dh` re-encoded), with every field's problem
+/// collected.
+pub(crate) fn parse_push_subscription(
+    request: &SubscribeRequest,
+) -> Result<(PublicUrl, String, String), ApiError> {
     let mut fields = Fields::default();
     let endpoint = fields.take(
         "endpoint",
@@ -1455,6 +1477,28 @@ pub async fn subscribe_push(
     let (Some(endpoint), Some(p256dh), Some(auth)) = (endpoint, p256dh, auth) else {
         return Err(ApiError::internal("validated fields missing"));
     };
+    Ok((endpoint, p256dh, auth))
+}
+
+/// Stores a browser's push subscription (201), or refreshes its keys when the endpoint is
+/// already stored (200). The endpoint must be a public https URL; `p256dh` must be a P-256 key.
+#[utoipa::path(post, path = "/api/v1/push/subscriptions", tag = "push",
+    security(("bearer" = [])),
+    request_body = SubscribeRequest,
+    responses(
+        (status = 201, body = PushSubscriptionView),
+        (status = 200, body = PushSubscriptionView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn subscribe_push(
+    State(state): State<PreferencesState>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<SubscribeRequest>,
+) -> Result<Response, ApiError> {
+    let core = &state.core;
+    let (endpoint, p256dh, auth) = parse_push_subscription(&request)?;
     let plan = caller.user.plan;
     let limits = core.plans.limits(plan);
     if !limits.channels.contains(&Channel::Push) {

@@ -95,7 +95,7 @@ pub struct ReportBody {
     pub note: Option<String>,
 }
 
-fn parse_note(field: &str, note: Option<&str>) -> Result<Option<ReportNote>, ApiError> {
+pub(crate) fn parse_note(field: &str, note: Option<&str>) -> Result<Option<ReportNote>, ApiError> {
     match note {
         None => Ok(None),
         Some(text) => ReportNote::parse(text).map_err(|why| ApiError::invalid(field, why)),
@@ -105,6 +105,18 @@ fn parse_note(field: &str, note: Option<&str>) -> Result<Option<ReportNote>, Api
 fn parse_reason(text: &str) -> Result<ReportReason, ApiError> {
     ReportReason::parse(text)
         .ok_or_else(|| ApiError::invalid("reason", "wrong_price, expired or spam"))
+}
+
+/// A report's reason (required) and note.
+pub(crate) fn parse_report(
+    body: &ReportBody,
+) -> Result<(ReportReason, Option<ReportNote>), ApiError> {
+    let reason =
+        parse_reason(body.reason.as_deref().ok_or_else(|| {
+            ApiError::invalid("reason", "required: wrong_price, expired or spam")
+        })?)?;
+    let note = parse_note("note", body.note.as_deref())?;
+    Ok((reason, note))
 }
 
 async fn audit_report(
@@ -162,11 +174,7 @@ pub async fn report_deal(
     {
         return Err(ApiError::NotFound);
     }
-    let reason =
-        parse_reason(body.reason.as_deref().ok_or_else(|| {
-            ApiError::invalid("reason", "required: wrong_price, expired or spam")
-        })?)?;
-    let note = parse_note("note", body.note.as_deref())?;
+    let (reason, note) = parse_report(&body)?;
     let now = core.clock.now();
     let report = DealReport {
         owner: UserId::system(),
@@ -293,7 +301,7 @@ pub async fn get_report(
 
 /// The state a ticket is moved to.
 #[derive(Debug, Clone, Copy)]
-struct Target {
+pub(crate) struct Target {
     status: ReportStatus,
     resolution: Option<Resolution>,
 }
@@ -357,6 +365,20 @@ fn parse_resolution(text: &str) -> Result<Resolution, ApiError> {
     Resolution::parse(text).ok_or_else(|| ApiError::invalid("resolution", "confirmed or rejected"))
 }
 
+/// A closing's resolution (required) and note.
+pub(crate) fn parse_close(body: &CloseBody) -> Result<(Target, Option<ReportNote>), ApiError> {
+    let resolution = body
+        .resolution
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("resolution", "required: confirmed or rejected"))?;
+    let target = Target {
+        status: ReportStatus::Closed,
+        resolution: Some(parse_resolution(resolution)?),
+    };
+    let note = parse_note("note", body.note.as_deref())?;
+    Ok((target, note))
+}
+
 /// Closes a report. Confirmed hides the listing from matching and deal views.
 #[utoipa::path(post, path = "/api/v1/admin/reports/{id}/close", tag = "admin",
     security(("bearer" = [])),
@@ -379,15 +401,7 @@ pub async fn close_report(
     require_admin(&caller)?;
     // An unknown report is 404 whatever the body says.
     let report = stored_report(&state, &id).await?;
-    let resolution = body
-        .resolution
-        .as_deref()
-        .ok_or_else(|| ApiError::invalid("resolution", "required: confirmed or rejected"))?;
-    let target = Target {
-        status: ReportStatus::Closed,
-        resolution: Some(parse_resolution(resolution)?),
-    };
-    let note = parse_note("note", body.note.as_deref())?;
+    let (target, note) = parse_close(&body)?;
     let ip = crate::routes::ip_text(ip.as_deref());
     let report = move_report(&state, &caller, &ip, report, target, note).await?;
     Ok(Json(ReportView::from(&report)))
@@ -455,6 +469,26 @@ pub struct ReportBulkResult {
     pub results: Vec<ReportBulkOutcome>,
 }
 
+/// The state a bulk change moves its 1 to 100 reports to.
+pub(crate) fn bulk_target(body: &ReportBulkBody) -> Result<Target, ApiError> {
+    if body.ids.is_empty() || body.ids.len() > 100 {
+        return Err(ApiError::invalid("ids", "from 1 to 100 report ids"));
+    }
+    let status = ReportStatus::parse(&body.status)
+        .ok_or_else(|| ApiError::invalid("status", "open or closed"))?;
+    let resolution = match (status, body.resolution.as_deref()) {
+        (ReportStatus::Closed, Some(text)) => Some(parse_resolution(text)?),
+        (ReportStatus::Closed, None) => {
+            return Err(ApiError::invalid("resolution", "required when closing"))
+        }
+        (ReportStatus::Open, Some(_)) => {
+            return Err(ApiError::invalid("resolution", "only when closing"))
+        }
+        (ReportStatus::Open, None) => None,
+    };
+    Ok(Target { status, resolution })
+}
+
 /// Opens or closes many reports at once; each id gets its own outcome.
 #[utoipa::path(post, path = "/api/v1/admin/reports/bulk", tag = "admin",
     security(("bearer" = [])),
@@ -471,22 +505,7 @@ pub async fn bulk_update(
     JsonBody(body): JsonBody<ReportBulkBody>,
 ) -> Result<Json<ReportBulkResult>, ApiError> {
     require_admin(&caller)?;
-    if body.ids.is_empty() || body.ids.len() > 100 {
-        return Err(ApiError::invalid("ids", "from 1 to 100 report ids"));
-    }
-    let status = ReportStatus::parse(&body.status)
-        .ok_or_else(|| ApiError::invalid("status", "open or closed"))?;
-    let resolution = match (status, body.resolution.as_deref()) {
-        (ReportStatus::Closed, Some(text)) => Some(parse_resolution(text)?),
-        (ReportStatus::Closed, None) => {
-            return Err(ApiError::invalid("resolution", "required when closing"))
-        }
-        (ReportStatus::Open, Some(_)) => {
-            return Err(ApiError::invalid("resolution", "only when closing"))
-        }
-        (ReportStatus::Open, None) => None,
-    };
-    let target = Target { status, resolution };
+    let target = bulk_target(&body)?;
     let ip = crate::routes::ip_text(ip.as_deref());
     let mut results = Vec::with_capacity(body.ids.len());
     for id in body.ids {

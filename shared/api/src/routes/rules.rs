@@ -326,7 +326,7 @@ fn parse_flight(value: &Value, fields: &mut Fields) -> Option<FlightCriteria> {
 
 /// Applies the request's fields to `rule` (a new rule or a stored one), collecting every field
 /// problem, then checks the criteria together.
-fn apply(
+pub(crate) fn apply(
     request: RuleRequest,
     rule: &mut AlertRule,
     creating: bool,
@@ -524,7 +524,7 @@ fn apply(
         .copied())
 }
 
-fn blank_rule(owner: UserId, now: Timestamp) -> Result<AlertRule, ApiError> {
+pub(crate) fn blank_rule(owner: UserId, now: Timestamp) -> Result<AlertRule, ApiError> {
     Ok(AlertRule::new(
         owner,
         RuleName::parse("rule").map_err(ApiError::internal)?,
@@ -983,20 +983,9 @@ pub struct BulkResult {
     pub results: Vec<BulkOutcome>,
 }
 
-/// Pauses, resumes or deletes several rules; each id gets its own outcome (ids the caller does
-/// not own are `not_found`).
-#[utoipa::path(post, path = "/api/v1/deal-alert-rules/bulk", tag = "rules",
-    security(("bearer" = [])),
-    request_body = BulkRequest,
-    responses(
-        (status = 200, body = BulkResult),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn bulk_action(
-    State(core): State<Core>,
-    caller: Authenticated,
-    JsonBody(request): JsonBody<BulkRequest>,
-) -> Result<Json<BulkResult>, ApiError> {
+/// The bulk action (`pause`, `resume` or `delete`) for 1 to 100 distinct ids, with every
+/// field's problem collected.
+pub(crate) fn bulk_action_of(request: &BulkRequest) -> Result<&str, ApiError> {
     let mut fields = Fields::default();
     let action = fields.take(
         "action",
@@ -1019,6 +1008,24 @@ pub async fn bulk_action(
             "action is pause, resume or delete",
         ));
     };
+    Ok(action)
+}
+
+/// Pauses, resumes or deletes several rules; each id gets its own outcome (ids the caller does
+/// not own are `not_found`).
+#[utoipa::path(post, path = "/api/v1/deal-alert-rules/bulk", tag = "rules",
+    security(("bearer" = [])),
+    request_body = BulkRequest,
+    responses(
+        (status = 200, body = BulkResult),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn bulk_action(
+    State(core): State<Core>,
+    caller: Authenticated,
+    JsonBody(request): JsonBody<BulkRequest>,
+) -> Result<Json<BulkResult>, ApiError> {
+    let action = bulk_action_of(&request)?;
     let mut results = Vec::with_capacity(request.ids.len());
     for id in &request.ids {
         let outcome = match action {
@@ -1147,6 +1154,11 @@ pub async fn parse_query_text(
     _caller: Authenticated,
     JsonBody(request): JsonBody<ParseQueryRequest>,
 ) -> Result<Json<ParsedQuery>, ApiError> {
+    parse_query_request(&request).map(Json)
+}
+
+/// The query in words and parts, or where it goes wrong; too long a query is a 422.
+pub(crate) fn parse_query_request(request: &ParseQueryRequest) -> Result<ParsedQuery, ApiError> {
     if request.query.chars().count() > dealpulse_domain::query::MAX_QUERY_CHARS {
         return Err(ApiError::invalid(
             "query",
@@ -1156,5 +1168,5 @@ pub async fn parse_query_text(
             ),
         ));
     }
-    Ok(Json(ParsedQuery::from(Query::parse(&request.query))))
+    Ok(ParsedQuery::from(Query::parse(&request.query)))
 }

@@ -259,27 +259,25 @@ async fn product_for_url(
     Ok(core.store.insert_product(&product).await?)
 }
 
-/// Watches a product page or a seen listing. The URL passes the SSRF guard first (in local mode
-/// the demo shop and shops on this machine are trusted too).
-#[utoipa::path(post, path = "/api/v1/watchlist/items", tag = "watchlist",
-    security(("bearer" = [])),
-    request_body = CreateWatchRequest,
-    responses(
-        (status = 201, body = WatchView, headers(("ETag" = String), ("Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create_item(
-    State(core): State<Core>,
-    caller: Authenticated,
-    headers: HeaderMap,
-    JsonBody(request): JsonBody<CreateWatchRequest>,
-) -> Result<Response, ApiError> {
-    let limits = core.plans.limits(caller.user.plan);
+/// A new watch's fields, parsed.
+pub(crate) struct NewWatch {
+    url: Option<FetchableUrl>,
+    listing_id: Option<ListingId>,
+    trigger: WatchTrigger,
+    rearm: Rearm,
+    label: Option<String>,
+    selectors: Option<Option<SelectorOverrides>>,
+}
+
+/// Parses a new watch, with every field's problem collected. The URL is checked as
+/// [`watchable`] does, `trusted` being the deployment's trusted local shop prefixes.
+pub(crate) fn parse_new_watch(
+    request: &CreateWatchRequest,
+    trusted: &[String],
+) -> Result<NewWatch, ApiError> {
     let mut fields = Fields::default();
     let url = match (&request.url, &request.listing_id) {
-        (Some(url), None) => fields.take("url", watchable(&core, url)),
+        (Some(url), None) => fields.take("url", FetchableUrl::parse(url, trusted)),
         (None, Some(_)) => None,
         _ => {
             fields.take::<(), _>("url", Err("give exactly one of url and listing_id"));
@@ -307,6 +305,42 @@ pub async fn create_item(
     let (Some(trigger), Some(rearm), Some(label)) = (trigger, rearm, label) else {
         return Err(ApiError::internal("validated fields missing"));
     };
+    Ok(NewWatch {
+        url,
+        listing_id,
+        trigger,
+        rearm,
+        label,
+        selectors,
+    })
+}
+
+/// Watches a product page or a seen listing. The URL passes the SSRF guard first (in local mode
+/// the demo shop and shops on this machine are trusted too).
+#[utoipa::path(post, path = "/api/v1/watchlist/items", tag = "watchlist",
+    security(("bearer" = [])),
+    request_body = CreateWatchRequest,
+    responses(
+        (status = 201, body = WatchView, headers(("ETag" = String), ("Location" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_item(
+    State(core): State<Core>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<CreateWatchRequest>,
+) -> Result<Response, ApiError> {
+    let limits = core.plans.limits(caller.user.plan);
+    let NewWatch {
+        url,
+        listing_id,
+        trigger,
+        rearm,
+        label,
+        selectors,
+    } = parse_new_watch(&request, &core.settings.local_shop_origins)?;
     let interval = check_interval(
         request
             .check_interval_minutes
@@ -486,29 +520,12 @@ pub struct UpdateWatchRequest {
     pub selectors: Option<SelectorOverrides>,
 }
 
-/// Changes an item. A new trigger re-arms it. `If-Match` → 412 when stale.
-#[utoipa::path(patch, path = "/api/v1/watchlist/items/{id}", tag = "watchlist",
-    security(("bearer" = [])),
-    params(("id" = String, Path)),
-    request_body = UpdateWatchRequest,
-    responses(
-        (status = 200, body = WatchView, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update_item(
-    State(core): State<Core>,
-    caller: Authenticated,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(request): JsonBody<UpdateWatchRequest>,
-) -> Result<Response, ApiError> {
-    let mut item = owned_item(&core, caller.user.id, &id).await?;
-    require_if_match(&headers, &etag_of(&item))?;
-    let limits = core.plans.limits(caller.user.plan);
+/// Applies a change's trigger, re-arm rule and label to `item`, with every field's problem
+/// collected; the product's new selector overrides, when given (`Some(None)` clears them).
+pub(crate) fn apply_watch_update(
+    request: &UpdateWatchRequest,
+    item: &mut WatchItem,
+) -> Result<Option<Option<SelectorOverrides>>, ApiError> {
     let mut fields = Fields::default();
     if let Some(value) = &request.trigger {
         if let Some(trigger) = fields.take("trigger", parse_trigger(value)) {
@@ -540,6 +557,33 @@ pub async fn update_item(
         Some(selectors) => fields.take("selectors", parse_selectors(selectors)),
     };
     fields.finish()?;
+    Ok(selectors)
+}
+
+/// Changes an item. A new trigger re-arms it. `If-Match` → 412 when stale.
+#[utoipa::path(patch, path = "/api/v1/watchlist/items/{id}", tag = "watchlist",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = UpdateWatchRequest,
+    responses(
+        (status = 200, body = WatchView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_item(
+    State(core): State<Core>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<UpdateWatchRequest>,
+) -> Result<Response, ApiError> {
+    let mut item = owned_item(&core, caller.user.id, &id).await?;
+    require_if_match(&headers, &etag_of(&item))?;
+    let limits = core.plans.limits(caller.user.plan);
+    let selectors = apply_watch_update(&request, &mut item)?;
     if let Some(minutes) = request.check_interval_minutes {
         item.check_interval_minutes = check_interval(minutes, &caller, limits)?;
     }

@@ -162,14 +162,20 @@ fn serve(
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
-    reader.read_line(&mut line)?;
+    if reader.read_line(&mut line)? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_string();
     let path = parts.next().unwrap_or_default().to_string();
     let mut headers = BTreeMap::new();
     loop {
         let mut header = String::new();
-        reader.read_line(&mut header)?;
+        // A client that dies mid-request sent no request: end of input before the blank line
+        // is not recorded.
+        if reader.read_line(&mut header)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
         let header = header.trim_end();
         if header.is_empty() {
             break;

@@ -122,6 +122,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 0x9E37_79B9_7F4A_7C15)]
         seed: u64,
     },
+    /// The whole local alert pipeline: product pages extracted, matched against the rules,
+    /// queued and delivered as webhooks to a receiver on 127.0.0.1, with serve's workers on a
+    /// fresh SQLite file. Prints a Markdown table row.
+    Pipeline {
+        /// Alert rules to store (ten per user).
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        rules: u64,
+        /// Product pages to observe.
+        #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        observations: u64,
+        /// Seed of the synthetic data (the same seed gives the same data).
+        #[arg(long, default_value_t = 0x9E37_79B9_7F4A_7C15)]
+        seed: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -456,6 +470,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !figures.agrees_with_naive {
                 anyhow::bail!("the index and the naive matcher disagree");
             }
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Pipeline {
+                    rules,
+                    observations,
+                    seed,
+                },
+        } => {
+            use crate::bench_pipeline::{run, PipelineBench, PipelineFigures};
+            let figures = run(PipelineBench {
+                rules: usize::try_from(rules)?,
+                rules_per_user: 10,
+                observations: usize::try_from(observations)?,
+                seed,
+            })
+            .await?;
+            println!("{}\n{}", PipelineFigures::HEADER, figures.row());
             Ok(())
         }
         Command::Subscribers {

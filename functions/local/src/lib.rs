@@ -2,6 +2,7 @@
 //! over SQLite and a mail outbox, with background jobs in-process.
 
 pub mod accounts;
+pub mod bench_pipeline;
 pub mod cli;
 pub mod demo;
 pub mod demo_shop;

@@ -149,7 +149,7 @@ const DIGEST_EVERY: Duration = Duration::from_secs(60);
 
 /// The alert pipeline in this process: a matcher on the event queue, a pool of delivery
 /// workers, and the digest run — the same code the Lambda functions run.
-fn run_alerts(
+pub(crate) fn run_alerts(
     runtime: &LocalRuntime,
     pipeline: crate::runtime::AlertPipeline,
     shutdown: watch::Receiver<bool>,

@@ -42,6 +42,23 @@ fn usd(amount: &str) -> Money {
     Money::parse(amount, Currency::parse("USD").unwrap()).unwrap()
 }
 
+/// `listing.observed` events (JSON) for `count` "Sea kayak model N" listings from `base` dollars up.
+fn kayak_events(count: usize, base: usize, now: Timestamp) -> Vec<String> {
+    (0..count)
+        .map(|n| {
+            let event = CatalogEvent::ListingObserved {
+                listing: Box::new(listing(
+                    &format!("Sea kayak model {n}"),
+                    usd(&format!("{}", base + n)),
+                    now,
+                )),
+                previous_price: None,
+            };
+            serde_json::to_string(&EventEnvelope::new(event, now)).unwrap()
+        })
+        .collect()
+}
+
 /// Twelve alerts to one webhook. Each delivery's first request meets a different fault — a
 /// 500, a 429, silence past the sender's timeout, a 2xx whose body trickles past it — and its
 /// later requests are answered normally. Every alert reaches the receiver accepted exactly once;
@@ -127,19 +144,7 @@ async fn webhook_errors_silence_and_slow_bodies_still_deliver_each_alert_once() 
     let now = Timestamp::now();
     let user = alert_user(store.as_ref(), &[Channel::Webhook], now).await;
     keyword_rule(store.as_ref(), user.id, "kayak", now).await;
-    let bodies: Vec<String> = (0..12)
-        .map(|n| {
-            let event = CatalogEvent::ListingObserved {
-                listing: Box::new(listing(
-                    &format!("Sea kayak model {n}"),
-                    usd(&format!("{}", 400 + n)),
-                    now,
-                )),
-                previous_price: None,
-            };
-            serde_json::to_string(&EventEnvelope::new(event, now)).unwrap()
-        })
-        .collect();
+    let bodies = kayak_events(12, 400, now);
     events.send_batch(&bodies).await.unwrap();
 
     // Run the workers until every alert's delivery is finished, then a second longer: a copy
@@ -260,6 +265,36 @@ fn quick_retries(config: &aws_config::SdkConfig) -> aws_config::SdkConfig {
         .build()
 }
 
+/// Which service goes through the fault proxy.
+enum Proxied {
+    Ses,
+    DynamoDb,
+}
+
+/// The pipeline on the shared moto with one service behind a fresh fault proxy.
+async fn proxied_pipeline(proxied: Proxied) -> (AwsPipeline, FaultProxy, HttpRecorder) {
+    let moto = moto::shared();
+    let direct = quick_retries(&sdk_config(moto).await);
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let via_proxy = direct.to_builder().endpoint_url(&proxy.endpoint).build();
+    let recorder = HttpRecorder::start(200, "{}");
+    let (dynamodb, ses) = match proxied {
+        Proxied::Ses => (&direct, &via_proxy),
+        Proxied::DynamoDb => (&via_proxy, &direct),
+    };
+    let pipeline = aws_pipeline(
+        Routes {
+            setup: &direct,
+            dynamodb,
+            sqs: &direct,
+            ses,
+        },
+        &recorder,
+    )
+    .await;
+    (pipeline, proxy, recorder)
+}
+
 async fn aws_pipeline(routes: Routes<'_>, recorder: &HttpRecorder) -> AwsPipeline {
     let table = unique("dealpulse-faults");
     create_table(&aws_sdk_dynamodb::Client::new(routes.setup), &table).await;
@@ -341,6 +376,15 @@ impl AwsPipeline {
         }
     }
 
+    async fn assert_nothing_dead_lettered(&self) {
+        let dead = self
+            .dead_letters
+            .receive(10, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(dead.is_empty(), "dead-lettered: {dead:?}");
+    }
+
     /// Runs `workers` delivery workers beside the matcher until every planned delivery of the
     /// users' `expected` alerts is finished, then two seconds more (late copies would show).
     /// Queue and store errors are what faults cause: they are counted, never fatal.
@@ -420,21 +464,7 @@ fn accepted_by_id(recorder: &HttpRecorder) -> BTreeMap<String, usize> {
 /// administrator with SES's reason; no message is sent twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ses_throttling_is_waited_out_and_rejections_are_final_and_listed() {
-    let moto = moto::shared();
-    let direct = quick_retries(&sdk_config(moto).await);
-    let proxy = FaultProxy::start(&moto.endpoint).await;
-    let via_proxy = direct.to_builder().endpoint_url(&proxy.endpoint).build();
-    let recorder = HttpRecorder::start(200, "{}");
-    let p = aws_pipeline(
-        Routes {
-            setup: &direct,
-            dynamodb: &direct,
-            sqs: &direct,
-            ses: &via_proxy,
-        },
-        &recorder,
-    )
-    .await;
+    let (p, proxy, _recorder) = proxied_pipeline(Proxied::Ses).await;
     let now = Timestamp::now();
     let mut users = Vec::new();
     let mut addresses = Vec::new();
@@ -480,7 +510,7 @@ async fn ses_throttling_is_waited_out_and_rejections_are_final_and_listed() {
         3,
         "a refusal is not retried"
     );
-    let sent_mail = ses_sent(moto).await;
+    let sent_mail = ses_sent(moto::shared()).await;
     for address in &addresses[1..] {
         let mine = sent_mail.iter().filter(|m| &m.to == address).count();
         assert_eq!(mine, 3, "{address} got {mine} messages");
@@ -498,12 +528,7 @@ async fn ses_throttling_is_waited_out_and_rejections_are_final_and_listed() {
         failed.iter().all(|f| f.reason.contains("MessageRejected")),
         "{failed:?}"
     );
-    assert!(p
-        .dead_letters
-        .receive(10, Duration::from_secs(1))
-        .await
-        .unwrap()
-        .is_empty());
+    p.assert_nothing_dead_lettered().await;
 }
 
 /// DynamoDB throttles every fourth request (`ProvisionedThroughputExceededException`) while each
@@ -512,21 +537,7 @@ async fn ses_throttling_is_waited_out_and_rejections_are_final_and_listed() {
 /// deals reach the webhook each accepted exactly once, and nothing is dead-lettered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_throttling_and_conditional_races_lose_and_duplicate_nothing() {
-    let moto = moto::shared();
-    let direct = quick_retries(&sdk_config(moto).await);
-    let proxy = FaultProxy::start(&moto.endpoint).await;
-    let via_proxy = direct.to_builder().endpoint_url(&proxy.endpoint).build();
-    let recorder = HttpRecorder::start(200, "{}");
-    let p = aws_pipeline(
-        Routes {
-            setup: &direct,
-            dynamodb: &via_proxy,
-            sqs: &direct,
-            ses: &direct,
-        },
-        &recorder,
-    )
-    .await;
+    let (p, proxy, recorder) = proxied_pipeline(Proxied::DynamoDb).await;
     let now = Timestamp::now();
     let user = alert_user(p.store.as_ref(), &[Channel::Webhook], now).await;
     keyword_rule(p.store.as_ref(), user.id, "kayak", now).await;
@@ -555,12 +566,7 @@ async fn dynamodb_throttling_and_conditional_races_lose_and_duplicate_nothing() 
         + proxy.count("TransactionCanceledException", false);
     assert!(throttled >= 20, "throttled {throttled} requests");
     assert!(races > 0, "no conditional write lost a race");
-    assert!(p
-        .dead_letters
-        .receive(10, Duration::from_secs(1))
-        .await
-        .unwrap()
-        .is_empty());
+    p.assert_nothing_dead_lettered().await;
     println!("throttled {throttled} DynamoDB requests; {races} conditional writes lost a race");
 }
 
@@ -630,12 +636,7 @@ async fn the_emulator_stopped_mid_run_loses_nothing_and_the_pipeline_recovers() 
         .unwrap();
     let retried = finished.iter().filter(|r| r.attempt > 1).count();
     assert!(retried > 0, "no delivery met the outage: {finished:?}");
-    assert!(p
-        .dead_letters
-        .receive(10, Duration::from_secs(1))
-        .await
-        .unwrap()
-        .is_empty());
+    p.assert_nothing_dead_lettered().await;
     let alerts = records::<AlertRecord>(p.store.as_ref())
         .list(user.id)
         .await
@@ -742,19 +743,7 @@ async fn serve_killed_mid_pipeline_finishes_the_work_after_a_restart() {
             "catalog-events-dlq",
             5,
         );
-        let bodies: Vec<String> = (0..10)
-            .map(|n| {
-                let event = CatalogEvent::ListingObserved {
-                    listing: Box::new(listing(
-                        &format!("Sea kayak model {n}"),
-                        usd(&format!("{}", 500 + n)),
-                        now,
-                    )),
-                    previous_price: None,
-                };
-                serde_json::to_string(&EventEnvelope::new(event, now)).unwrap()
-            })
-            .collect();
+        let bodies = kayak_events(10, 500, now);
         events.send_batch(&bodies).await.unwrap();
     }
     let reader: Arc<dyn Store> = Arc::new(SqliteStore::new(

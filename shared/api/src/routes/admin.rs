@@ -226,7 +226,7 @@ pub struct FailedDeliveryList {
 /// Failed deliveries, newest first.
 #[utoipa::path(get, path = "/api/v1/admin/deliveries/failed", tag = "admin",
     security(("bearer" = [])),
-    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = FailedDeliveryList),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -336,7 +336,7 @@ pub struct DeadLetterList {
 /// Messages in the delivery dead-letter queue (read without taking them out; up to `limit`).
 #[utoipa::path(get, path = "/api/v1/admin/deliveries/dead-letters", tag = "admin",
     security(("bearer" = [])),
-    params(("limit" = Option<u32>, Query)),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100)),
     responses(
         (status = 200, body = DeadLetterList),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -91,7 +91,7 @@ pub struct AlertList {
 /// (1–100, default 20), `cursor`, `channel` (only alerts planned for that channel).
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts",
     security(("bearer" = [])),
-    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query), ("channel" = Option<String>, Query)),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query), ("channel" = Option<String>, Query)),
     responses(
         (status = 200, body = AlertList),
         (status = 401, body = Problem, content_type = "application/problem+json"),

@@ -543,7 +543,7 @@ pub async fn destinations_of(
 /// price in `currency` (default USD) and best discount; `limit` 1–50 (default 10).
 #[utoipa::path(get, path = "/api/v1/analytics/destinations", tag = "analytics",
     security(("bearer" = [])),
-    params(("days" = Option<u32>, Query), ("currency" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    params(("days" = Option<u32>, Query), ("currency" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 50)),
     responses(
         (status = 200, body = DestinationList),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -674,7 +674,7 @@ pub async fn popular_of(
 /// (by watchers); `limit` 1–50 (default 10) of each.
 #[utoipa::path(get, path = "/api/v1/analytics/popular", tag = "analytics",
     security(("bearer" = [])),
-    params(("days" = Option<u32>, Query), ("limit" = Option<u32>, Query)),
+    params(("days" = Option<u32>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 50)),
     responses(
         (status = 200, body = PopularList),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -1236,7 +1236,7 @@ pub async fn behaviour_of(
 /// alerts sent and followed; retention by weekly signup cohort. `weeks` 2–26 (default 12).
 #[utoipa::path(get, path = "/api/v1/admin/analytics/behaviour", tag = "admin",
     security(("bearer" = [])),
-    params(("weeks" = Option<u32>, Query)),
+    params(("weeks" = Option<u32>, Query, minimum = 2, maximum = 26)),
     responses(
         (status = 200, body = Behaviour),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -957,7 +957,7 @@ pub struct SubscriptionList {
     security(("bearer" = [])),
     params(("status" = Option<String>, Query), ("plan" = Option<String>, Query),
            ("cancelling" = Option<bool>, Query),
-           ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = SubscriptionList),
         (status = 403, body = Problem, content_type = "application/problem+json"),

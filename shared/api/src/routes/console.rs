@@ -445,7 +445,7 @@ impl UserFilter {
     security(("bearer" = [])),
     params(("q" = Option<String>, Query), ("status" = Option<String>, Query),
            ("verified" = Option<bool>, Query), ("plan" = Option<String>, Query),
-           ("role" = Option<String>, Query), ("limit" = Option<u32>, Query),
+           ("role" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100),
            ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = AdminUserList),
@@ -783,7 +783,7 @@ fn parse_day(params: &QueryParams, name: &str) -> Result<Option<Date>, ApiError>
     security(("bearer" = [])),
     params(("from" = Option<String>, Query), ("to" = Option<String>, Query),
            ("user" = Option<String>, Query), ("action" = Option<String>, Query),
-           ("ip" = Option<String>, Query), ("limit" = Option<u32>, Query),
+           ("ip" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200),
            ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = AuditList),

@@ -207,8 +207,8 @@ fn search_words(text: Option<&str>) -> Result<Vec<String>, ApiError> {
 #[utoipa::path(get, path = "/api/v1/deals", tag = "deals",
     security(("bearer" = [])),
     params(("q" = Option<String>, Query), ("category" = Option<String>, Query),
-        ("sort" = Option<String>, Query), ("days" = Option<u32>, Query),
-        ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+        ("sort" = Option<String>, Query), ("days" = Option<u32>, Query, minimum = 1, maximum = 30),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = DealFeed),
         (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -751,7 +751,7 @@ pub struct MailList {
 /// unparseable, sender_not_allowed, unknown_address, rejected); `limit` 1–500 (default 100).
 #[utoipa::path(get, path = "/api/v1/ingest/mails", tag = "ingest",
     security(("bearer" = [])),
-    params(("status" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    params(("status" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500)),
     responses(
         (status = 200, body = MailList),
         (status = 403, body = Problem, content_type = "application/problem+json"),

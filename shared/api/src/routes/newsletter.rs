@@ -362,7 +362,7 @@ pub struct SubscriberList {
 #[utoipa::path(get, path = "/api/v1/admin/subscribers", tag = "admin",
     security(("bearer" = [])),
     params(("q" = Option<String>, Query), ("status" = Option<String>, Query),
-           ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = SubscriberList),
         (status = 403, body = Problem, content_type = "application/problem+json"),

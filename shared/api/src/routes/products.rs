@@ -209,7 +209,7 @@ pub async fn product_history_csv(
 #[utoipa::path(get, path = "/api/v1/products/{id}/history", tag = "watchlist",
     security(("bearer" = [])),
     params(("id" = String, Path), ("from" = Option<String>, Query), ("to" = Option<String>, Query),
-        ("points" = Option<u32>, Query)),
+        ("points" = Option<u32>, Query, minimum = 2, maximum = 1000)),
     responses(
         (status = 200, body = ProductHistory),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -306,7 +306,7 @@ pub struct AdminProductList {
 /// and the domain's scrape health.
 #[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin",
     security(("bearer" = [])),
-    params(("domain" = String, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    params(("domain" = String, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = AdminProductList),
         (status = 403, body = Problem, content_type = "application/problem+json"),

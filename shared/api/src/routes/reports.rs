@@ -221,7 +221,7 @@ pub struct ReportList {
 #[utoipa::path(get, path = "/api/v1/admin/reports", tag = "admin",
     security(("bearer" = [])),
     params(("status" = Option<String>, Query), ("reason" = Option<String>, Query),
-           ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, body = ReportList),
         (status = 403, body = Problem, content_type = "application/problem+json"),

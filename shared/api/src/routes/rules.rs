@@ -598,7 +598,7 @@ pub struct RuleList {
 #[utoipa::path(get, path = "/api/v1/deal-alert-rules", tag = "rules",
     security(("bearer" = [])),
     params(
-        ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query),
         ("q" = Option<String>, Query), ("enabled" = Option<bool>, Query),
         ("category" = Option<String>, Query), ("sort" = Option<String>, Query),
     ),

@@ -434,7 +434,7 @@ pub struct WatchList {
 /// The caller's watchlist, newest first: `limit` (1–100, default 20), `cursor`, `enabled`.
 #[utoipa::path(get, path = "/api/v1/watchlist", tag = "watchlist",
     security(("bearer" = [])),
-    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query), ("enabled" = Option<bool>, Query)),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query), ("enabled" = Option<bool>, Query)),
     responses(
         (status = 200, body = WatchList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -671,7 +671,7 @@ const HISTORY_LIMIT: u32 = 5000;
 /// product has been checked.
 #[utoipa::path(get, path = "/api/v1/watchlist/items/{id}/history", tag = "watchlist",
     security(("bearer" = [])),
-    params(("id" = String, Path), ("days" = Option<u32>, Query)),
+    params(("id" = String, Path), ("days" = Option<u32>, Query, minimum = 1, maximum = 730)),
     responses(
         (status = 200, body = PriceHistory),
         (status = 400, body = Problem, content_type = "application/problem+json"),

@@ -102,22 +102,8 @@ async fn start_receiver() -> anyhow::Result<Receiver> {
 
 fn config(data_dir: &std::path::Path, notify_origin: url::Url) -> LocalConfig {
     LocalConfig {
-        data_dir: data_dir.to_path_buf(),
-        public_url: "http://127.0.0.1:8080".into(),
-        sender: "DealPulse <alerts@dealpulse.local>".into(),
-        smtp_url: None,
-        jwt_secret: None,
-        allowed_origins: Vec::new(),
-        plans_file: None,
-        twilio: None,
-        inbound_domain: "inbound.dealpulse.local".into(),
-        system_senders: Vec::new(),
-        llm: None,
         notify_origin: Some(notify_origin),
-        delivery_lease: Duration::from_secs(120),
-        stripe: None,
-        stripe_api: None,
-        web_dir: None,
+        ..LocalConfig::for_tools(data_dir.to_path_buf(), "inbound.dealpulse.local".into())
     }
 }
 
@@ -131,8 +117,8 @@ async fn seed_user(store: &dyn Store, n: usize, now: Timestamp) -> anyhow::Resul
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         ),
         display_name: Some(DisplayName::parse(&format!("Bench {n}"))?),
-        timezone: TimeZoneName::parse("UTC")?,
-        locale: Locale::parse("en-US")?,
+        timezone: TimeZoneName::utc(),
+        locale: Locale::english(),
         role: Role::User,
         plan: dealpulse_domain::plans::Plan::Business,
         status: UserStatus::Active,

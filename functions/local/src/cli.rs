@@ -317,22 +317,9 @@ fn init_logging(format: LogFormat) {
 
 fn config_for_admin(data: &DataArgs) -> LocalConfig {
     LocalConfig {
-        data_dir: data.data_dir.clone(),
-        public_url: "http://127.0.0.1:8080".into(),
-        sender: "DealPulse <alerts@dealpulse.local>".into(),
-        smtp_url: None,
-        jwt_secret: None,
-        allowed_origins: Vec::new(),
-        plans_file: None,
-        twilio: None,
-        inbound_domain: data.inbound_domain.clone(),
         system_senders: data.inbound_system_senders.clone(),
         llm: data.llm(),
-        notify_origin: None,
-        delivery_lease: Duration::from_secs(120),
-        stripe: None,
-        stripe_api: None,
-        web_dir: None,
+        ..LocalConfig::for_tools(data.data_dir.clone(), data.inbound_domain.clone())
     }
 }
 

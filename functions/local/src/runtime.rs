@@ -100,6 +100,31 @@ pub struct LocalConfig {
     pub web_dir: Option<PathBuf>,
 }
 
+impl LocalConfig {
+    /// A runtime for command-line tools on `data_dir` (admin commands, imports, benchmarks):
+    /// no server address of its own, mail kept in the outbox, no third-party services.
+    pub fn for_tools(data_dir: PathBuf, inbound_domain: String) -> Self {
+        Self {
+            data_dir,
+            public_url: "http://127.0.0.1:8080".into(),
+            sender: "DealPulse <alerts@dealpulse.local>".into(),
+            smtp_url: None,
+            jwt_secret: None,
+            allowed_origins: Vec::new(),
+            plans_file: None,
+            twilio: None,
+            inbound_domain,
+            system_senders: Vec::new(),
+            llm: None,
+            notify_origin: None,
+            delivery_lease: std::time::Duration::from_secs(120),
+            stripe: None,
+            stripe_api: None,
+            web_dir: None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("database: {0}")]

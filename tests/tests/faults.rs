@@ -675,14 +675,18 @@ struct Serve {
 }
 
 impl Serve {
+    /// Starts on a port the system picks and waits for the banner in the process's log (a
+    /// port chosen here could be taken by a parallel test in between).
     async fn start(data_dir: &std::path::Path, notify_origin: &str) -> Self {
-        let port = dealpulse_tests::free_port();
-        let log = std::fs::File::create(data_dir.join(format!("serve-{port}.log"))).unwrap();
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let start = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log_path = data_dir.join(format!("serve-{start}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = std::process::Command::new(dealpulse_binary())
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(["--addr", "127.0.0.1:0"])
             .args(["--notify-origin", notify_origin])
             .args(["--delivery-lease-seconds", "20"])
             .args(["--scrape-every-seconds", "0"])
@@ -690,11 +694,10 @@ impl Serve {
             .stderr(log)
             .spawn()
             .expect("dealpulse serve");
-        let health = format!("http://127.0.0.1:{port}/health");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !reqwest::get(&health)
-            .await
-            .is_ok_and(|r| r.status().is_success())
+        while !std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .contains("DealPulse is serving on")
         {
             assert!(Instant::now() < deadline, "serve did not come up");
             tokio::time::sleep(Duration::from_millis(100)).await;

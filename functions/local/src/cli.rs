@@ -194,7 +194,7 @@ struct ServeArgs {
     /// The built web dashboard, served at `/` (build it: cd web/app && npm ci && npm run build).
     #[arg(long, env = "DEALPULSE_WEB_DIR", default_value = "web/app/dist")]
     web_dir: PathBuf,
-    /// Base URL used in e-mailed links (default: http://<addr>).
+    /// Base URL used in e-mailed links (default: http://<the address bound>).
     #[arg(long, env = "DEALPULSE_PUBLIC_URL")]
     public_url: Option<String>,
     /// From address of outgoing mail.
@@ -334,11 +334,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .push(crate::demo_shop::NEWSLETTER_SENDER.to_string());
             }
             let llm = args.data.llm();
+            // Bound before the configuration is built: with port 0 the links in e-mails must
+            // name the port the system chose, not 0.
+            let listener = tokio::net::TcpListener::bind(args.addr).await?;
+            let bound = listener.local_addr()?;
             let config = LocalConfig {
                 data_dir: args.data.data_dir,
-                public_url: args
-                    .public_url
-                    .unwrap_or_else(|| format!("http://{}", args.addr)),
+                public_url: args.public_url.unwrap_or_else(|| format!("http://{bound}")),
                 sender: args.sender,
                 smtp_url: args.smtp_url,
                 jwt_secret: args.jwt_secret,
@@ -385,7 +387,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 loopback_ports: args.scrape.fetch_loopback_port.iter().copied().collect(),
                 fetch_min_delay: Duration::from_millis(args.scrape.fetch_min_delay_ms),
             };
-            crate::serve::serve(LocalRuntime::start(config)?, args.addr, options).await
+            crate::serve::serve(LocalRuntime::start(config)?, listener, options).await
         }
         Command::IngestEmail { data, files } => {
             init_logging(LogFormat::Pretty);

@@ -278,10 +278,9 @@ pub fn local_shop_prefixes(bound: SocketAddr, options: &ServeOptions) -> Vec<Str
 
 pub async fn serve(
     runtime: LocalRuntime,
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     options: ServeOptions,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let mut options = options;
     let mut runtime = runtime;

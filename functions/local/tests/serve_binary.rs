@@ -11,6 +11,18 @@ use std::time::{Duration, Instant};
 struct Server {
     child: Child,
     base: String,
+    /// What `serve` printed up to and including its banner.
+    started: Vec<String>,
+    /// The rest of its output, line by line, read by a thread so the pipe never fills.
+    stdout: std::sync::mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// What `serve` printed until it closed its stdout (wait for the process first).
+    fn printed(&self) -> String {
+        let rest: Vec<String> = self.stdout.iter().collect();
+        [self.started.as_slice(), &rest].concat().join("\n")
+    }
 }
 
 impl Drop for Server {
@@ -20,14 +32,11 @@ impl Drop for Server {
     }
 }
 
+/// Starts `serve` on a port the system picks (a port chosen here and passed in could be taken
+/// by a parallel test's server in between) and reads the address from its banner.
 fn start(data_dir: &std::path::Path, args: &[&str]) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dealpulse"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
@@ -36,14 +45,36 @@ fn start(data_dir: &std::path::Path, args: &[&str]) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let (lines, stdout) = std::sync::mpsc::channel();
+    let pipe = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "dealpulse serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let base = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = stdout
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("dealpulse serve did not start: {printed:?}"));
+        let address = line
+            .strip_prefix("DealPulse is serving on ")
+            .map(str::to_string);
+        printed.push(line);
+        if let Some(address) = address {
+            break address.trim().to_string();
+        }
+    };
     Server {
         child,
-        base: format!("http://127.0.0.1:{port}"),
+        base,
+        started: printed,
+        stdout,
     }
 }
 
@@ -299,15 +330,7 @@ async fn a_person_can_register_verify_log_in_and_use_an_api_key() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(exit.success(), "{exit:?}");
-    let mut stdout = String::new();
-    use std::io::Read;
-    server
-        .child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let stdout = server.printed();
     assert!(stdout.contains("admin@dealpulse.test"), "{stdout}");
 }
 

@@ -849,6 +849,35 @@ async fn watching_by_url_goes_through_the_ssrf_guard_and_shares_products() {
         "days=0",
     );
 
+    // A fired watch re-arms on request; `armed: false` is refused and changes nothing.
+    let watches = dealpulse_domain::records::records::<dealpulse_domain::watch::WatchItem>(
+        app.runtime.store.as_ref(),
+    );
+    let alice_id = app
+        .runtime
+        .store
+        .user_by_email(&Email::parse("alice@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut fired = watches.get(alice_id, &alice_item).await.unwrap().unwrap();
+    fired.armed = false;
+    fired.last_fired_at = Some(Timestamp::now());
+    watches.update(&fired).await.unwrap();
+    let item_path = format!("{items}/{alice_item}");
+    assert_eq!(get(&app, &item_path, &alice).await.body["armed"], false);
+    let refused = patch(&app, &item_path, &alice, json!({"armed": false})).await;
+    assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "armed: false");
+    assert_eq!(field_errors(&refused), ["armed"]);
+    let rearmed = patch(&app, &item_path, &alice, json!({"armed": true})).await;
+    assert_eq!(rearmed.status, StatusCode::OK, "{}", rearmed.body);
+    assert_eq!(rearmed.body["armed"], true);
+    assert_eq!(get(&app, &item_path, &alice).await.body["armed"], true);
+    let mut fired = watches.get(alice_id, &alice_item).await.unwrap().unwrap();
+    fired.armed = false;
+    watches.update(&fired).await.unwrap();
+
     // A new trigger re-arms; labels clear with null.
     let changed = patch(
         &app,

@@ -35,7 +35,12 @@ after(async () => {
 
 /** Opens a route, waits for `ready`, checks accessibility and width, takes both screenshots. */
 async function visit(hash, name, ready) {
-  await page.goto(`${server.base}/#${hash}`);
+  await visitUrl(`${server.base}/#${hash}`, name, ready);
+}
+
+/** As `visit`, for an address outside the hash routes (the pages e-mailed links open). */
+async function visitUrl(url, name, ready) {
+  await page.goto(url);
   await ready();
   await settled();
   assert.deepEqual(await seriousViolations(page), [], `axe on ${name}`);
@@ -54,6 +59,15 @@ async function settled() {
   await page.waitForFunction(
     () => ![...document.querySelectorAll('[role="status"]')].some((e) => /Loading|Drawing/.test(e.textContent ?? "")),
   );
+}
+
+/** Polls `holds` (an async predicate) for up to 15 s. */
+async function until(holds, what) {
+  const deadline = Date.now() + 15_000;
+  while (!(await holds())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await page.waitForTimeout(200);
+  }
 }
 
 const heading = (name) => () => page.getByRole("heading", { level: 1, name }).waitFor();
@@ -79,7 +93,9 @@ test("sign up, verify through the outbox, log in", async () => {
   const mail = await outboxMail(email, "verify-email");
   const link = mail.text.match(/https?:\/\/\S+verify-email\?token=[^\s>"]+/)?.[0];
   assert.ok(link, `a verification link in: ${mail.text}`);
-  await page.goto(link.replace(/^https?:\/\/[^/]+/, server.base));
+  // The link opens a page that confirms on a button press (mail scanners open links too).
+  await visitUrl(link.replace(/^https?:\/\/[^/]+/, server.base), "verify-email", heading("Verify your e-mail"));
+  await page.getByRole("button", { name: "Confirm e-mail address" }).click();
   await page.getByText(/verified/i).first().waitFor();
 
   await visit("/log-in", "log-in", heading("Log in"));
@@ -110,11 +126,66 @@ test("create a rule with live query feedback, then test it", async () => {
   await page.getByText("Rule created.").waitFor();
   await page.getByRole("button", { name: "Run test" }).click();
   await page.getByText(/listings of the last 7 days examined/).waitFor();
+  const ruleHash = new URL(page.url()).hash.slice(1).replace(/\?created$/, "");
+  await visit(ruleHash, "rule-edit", heading("Edit “Gaming PC under $800”"));
+  assert.equal(await page.getByLabel("Highest price").inputValue(), "800.00", "the form reopens with the saved price");
+
+  // A second rule, so that search and bulk actions have something to tell apart.
+  await visit("/rules/new", "rule-form", heading("New deal alert rule"));
+  await page.getByLabel("Name").fill("Espresso machine");
+  const allOf = page.getByLabel("All of these words");
+  await allOf.fill("espresso");
+  await allOf.press("Enter");
+  await page.getByRole("button", { name: /Remove espresso/ }).waitFor();
+  await page.getByRole("button", { name: "Create rule" }).click();
+  await page.getByText("Rule created.").waitFor();
 
   await visit("/rules", "rules", heading("Deal alert rules"));
   await page.getByRole("link", { name: "Gaming PC under $800" }).waitFor();
   await page.getByRole("button", { name: "Pause Gaming PC under $800" }).click();
   await page.getByRole("button", { name: "Resume Gaming PC under $800" }).waitFor();
+
+  await page.getByLabel("Search by name").fill("espresso");
+  await page.getByRole("link", { name: "Gaming PC under $800" }).waitFor({ state: "detached" });
+  await page.getByRole("link", { name: "Espresso machine" }).waitFor();
+  await page.getByLabel("Search by name").fill("");
+  await page.getByRole("link", { name: "Gaming PC under $800" }).waitFor();
+  await page.getByRole("checkbox", { name: "Select Gaming PC under $800" }).check();
+  await page.getByRole("checkbox", { name: "Select Espresso machine" }).check();
+  await page.getByText("2 selected").waitFor();
+  await page.getByRole("button", { name: "Resume selected" }).click();
+  await page.getByRole("button", { name: "Pause Gaming PC under $800" }).waitFor();
+  await page.getByRole("button", { name: "Pause Espresso machine" }).waitFor();
+});
+
+test("keyboard only: skip link, tab order, a control worked with Enter", async () => {
+  // A fresh document, so that the first Tab starts at the top of the page.
+  await page.goto("about:blank");
+  await page.goto(`${server.base}/#/rules`);
+  await heading("Deal alert rules")();
+  await settled();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "main", "the skip link moves focus to the page");
+  assert.match(page.url(), /#\/rules$/, "and leaves the route alone");
+  const target = "Pause Espresso machine";
+  let reached = false;
+  for (let i = 0; i < 80 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate(
+      (name) => document.activeElement?.getAttribute("aria-label") === name || document.activeElement?.textContent?.trim() === name,
+      target,
+    );
+  }
+  assert.ok(reached, `Tab reaches "${target}"`);
+  const visible = await page.evaluate(() => {
+    const style = getComputedStyle(document.activeElement);
+    return style.outlineStyle !== "none" || style.boxShadow !== "none";
+  });
+  assert.ok(visible, "the focused control shows a focus ring");
+  await page.keyboard.press("Enter");
+  await page.getByRole("button", { name: "Resume Espresso machine" }).waitFor();
 });
 
 let watchUrl;
@@ -183,6 +254,13 @@ test("the watch's alert shows in the log with its deliveries", async () => {
   await page.getByTestId("alert-log").getByText(/Email: (sent|queued|sending)/).first().waitFor();
   await visit("/alerts", "alerts", () => page.getByTestId("alert-log").waitFor());
   await visit("/", "dashboard", () => page.getByTestId("watch-health").waitFor());
+
+  // The watch fired, so it waits for its re-arm rule; the owner can re-arm it at once.
+  await page.goto(watchUrl);
+  await page.getByText(/waiting to re-arm/).first().waitFor();
+  await page.getByRole("button", { name: "Re-arm now" }).click();
+  await page.getByText("Re-armed: the next price that meets the trigger alerts you.").waitFor();
+  await page.getByText(/Armed\./).waitFor();
 });
 
 test("deals feed: filter, sort, search", async () => {
@@ -190,7 +268,52 @@ test("deals feed: filter, sort, search", async () => {
   await page.getByText(/\d+ deals/).first().waitFor();
   await page.getByLabel("Sort by").selectOption("price");
   await page.getByLabel("Seen in the last").selectOption("30");
+  const counted = async () => Number((await page.getByText(/^\d+ deals?/).first().innerText()).match(/^(\d+)/)[1]);
   await page.getByText(/\d+ deals/).first().waitFor();
+  const all = await counted();
+  assert.ok(all > 0, "the demo data has deals");
+
+  // A category narrows the feed to its own count.
+  const facet = page.getByRole("group", { name: "Category" }).getByRole("button").nth(1);
+  const facetCount = Number((await facet.innerText()).match(/\((\d+)\)/)[1]);
+  await facet.click();
+  await until(async () => (await counted()) === facetCount, `the feed shows the category's ${facetCount} deals`);
+  await page.getByRole("group", { name: "Category" }).getByRole("button", { name: "All" }).click();
+  await until(async () => (await counted()) === all, "all deals again");
+
+  // A search for a word in the first deal's title finds it; nonsense finds nothing.
+  const firstTitle = await page.getByTestId("deal-title").first().innerText();
+  const word = firstTitle.split(/\W+/).find((w) => w.length >= 4) ?? firstTitle;
+  await page.getByLabel("Search deals").fill(word);
+  await page.getByTestId("deal-title").filter({ hasText: new RegExp(word, "i") }).first().waitFor();
+  await page.getByLabel("Search deals").fill("zzqxnotadeal");
+  await page.getByText("No deal matches. Try another search or a longer period.").waitFor();
+  await page.getByLabel("Search deals").fill("");
+});
+
+test("forgot password: the e-mailed link sets a new one, and the old one stops working", async () => {
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading("Log in")();
+  await visit("/forgot-password", "forgot-password", heading("Reset your password"));
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByRole("button", { name: "Send the reset link" }).click();
+  await page.getByText(/a reset link is on its way/).waitFor();
+  const mail = await outboxMail(email, "reset-password");
+  const link = mail.text.match(/https?:\/\/\S+reset-password\?token=[^\s>"]+/)?.[0];
+  assert.ok(link, `a reset link in: ${mail.text}`);
+  await visitUrl(link.replace(/^https?:\/\/[^/]+/, server.base), "reset-password", heading(/password/i));
+  await page.getByLabel(/password/i).first().fill(`${password} renewed`);
+  await page.getByRole("button", { name: "Set the password" }).click();
+  await heading("Password changed")();
+  await page.goto(`${server.base}/#/log-in`);
+  await heading("Log in")();
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("alert").first().waitFor();
+  await page.getByLabel("Password").fill(`${password} renewed`);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await heading("Dashboard")();
 });
 
 test("e-mail previews render as HTML and text", async () => {

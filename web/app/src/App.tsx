@@ -66,7 +66,15 @@ export function App() {
   const sections = user.role === "admin" ? [...SECTIONS, ["/admin", "Admin"] as [string, string]] : SECTIONS;
   return (
     <div className="min-h-screen">
-      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:p-2">
+      {/* Moves focus itself: following "#main" would change the hash route. */}
+      <a
+        href="#main"
+        onClick={(event) => {
+          event.preventDefault();
+          document.getElementById("main")?.focus();
+        }}
+        className="sr-only focus:not-sr-only focus:absolute focus:p-2"
+      >
         Skip to content
       </a>
       <header className="bg-white shadow">
@@ -99,7 +107,7 @@ export function App() {
           </ul>
         </nav>
       </header>
-      <main id="main" className="mx-auto max-w-6xl p-4 sm:p-6">
+      <main id="main" tabIndex={-1} className="mx-auto max-w-6xl p-4 sm:p-6 focus:outline-none">
         <Page path={route.path} query={route.query} user={user} />
       </main>
     </div>

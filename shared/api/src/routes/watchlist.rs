@@ -515,6 +515,9 @@ pub struct UpdateWatchRequest {
     #[serde(default, deserialize_with = "crate::json::present")]
     pub label: Option<Value>,
     pub enabled: Option<bool>,
+    /// `true` re-arms a fired watch now instead of waiting for its re-arm rule; a watch is
+    /// disarmed only by firing, so `false` is refused.
+    pub armed: Option<bool>,
     /// Replaces the product page's selector overrides; `{}` clears them.
     #[schema(value_type = Option<Object>)]
     pub selectors: Option<SelectorOverrides>,
@@ -540,6 +543,16 @@ pub(crate) fn apply_watch_update(
             item.rearm = rearm;
         }
     }
+    match request.armed {
+        None => {}
+        Some(true) => item.armed = true,
+        Some(false) => {
+            fields.take::<(), _>(
+                "armed",
+                Err("only true (re-arm now); a watch is disarmed by firing"),
+            );
+        }
+    }
     match &request.label {
         None => {}
         Some(Value::Null) => item.label = None,
@@ -560,7 +573,7 @@ pub(crate) fn apply_watch_update(
     Ok(selectors)
 }
 
-/// Changes an item. A new trigger re-arms it. `If-Match` → 412 when stale.
+/// Changes an item. A new trigger, or `armed: true`, re-arms it. `If-Match` → 412 when stale.
 #[utoipa::path(patch, path = "/api/v1/watchlist/items/{id}", tag = "watchlist",
     security(("bearer" = [])),
     params(("id" = String, Path)),

@@ -1,6 +1,6 @@
 // Sign up, log in, e-mail verification (the e-mailed link lands on #/verify-email?token=…),
 // forgot and reset password (#/reset-password?token=…).
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { api, ApiProblem, logIn } from "../lib/api";
 import { navigate } from "../lib/route";
@@ -60,26 +60,25 @@ export function SignUp() {
   );
 }
 
+/** Confirms on a button press, not on open: mail scanners that follow links must not use the
+ * one-time token up before the person does. */
 export function VerifyEmail({ token }: { token: string | null }) {
-  const [state, setState] = useState<"working" | "done" | string>("working");
-  useEffect(() => {
-    if (!token) {
-      setState("This link has no token. Open the link from the e-mail again.");
-      return;
-    }
-    api("POST", "/api/v1/auth/verify-email", { token })
-      .then(() => setState("done"))
-      .catch((e) => setState(messageOf(e)));
-  }, [token]);
+  const verify = useMutation({ mutationFn: () => api("POST", "/api/v1/auth/verify-email", { token: token ?? "" }) });
   return (
     <Card title="Verify your e-mail">
-      {state === "working" && <p role="status">Checking the link…</p>}
-      {state === "done" && (
+      {!token ? (
+        <Notice kind="error">This link has no token. Open the link from the e-mail again.</Notice>
+      ) : verify.isSuccess ? (
         <Notice kind="success">
           Your address is verified. <a className="underline" href="#/log-in">Log in</a>
         </Notice>
+      ) : (
+        <form onSubmit={submitting(verify.mutate)} noValidate>
+          <p className="mb-4 text-sm text-slate-700">Press the button to confirm this address for your DealPulse account.</p>
+          {verify.isError && <Notice kind="error">{messageOf(verify.error)}</Notice>}
+          <Submit busy={verify.isPending}>Confirm e-mail address</Submit>
+        </form>
       )}
-      {state !== "working" && state !== "done" && <Notice kind="error">{state}</Notice>}
     </Card>
   );
 }

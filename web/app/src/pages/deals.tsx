@@ -108,7 +108,7 @@ export function DealCard({ deal }: { deal: Deal }) {
   const report = useMutation({ mutationFn: () => api("POST", `/api/v1/deals/${deal.id}/reports`, { reason }) });
   return (
     <li className="flex flex-col rounded-lg bg-white p-4 shadow">
-      <a href={externalHref(deal.url)} target="_blank" rel="noreferrer" className="font-medium text-blue-700 underline">
+      <a href={externalHref(deal.url)} target="_blank" rel="noreferrer" className="font-medium text-blue-700 underline" data-testid="deal-title">
         {deal.title}
       </a>
       <p className="mt-1 flex flex-wrap items-center gap-2">

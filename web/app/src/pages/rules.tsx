@@ -256,7 +256,7 @@ function useQueryCheck(query: string): QueryCheck | null {
   return check;
 }
 
-function QueryFeedback({ text }: { text: string }) {
+export function QueryFeedback({ text }: { text: string }) {
   const check = useQueryCheck(text);
   if (!check) return null;
   if (check.valid)

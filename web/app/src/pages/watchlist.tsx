@@ -23,6 +23,7 @@ import {
   useCursorPages, submitting
 } from "../components";
 
+import type { Series } from "../charts/TimeChart";
 const TimeChart = lazy(() => import("../charts/TimeChart"));
 
 export interface ProductView {
@@ -76,12 +77,22 @@ interface DealScore {
   observations: number;
 }
 
-interface ProductHistory {
+export interface ProductHistory {
   points: { at: string; price: Money; in_stock: boolean }[];
   lowest: Money | null;
   highest: Money | null;
   score: DealScore | null;
   observations: number;
+}
+
+/** The price as steps, with the watch's target price and the lowest recorded price (the
+ * all-time low when the summary covers the whole history) as flat reference lines. */
+export function priceChart(points: ProductHistory["points"], target: number | null, lowest: number | null): { times: number[]; series: Series[] } {
+  const times = points.map((p) => Math.floor(new Date(p.at).getTime() / 1000));
+  const series: Series[] = [{ label: "Price", values: points.map((p) => Number(p.price.amount)), colour: "#1d4ed8", stepped: true, points: true }];
+  if (target !== null) series.push({ label: "Target", values: points.map(() => target), colour: "#15803d", dash: [6, 4] });
+  if (lowest !== null) series.push({ label: "Lowest recorded", values: points.map(() => lowest), colour: "#b45309", dash: [2, 3] });
+  return { times, series };
 }
 
 export interface ProductDetail extends ProductView {
@@ -412,14 +423,7 @@ function ProductPanel({ watch, product }: { watch: WatchView; product: ProductVi
   });
   const target = watch.trigger.kind === "target_price" ? Number(watch.trigger.price.amount) : null;
   const lowest = summary.data?.lowest ? Number(summary.data.lowest.amount) : null;
-  const chart = useMemo(() => {
-    const points = history.data?.points ?? [];
-    const times = points.map((p) => Math.floor(new Date(p.at).getTime() / 1000));
-    const series = [{ label: "Price", values: points.map((p) => Number(p.price.amount)), colour: "#1d4ed8", stepped: true, points: true }];
-    if (target !== null) series.push({ label: "Target", values: points.map(() => target), colour: "#15803d", dash: [6, 4] } as never);
-    if (lowest !== null) series.push({ label: "Lowest recorded", values: points.map(() => lowest), colour: "#b45309", dash: [2, 3] } as never);
-    return { times, series };
-  }, [history.data, target, lowest]);
+  const chart = useMemo(() => priceChart(history.data?.points ?? [], target, lowest), [history.data, target, lowest]);
   const currency = product.current_price?.currency ?? "USD";
   const format = useMemo(() => (value: number) => money({ amount: value.toFixed(2), currency }), [currency]);
   return (
@@ -486,7 +490,7 @@ function ProductPanel({ watch, product }: { watch: WatchView; product: ProductVi
   );
 }
 
-function WatchSettings({ watch }: { watch: WatchView }) {
+export function WatchSettings({ watch }: { watch: WatchView }) {
   const currency = watch.product?.current_price?.currency ?? "USD";
   const [trigger, setTrigger] = useState(triggerDraftOf(watch.trigger, currency));
   const [rearm, setRearm] = useState<string>(watch.rearm.kind);
@@ -509,6 +513,13 @@ function WatchSettings({ watch }: { watch: WatchView }) {
       client.invalidateQueries({ queryKey: ["watchlist"] });
     },
   });
+  const rearmNow = useMutation({
+    mutationFn: () => api<WatchView>("PATCH", `/api/v1/watchlist/items/${watch.id}`, { armed: true }),
+    onSuccess: (stored) => {
+      client.setQueryData(["watch", watch.id], stored);
+      client.invalidateQueries({ queryKey: ["watchlist"] });
+    },
+  });
   const remove = useMutation({
     mutationFn: () => api("DELETE", `/api/v1/watchlist/items/${watch.id}`),
     onSuccess: () => {
@@ -522,6 +533,15 @@ function WatchSettings({ watch }: { watch: WatchView }) {
         Now: alert {watch.trigger_description}; {watch.rearm_description}.{" "}
         {watch.armed ? "Armed." : `Fired ${dateTime(watch.last_fired_at)}; waiting to re-arm.`}
       </p>
+      {!watch.armed && (
+        <div className="mb-3">
+          <Button busy={rearmNow.isPending} onClick={() => rearmNow.mutate()}>
+            Re-arm now
+          </Button>
+          {rearmNow.isError && <Notice kind="error">{messageOf(rearmNow.error)}</Notice>}
+        </div>
+      )}
+      {rearmNow.isSuccess && watch.armed && <Notice kind="success">Re-armed: the next price that meets the trigger alerts you.</Notice>}
       <form
         noValidate
         onSubmit={submitting(() => save.mutate())}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    dealpulse_aws::logging::init_lambda_logging();
     let env = FunctionEnv::from_process();
     let sdk = dealpulse_aws::load_sdk_config().await;
     let store = Arc::new(DynamoStore::from_env(&sdk, &env)?);

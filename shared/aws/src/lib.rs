@@ -7,27 +7,58 @@ pub mod env;
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
 pub mod lambda_events;
+pub mod logging;
 #[cfg(feature = "ses")]
 pub mod ses;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 
-/// Loads the shared SDK configuration once at start-up: region, credentials and, when
+/// Builds a function's SDK configuration once at start-up: region and credentials from the
+/// environment, where Lambda (and `sam local invoke`) put the execution role's, and, when
 /// `AWS_ENDPOINT_URL` is set (tests against a local emulator), the endpoint.
+///
+/// Built directly instead of through `aws_config`'s loader: the loader keeps its default chains
+/// reachable (STS web identity and assume-role, SSO, IMDS, ECS, profile files, credential
+/// processes), none of which can answer inside Lambda before the environment does, and they
+/// were hundreds of kilobytes of every bootstrap.
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    sdk_config_loader().load().await
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+        .map(aws_config::Region::new);
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .http_client(https_client())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .retry_config(aws_config::retry::RetryConfig::standard())
+        .timeout_config(sdk_timeouts());
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+        config = config.endpoint_url(endpoint);
+    }
+    config.build()
 }
 
-/// The SDK configuration loader with our HTTPS client: the SDK's hyper client with rustls on
-/// ring and the system's trust roots, which is its default client minus a second crypto library
-/// (see the workspace `Cargo.toml`). Tests start from it too.
-pub fn sdk_config_loader() -> aws_config::ConfigLoader {
+/// The SDK's hyper client with rustls on ring and the system's trust roots: its default client
+/// minus a second crypto library (see the workspace `Cargo.toml`).
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    let https = aws_smithy_http_client::Builder::new()
+    aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+        .build_https()
+}
+
+/// The SDK configuration loader with our HTTPS client and timeouts, for tools and tests that
+/// want the default chains (profiles, SSO and the rest).
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(https_client())
         .timeout_config(sdk_timeouts())
 }
 

@@ -23,6 +23,7 @@ pub const SENDER: &str = "DealPulse <alerts@dealpulse.test>";
 
 pub async fn sdk_config(moto: &Moto) -> aws_config::SdkConfig {
     dealpulse_aws::sdk_config_loader()
+        .expect("builds the HTTP client")
         .endpoint_url(&moto.endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))

@@ -12,7 +12,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_http::Error> {
     dealpulse_aws::logging::init_lambda_logging();
     let env = FunctionEnv::from_process();
-    let sdk = dealpulse_aws::load_sdk_config().await;
+    let sdk = dealpulse_aws::load_sdk_config().await?;
     let store = Arc::new(DynamoStore::from_env(&sdk, &env)?);
     // The VAPID key pair is derived from a generated secret (template.yaml: VapidSecret).
     let vapid = VapidKeys::derive(&env.required("DEALPULSE_VAPID_SECRET")?).map_err(|why| {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_http::Error> {
     dealpulse_aws::logging::init_lambda_logging();
     let env = FunctionEnv::from_process();
-    let sdk = dealpulse_aws::load_sdk_config().await;
+    let sdk = dealpulse_aws::load_sdk_config().await?;
     let store = Arc::new(DynamoStore::from_env(&sdk, &env)?);
     let state = WatchlistState {
         core: dealpulse_lambda::core(&env, store)?,

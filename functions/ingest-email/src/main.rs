@@ -12,7 +12,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_runtime::Error> {
     dealpulse_aws::logging::init_lambda_logging();
     let config = Config::from_env(&FunctionEnv::from_process())?;
-    let sdk = dealpulse_aws::load_sdk_config().await;
+    let sdk = dealpulse_aws::load_sdk_config().await?;
     let handler = Arc::new(EmailHandler::new(
         aws_sdk_s3::Client::new(&sdk),
         Arc::new(DynamoStore::new(

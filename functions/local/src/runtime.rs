@@ -19,7 +19,8 @@ use dealpulse_api::routes::admin::AdminState;
 use dealpulse_api::routes::ingest::IngestState;
 use dealpulse_api::routes::preferences::PreferencesState;
 use dealpulse_api::state::{
-    AccountState, AuthState, Core, DevState, HealthState, Settings, WatchlistState,
+    AccountState, AuthState, Core, DevState, HealthState, MailerReadiness, QueueReadiness,
+    Settings, StoreReadiness, WatchlistState,
 };
 use dealpulse_domain::clock::{Clock, SystemClock};
 use dealpulse_domain::events::EventPublisher;
@@ -474,9 +475,9 @@ impl LocalRuntime {
                 },
             ))
             .merge(dealpulse_api::routes::health::router(HealthState {
-                store: self.store.clone() as Arc<dyn Store>,
-                queue: self.queue.clone() as Arc<dyn Queue>,
-                mailer: Arc::clone(&self.mailer),
+                store: Arc::new(StoreReadiness(self.store.clone())),
+                queue: Arc::new(QueueReadiness(self.queue.clone())),
+                mailer: Arc::new(MailerReadiness(Arc::clone(&self.mailer))),
                 runtime: "local",
             }))
             .merge(pages(self.config.web_dir.as_deref()))

@@ -15,7 +15,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_runtime::Error> {
     dealpulse_aws::logging::init_lambda_logging();
     let config = Config::from_env(&FunctionEnv::from_process())?;
-    let sdk = dealpulse_aws::load_sdk_config().await;
+    let sdk = dealpulse_aws::load_sdk_config().await?;
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         config.table.clone(),

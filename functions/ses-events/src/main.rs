@@ -11,7 +11,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_runtime::Error> {
     dealpulse_aws::logging::init_lambda_logging();
     let env = FunctionEnv::from_process();
-    let sdk = dealpulse_aws::load_sdk_config().await;
+    let sdk = dealpulse_aws::load_sdk_config().await?;
     let store = Arc::new(DynamoStore::from_env(&sdk, &env)?);
     let handler = Arc::new(SesEventsHandler::new(store, Arc::new(SystemClock)));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

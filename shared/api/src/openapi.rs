@@ -185,6 +185,12 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The document `/openapi.json` serves: [`document_json`]'s output, committed so the functions
+/// that serve it do not link the generator (1.3 MB of code in `health`'s bootstrap). A test
+/// fails when it is stale; `DEALPULSE_UPDATE_OPENAPI=1 cargo test -p dealpulse-api
+/// published_document` rewrites it.
+pub const PUBLISHED: &str = include_str!("../openapi.json");
+
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
@@ -400,4 +406,24 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
                 .build(),
         )
         .build()
+}
+
+#[cfg(test)]
+mod published_tests {
+    use super::{document_json, PUBLISHED};
+
+    #[test]
+    fn published_document_is_the_generated_one() {
+        let generated = serde_json::to_string(&document_json()).expect("serialises") + "\n";
+        if std::env::var_os("DEALPULSE_UPDATE_OPENAPI").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+            std::fs::write(path, &generated).expect("writes shared/api/openapi.json");
+            return;
+        }
+        assert!(
+            generated == PUBLISHED,
+            "shared/api/openapi.json is not what the handlers describe; regenerate it with \
+             DEALPULSE_UPDATE_OPENAPI=1 cargo test -p dealpulse-api published_document"
+        );
+    }
 }

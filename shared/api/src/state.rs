@@ -161,10 +161,53 @@ impl FromRef<AccountState> for Core {
 /// What `/health/ready` checks.
 #[derive(Clone)]
 pub struct HealthState {
-    pub store: Arc<dyn Store>,
-    pub queue: Arc<dyn Queue>,
-    pub mailer: Arc<dyn Mailer>,
+    pub store: Arc<dyn ReadinessCheck>,
+    pub queue: Arc<dyn ReadinessCheck>,
+    pub mailer: Arc<dyn ReadinessCheck>,
     pub runtime: &'static str,
+}
+
+/// One dependency's answer to `/health/ready`. A port this narrow, rather than the whole
+/// `Store`, `Queue` or `Mailer`, lets the `health` function link only each adapter's readiness
+/// call instead of every store operation (a `dyn Store` vtable pulls them all in).
+#[async_trait::async_trait]
+pub trait ReadinessCheck: Send + Sync {
+    /// A cheap round trip; the error is logged, never shown to the caller.
+    async fn check(&self) -> Result<(), String>;
+}
+
+/// The store answers [`Store::ping`].
+pub struct StoreReadiness<S: ?Sized>(pub Arc<S>);
+
+#[async_trait::async_trait]
+impl<S: Store + ?Sized> ReadinessCheck for StoreReadiness<S> {
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|error| error.to_string())
+    }
+}
+
+/// The queue answers [`Queue::depth`].
+pub struct QueueReadiness<Q: ?Sized>(pub Arc<Q>);
+
+#[async_trait::async_trait]
+impl<Q: Queue + ?Sized> ReadinessCheck for QueueReadiness<Q> {
+    async fn check(&self) -> Result<(), String> {
+        self.0
+            .depth()
+            .await
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// The mail transport answers [`Mailer::ping`].
+pub struct MailerReadiness<M: ?Sized>(pub Arc<M>);
+
+#[async_trait::async_trait]
+impl<M: Mailer + ?Sized> ReadinessCheck for MailerReadiness<M> {
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|error| error.to_string())
+    }
 }
 
 /// State of the local-only development routes.

@@ -6,6 +6,7 @@ pub mod dynamodb;
 pub mod env;
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
+pub mod http_client;
 pub mod lambda_events;
 pub mod logging;
 #[cfg(feature = "ses")]
@@ -21,7 +22,7 @@ pub mod sqs;
 /// reachable (STS web identity and assume-role, SSO, IMDS, ECS, profile files, credential
 /// processes), none of which can answer inside Lambda before the environment does, and they
 /// were hundreds of kilobytes of every bootstrap.
-pub async fn load_sdk_config() -> aws_config::SdkConfig {
+pub async fn load_sdk_config() -> Result<aws_config::SdkConfig, reqwest::Error> {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
     use aws_credential_types::provider::SharedCredentialsProvider;
     let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
@@ -34,7 +35,7 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
         .credentials_provider(SharedCredentialsProvider::new(
             EnvironmentVariableCredentialsProvider::new(),
         ))
-        .http_client(https_client())
+        .http_client(https_client()?)
         .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
         .time_source(aws_smithy_async::time::SystemTimeSource::new())
         .retry_config(aws_config::retry::RetryConfig::standard())
@@ -42,24 +43,24 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
         config = config.endpoint_url(endpoint);
     }
-    config.build()
+    Ok(config.build())
 }
 
-/// The SDK's hyper client with rustls on ring and the system's trust roots: its default client
-/// minus a second crypto library (see the workspace `Cargo.toml`).
-fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+/// The HTTPS client every SDK client of the process shares (see [`http_client`]).
+fn https_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, reqwest::Error>
+{
+    let connect = sdk_timeouts()
+        .connect_timeout()
+        .unwrap_or(std::time::Duration::from_secs(3));
+    http_client::reqwest_http_client(connect)
 }
 
 /// The SDK configuration loader with our HTTPS client and timeouts, for tools and tests that
 /// want the default chains (profiles, SSO and the rest).
-pub fn sdk_config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
-        .timeout_config(sdk_timeouts())
+pub fn sdk_config_loader() -> Result<aws_config::ConfigLoader, reqwest::Error> {
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client()?)
+        .timeout_config(sdk_timeouts()))
 }
 
 /// The SDK sets no read or operation timeout by default, so a dependency that accepts the

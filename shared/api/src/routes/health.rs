@@ -89,9 +89,9 @@ where
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readiness(State(state): State<HealthState>) -> Response {
     let (store, queue, mailer) = tokio::join!(
-        timed(state.store.ping()),
-        timed(async { state.queue.depth().await.map(|_| ()) }),
-        timed(state.mailer.ping()),
+        timed(state.store.check()),
+        timed(state.queue.check()),
+        timed(state.mailer.check()),
     );
     let checks = BTreeMap::from([("store", store), ("queue", queue), ("mailer", mailer)]);
     let ready = checks.values().all(|check| check.ok);
@@ -110,11 +110,15 @@ pub async fn readiness(State(state): State<HealthState>) -> Response {
         .into_response()
 }
 
-/// The OpenAPI 3.1 description of every route, generated from the handlers.
+/// The OpenAPI 3.1 description of every route, generated from the handlers (committed; see
+/// [`openapi::PUBLISHED`]).
 pub async fn openapi_document() -> Response {
     (
-        [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(openapi::document_json()),
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        openapi::PUBLISHED,
     )
         .into_response()
 }

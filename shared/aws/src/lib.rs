@@ -49,10 +49,7 @@ pub async fn load_sdk_config() -> Result<aws_config::SdkConfig, reqwest::Error> 
 /// The HTTPS client every SDK client of the process shares (see [`http_client`]).
 fn https_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, reqwest::Error>
 {
-    let connect = sdk_timeouts()
-        .connect_timeout()
-        .unwrap_or(std::time::Duration::from_secs(3));
-    http_client::reqwest_http_client(connect)
+    http_client::reqwest_http_client(SDK_CONNECT_TIMEOUT)
 }
 
 /// The SDK configuration loader with our HTTPS client and timeouts, for tools and tests that
@@ -63,6 +60,9 @@ pub fn sdk_config_loader() -> Result<aws_config::ConfigLoader, reqwest::Error> {
         .timeout_config(sdk_timeouts()))
 }
 
+/// TCP and TLS set-up bound, shared by the HTTP client and [`sdk_timeouts`].
+const SDK_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The SDK sets no read or operation timeout by default, so a dependency that accepts the
 /// connection and never answers holds a call until the Lambda times out and the whole batch
 /// returns. Every call we make (DynamoDB items and queries, SQS without long polling, one SES
@@ -71,7 +71,7 @@ pub fn sdk_config_loader() -> Result<aws_config::ConfigLoader, reqwest::Error> {
 /// its own per-message failures.
 pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(std::time::Duration::from_secs(3))
+        .connect_timeout(SDK_CONNECT_TIMEOUT)
         .operation_attempt_timeout(std::time::Duration::from_secs(5))
         .operation_timeout(std::time::Duration::from_secs(12))
         .build()

@@ -613,3 +613,50 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
     assert!(unused.is_empty(), "events without a test: {unused:?}");
     drop(watch);
 }
+
+/// `sam build` runs `cargo lambda build` in each function's `CodeUri`. From the workspace root
+/// that one cargo invocation builds every member, features unify, and each bootstrap links what
+/// any member enables (docs/BENCHMARKS.md, bootstrap size): every function crate is deployed,
+/// once, built from its own directory as the binary of that name.
+#[test]
+fn every_function_is_built_alone_from_its_own_directory() {
+    let root = dealpulse_tests::workspace_root();
+    let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut deployed = BTreeSet::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let name = name.as_str().unwrap();
+        let code_uri = resource["Properties"]["CodeUri"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no CodeUri of its own"));
+        let crate_name = code_uri
+            .strip_prefix("functions/")
+            .unwrap_or_else(|| panic!("{name}: CodeUri {code_uri} is not a function's directory"));
+        let manifest = std::fs::read_to_string(root.join(code_uri).join("Cargo.toml"))
+            .unwrap_or_else(|error| panic!("{name}: {code_uri}/Cargo.toml: {error}"));
+        assert!(
+            manifest.contains(&format!("name = \"{crate_name}\"")),
+            "{name}: {code_uri} is not the package {crate_name}"
+        );
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{name}"
+        );
+        assert_eq!(
+            resource["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(crate_name),
+            "{name}"
+        );
+        assert!(deployed.insert(crate_name.to_owned()), "{crate_name} twice");
+    }
+    let function_crates: BTreeSet<String> = std::fs::read_dir(root.join("functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|directory| directory != "local")
+        .collect();
+    assert_eq!(deployed, function_crates);
+}

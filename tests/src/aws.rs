@@ -31,11 +31,15 @@ pub async fn sdk_config(moto: &Moto) -> aws_config::SdkConfig {
         .await
 }
 
+/// template.yaml, parsed (CloudFormation's short tags stay tagged values).
+pub fn template() -> Value {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
 /// The `Table` resource's properties from template.yaml: the one definition of the table shape.
 pub fn table_definition() -> Value {
-    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
-    let template: Value = serde_yaml::from_str(&text).unwrap();
-    template["Resources"]["Table"]["Properties"].clone()
+    template()["Resources"]["Table"]["Properties"].clone()
 }
 
 fn key_schema(value: &Value) -> Vec<KeySchemaElement> {

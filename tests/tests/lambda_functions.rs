@@ -621,8 +621,7 @@ async fn functions_serve_the_account_sequence_and_every_event_against_moto() {
 #[test]
 fn every_function_is_built_alone_from_its_own_directory() {
     let root = dealpulse_tests::workspace_root();
-    let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
-    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let template = dealpulse_tests::aws::template();
     let mut deployed = BTreeSet::new();
     for (name, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
